@@ -1,0 +1,251 @@
+//! Integer dense layers: int8 weights and activations, i32 accumulators, Q31 requantization.
+//!
+//! # Math
+//!
+//! Real values are affine in their int8 codes: an activation `a ≈ s_a · (q_a - z_a)`, a weight
+//! `w ≈ s_w[o] · q_w` (symmetric, one scale per output channel `o`). A dense layer
+//! `y[o] = Σ_i w[o,i] · a[i] + b[o]` becomes
+//!
+//! ```text
+//! acc[o] = B[o] + Σ_i q_w[o,i] · q_a[i]             (i32)
+//! B[o]   = round(b[o] / (s_a · s_w[o])) - z_a · Σ_i q_w[o,i]   (folded offline by the trainer)
+//! ```
+//!
+//! and the output code is `q_y[o] = clamp(z_y + M[o] · acc[o], lo, 127)` with
+//! `M[o] = s_a · s_w[o] / s_y` applied by [`Requant::apply`](crate::quant::Requant::apply)
+//! (one rounding), `lo = z_y` for a fused ReLU and `-128` otherwise.
+//!
+//! The last layer of a network does not go back to int8: [`dense_i8_i32`] returns
+//! `M[o] · acc[o]` as an i32 in the output's fixed unit (see `BLOB_FORMAT.md`), so regression
+//! heads keep full precision.
+//!
+//! Weights are stored row-major (`n_out` rows of `n_in` bytes) and read in place from the blob.
+//! The kernels only zip slices, so they contain no bounds checks and cannot panic; the loader
+//! guarantees the slice lengths agree, which is what makes the results meaningful.
+
+use crate::quant::{saturate_i8, Requant};
+
+/// Activation fused into a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// No activation: the output spans the whole int8 range.
+    Linear,
+    /// ReLU: outputs below the output zero point are clamped to it.
+    Relu,
+}
+
+/// One validated dense layer, borrowing its parameters from a model blob.
+#[derive(Debug, Clone, Copy)]
+pub struct DenseLayer<'a> {
+    pub(crate) n_in: usize,
+    pub(crate) n_out: usize,
+    pub(crate) activation: Activation,
+    pub(crate) output_zero_point: i8,
+    /// `n_out · n_in` int8 weights, row-major, stored as bytes.
+    pub(crate) weights: &'a [u8],
+    /// `n_out` i32 biases, little endian, input zero point already folded in.
+    pub(crate) bias: &'a [u8],
+    /// `n_out` Q31 mantissas, little-endian i32.
+    pub(crate) multiplier: &'a [u8],
+    /// `n_out` exponents, i8.
+    pub(crate) shift: &'a [u8],
+}
+
+impl DenseLayer<'_> {
+    /// Number of inputs.
+    pub fn inputs(&self) -> usize {
+        self.n_in
+    }
+    /// Number of outputs.
+    pub fn outputs(&self) -> usize {
+        self.n_out
+    }
+    /// Fused activation.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+    /// Output zero point (meaningful for hidden layers).
+    pub fn output_zero_point(&self) -> i8 {
+        self.output_zero_point
+    }
+    /// Multiply-accumulates of one evaluation.
+    pub fn macs(&self) -> usize {
+        self.n_in * self.n_out
+    }
+    /// Weight of output `o`, input `i` (for inspection tools; `None` out of range).
+    pub fn weight(&self, o: usize, i: usize) -> Option<i8> {
+        if i >= self.n_in {
+            return None;
+        }
+        self.weights.get(o * self.n_in + i).map(|&b| b as i8)
+    }
+    /// Folded bias of output `o`.
+    pub fn bias(&self, o: usize) -> Option<i32> {
+        le_i32(self.bias, o)
+    }
+    /// Requantization multiplier of output `o`.
+    pub fn requant(&self, o: usize) -> Option<Requant> {
+        Some(Requant {
+            multiplier: le_i32(self.multiplier, o)?,
+            shift: *self.shift.get(o)? as i8,
+        })
+    }
+
+    #[inline(always)]
+    fn channels(&self) -> impl Iterator<Item = (&[u8], i32, Requant)> + '_ {
+        self.weights
+            .chunks_exact(self.n_in.max(1))
+            .zip(self.bias.chunks_exact(4))
+            .zip(self.multiplier.chunks_exact(4).zip(self.shift))
+            .map(|((row, b), (m, &s))| {
+                (
+                    row,
+                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                    Requant {
+                        multiplier: i32::from_le_bytes([m[0], m[1], m[2], m[3]]),
+                        shift: s as i8,
+                    },
+                )
+            })
+    }
+}
+
+/// Reads the `i`-th little-endian i32 of a byte slice.
+pub(crate) fn le_i32(bytes: &[u8], i: usize) -> Option<i32> {
+    let b = bytes.get(i * 4..i * 4 + 4)?;
+    Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// `Σ w[i] · x[i]` over int8 values held as bytes (weights) and i8 (activations).
+///
+/// Written as one flat zip so LLVM can vectorise it where SIMD is allowed (pmaddwd on x86,
+/// SMLAD-style on Cortex-M with DSP) and emit a tight scalar loop where it is not.
+#[inline(always)]
+pub fn dot_i8_i32(w: &[u8], x: &[i8]) -> i32 {
+    let mut acc = 0i32;
+    for (&a, &b) in w.iter().zip(x) {
+        acc = acc.wrapping_add((a as i8 as i32) * (b as i32));
+    }
+    acc
+}
+
+/// Hidden layer: int8 in, int8 out (requantized, activation fused).
+///
+/// Writes `min(layer.n_out, y.len())` outputs; `x` shorter than `n_in` behaves as zero-padded.
+pub fn dense_i8_i8(layer: &DenseLayer<'_>, x: &[i8], y: &mut [i8]) {
+    let zp = layer.output_zero_point as i32;
+    let lo = match layer.activation {
+        Activation::Relu => zp,
+        Activation::Linear => -128,
+    };
+    for (out, (row, bias, rq)) in y.iter_mut().zip(layer.channels()) {
+        let acc = bias.wrapping_add(dot_i8_i32(row, x));
+        let v = rq.apply(acc).saturating_add(zp);
+        *out = saturate_i8(if v < lo { lo } else { v });
+    }
+}
+
+/// Output layer: int8 in, i32 out in the output's fixed unit (`M[o] · acc[o]`, no zero point).
+pub fn dense_i8_i32(layer: &DenseLayer<'_>, x: &[i8], y: &mut [i32]) {
+    for (out, (row, bias, rq)) in y.iter_mut().zip(layer.channels()) {
+        let acc = bias.wrapping_add(dot_i8_i32(row, x));
+        let v = rq.apply(acc);
+        *out = match layer.activation {
+            Activation::Relu if v < 0 => 0,
+            _ => v,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes_i32(v: &[i32]) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        for (c, x) in out.chunks_exact_mut(4).zip(v) {
+            c.copy_from_slice(&x.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn golden_hidden_layer() {
+        // 2 outputs x 3 inputs.
+        // row0 = [1, -2, 3], row1 = [-128, 127, 0]
+        let w: [u8; 6] = [1, (-2i8) as u8, 3, (-128i8) as u8, 127, 0];
+        let bias = bytes_i32(&[10, -5]);
+        let mult = bytes_i32(&[1 << 30, 1 << 30]); // 0.5 each
+        let shift = [0u8, 0u8];
+        let layer = DenseLayer {
+            n_in: 3,
+            n_out: 2,
+            activation: Activation::Linear,
+            output_zero_point: 3,
+            weights: &w,
+            bias: &bias[..8],
+            multiplier: &mult[..8],
+            shift: &shift,
+        };
+        let x = [5i8, 7, -1];
+        // acc0 = 10 + 5 - 14 - 3 = -2 -> 0.5 * -2 = -1 -> + 3 = 2
+        // acc1 = -5 - 640 + 889 = 244 -> 122 -> + 3 = 125
+        let mut y = [0i8; 2];
+        dense_i8_i8(&layer, &x, &mut y);
+        assert_eq!(y, [2, 125]);
+
+        // saturation at 127 / -128
+        let x = [0i8, 127, 0];
+        dense_i8_i8(&layer, &x, &mut y);
+        // acc0 = 10 - 254 = -244 -> -122 + 3 = -119; acc1 = -5 + 16129 = 16124 -> 8062 -> 127
+        assert_eq!(y, [-119, 127]);
+        let x = [127i8, -128, 0];
+        // acc1 = -5 - 16256 - 16256 = -32517 -> -16258.5 -> -16258 + 3 -> -128
+        dense_i8_i8(&layer, &x, &mut y);
+        assert_eq!(y[1], -128);
+
+        // fused ReLU clamps to the zero point
+        let relu = DenseLayer {
+            activation: Activation::Relu,
+            ..layer
+        };
+        dense_i8_i8(&relu, &[0, 127, 0], &mut y);
+        assert_eq!(y, [3, 127]);
+    }
+
+    #[test]
+    fn golden_output_layer_and_rounding() {
+        let w: [u8; 2] = [1, 1];
+        let bias = bytes_i32(&[0]);
+        let mult = bytes_i32(&[1 << 30]); // 0.5
+        let shift = [0u8];
+        let layer = DenseLayer {
+            n_in: 2,
+            n_out: 1,
+            activation: Activation::Linear,
+            output_zero_point: 0,
+            weights: &w,
+            bias: &bias[..4],
+            multiplier: &mult[..4],
+            shift: &shift,
+        };
+        let mut y = [0i32; 1];
+        dense_i8_i32(&layer, &[2, 1], &mut y); // 1.5 -> 2
+        assert_eq!(y, [2]);
+        dense_i8_i32(&layer, &[-2, -1], &mut y); // -1.5 -> -1
+        assert_eq!(y, [-1]);
+        dense_i8_i32(&layer, &[-128, -128], &mut y); // -128
+        assert_eq!(y, [-128]);
+        // shorter input behaves as zero-padded; longer output buffer is left alone
+        let mut y2 = [77i32; 2];
+        dense_i8_i32(&layer, &[5], &mut y2);
+        assert_eq!(y2, [3, 77]);
+    }
+
+    #[test]
+    fn dot_extremes() {
+        let w = [(-128i8) as u8; 64];
+        let x = [-128i8; 64];
+        assert_eq!(dot_i8_i32(&w, &x), 64 * 16384);
+    }
+}

@@ -1,0 +1,94 @@
+//! Raw observations, their fixed-size histories, and each model's feature vector.
+//!
+//! Raw inputs are integers in fixed units (percent × 100, per-mille, counts, seconds,
+//! nanoseconds, cache lines). Each model's `features` function turns an observation and its
+//! history into `[i32; N_FEATURES]`; the blob's input quantization then maps each feature to
+//! int8. The trainer calls these same functions to build its data sets.
+//!
+//! Each submodule also fixes the meaning of the model's outputs (`N_OUTPUTS`, output indices and
+//! units): the trainer trains exactly those targets and the predictors read exactly those.
+
+pub mod failure;
+pub mod memory;
+pub mod threat;
+pub mod workload;
+
+use heapless::HistoryBuf;
+
+pub use crate::blob::ABSENT;
+
+/// Compresses a heavy-tailed integer: `sign(x) · 16 · log2(1 + |x|)`, with the fractional part
+/// read from the four mantissa bits below the leading one (so the result is monotone and exact
+/// at powers of two). `0 → 0`, `1 → 16`, `3 → 32`, `±(2^63)` → about `±1024`.
+pub fn symlog_q4(x: i64) -> i32 {
+    let v = x.unsigned_abs().saturating_add(1);
+    let e = 63 - v.leading_zeros(); // floor(log2 v), v ≥ 1
+    let frac = ((v << (63 - e)) >> 59) & 15;
+    let r = (e * 16 + frac as u32) as i32;
+    if x < 0 {
+        -r
+    } else {
+        r
+    }
+}
+
+/// Copies the `out.len()` most recent values of `buf` into `out`, newest first. Missing older
+/// entries repeat the oldest known value, or `fill` when the buffer is empty.
+pub fn newest_first<T: Copy, const N: usize>(buf: &HistoryBuf<T, N>, out: &mut [T], fill: T) {
+    let mut last = fill;
+    let mut it = buf.oldest_ordered().rev();
+    for o in out.iter_mut() {
+        if let Some(&v) = it.next() {
+            last = v;
+        }
+        *o = last;
+    }
+}
+
+/// Saturating `u64 → i32`.
+pub fn sat_i32(x: u64) -> i32 {
+    if x > i32::MAX as u64 {
+        i32::MAX
+    } else {
+        x as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlog_values() {
+        assert_eq!(symlog_q4(0), 0);
+        assert_eq!(symlog_q4(1), 16);
+        assert_eq!(symlog_q4(-1), -16);
+        assert_eq!(symlog_q4(3), 32);
+        assert_eq!(symlog_q4(2), 24); // log2(3) ≈ 1 + 0.5 (mantissa 0b1000, linear between powers)
+        assert_eq!(symlog_q4(i64::MAX), 63 * 16 + 15);
+        assert_eq!(symlog_q4(i64::MIN), -(63 * 16 + 15));
+        let mut prev = symlog_q4(0);
+        for x in 1..5000 {
+            let v = symlog_q4(x);
+            assert!(v >= prev);
+            prev = v;
+        }
+    }
+
+    #[test]
+    fn newest_first_pads_with_oldest() {
+        let mut b: HistoryBuf<u8, 4> = HistoryBuf::new();
+        let mut out = [0u8; 6];
+        newest_first(&b, &mut out, 9);
+        assert_eq!(out, [9; 6]);
+        b.write(1);
+        b.write(2);
+        newest_first(&b, &mut out, 9);
+        assert_eq!(out, [2, 1, 1, 1, 1, 1]);
+        for v in 3..=7 {
+            b.write(v);
+        }
+        newest_first(&b, &mut out, 9);
+        assert_eq!(out, [7, 6, 5, 4, 4, 4]);
+    }
+}

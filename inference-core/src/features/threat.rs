@@ -1,0 +1,206 @@
+//! Threat detector features: one process's behaviour over one observation window.
+//!
+//! Features (19):
+//!
+//! | index | feature | unit |
+//! |---|---|---|
+//! | 0 | system calls in the window | `symlog_q4` of the count |
+//! | 1 | network connections opened | `symlog_q4` |
+//! | 2 | file accesses (open/read/write/unlink…) | `symlog_q4` |
+//! | 3 | capability / privilege escalation attempts (setuid, execve of setuid…) | `symlog_q4` |
+//! | 4 | error rate: failed calls per 1000 calls | per-mille |
+//! | 5 | memory allocation calls (mmap, brk) | `symlog_q4` |
+//! | 6 | memory allocated | `symlog_q4` of KiB |
+//! | 7 | processes/threads spawned (fork, clone) | `symlog_q4` |
+//! | 8..18 | the detector's last 10 threat scores for this process, newest first | per-mille |
+//! | 18 | time since this process's last threat decision | `symlog_q4` of seconds; 1 day if never |
+//!
+//! Counts are compressed with [`symlog_q4`] because they are heavy-tailed: a compiler makes
+//! 10^5 file accesses where a shell makes 10.
+//!
+//! Outputs (8): Q8 logits of [`ThreatType`] in code order (`None` first).
+
+use heapless::HistoryBuf;
+
+use super::{newest_first, symlog_q4};
+
+/// Number of features.
+pub const N_FEATURES: usize = 19;
+/// Number of network outputs (one logit per [`ThreatType`]).
+pub const N_OUTPUTS: usize = ThreatType::COUNT;
+/// Feature-layout id (kind 2, layout 1).
+pub const SCHEMA_ID: u32 = 0x0002_0001;
+/// Threat scores remembered per process.
+pub const SCORE_HISTORY: usize = 10;
+/// "Never" for the time since the last threat, in seconds (one day).
+pub const NEVER_S: u64 = 86_400;
+
+/// Behaviour types the detector tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ThreatType {
+    /// Benign.
+    None = 0,
+    /// CPU-bound mining: long compute, few files, steady outbound connection.
+    Cryptominer = 1,
+    /// Data exfiltration: many file reads and outbound connections.
+    Exfiltration = 2,
+    /// Privilege escalation: capability / setuid attempts, failures.
+    PrivilegeEscalation = 3,
+    /// Ransomware-style mass file rewriting.
+    Ransomware = 4,
+    /// Fork bomb or memory exhaustion.
+    ResourceExhaustion = 5,
+    /// Password guessing against a network service (many failed logins).
+    BruteForce = 6,
+    /// Remote shell / backdoor (Meterpreter, web shell): spawns, network, exec.
+    Backdoor = 7,
+}
+
+impl ThreatType {
+    /// Number of types.
+    pub const COUNT: usize = 8;
+    /// All types in code order.
+    pub const ALL: [ThreatType; 8] = [
+        ThreatType::None,
+        ThreatType::Cryptominer,
+        ThreatType::Exfiltration,
+        ThreatType::PrivilegeEscalation,
+        ThreatType::Ransomware,
+        ThreatType::ResourceExhaustion,
+        ThreatType::BruteForce,
+        ThreatType::Backdoor,
+    ];
+    /// Type from its code (`None` for unknown codes is not used: unknown gives `None` the type).
+    pub fn from_code(code: usize) -> ThreatType {
+        *Self::ALL.get(code).unwrap_or(&ThreatType::None)
+    }
+    /// Lower-case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ThreatType::None => "none",
+            ThreatType::Cryptominer => "cryptominer",
+            ThreatType::Exfiltration => "exfiltration",
+            ThreatType::PrivilegeEscalation => "privilege_escalation",
+            ThreatType::Ransomware => "ransomware",
+            ThreatType::ResourceExhaustion => "resource_exhaustion",
+            ThreatType::BruteForce => "brute_force",
+            ThreatType::Backdoor => "backdoor",
+        }
+    }
+}
+
+/// What one process did during one observation window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProcessWindow {
+    /// System calls made.
+    pub syscalls: u32,
+    /// Network connections opened (connect/accept/socketcall).
+    pub network_connections: u32,
+    /// File accesses.
+    pub file_accesses: u32,
+    /// Capability or privilege escalation attempts.
+    pub privilege_attempts: u32,
+    /// System calls that failed.
+    pub failed_syscalls: u32,
+    /// Memory allocation calls.
+    pub memory_allocs: u32,
+    /// Memory allocated, KiB.
+    pub alloc_kib: u32,
+    /// Processes or threads spawned.
+    pub spawns: u32,
+    /// End of the window, milliseconds on any monotonic clock.
+    pub end_ms: u64,
+}
+
+/// Per-process state of the detector: its own recent scores and when it last flagged a threat.
+#[derive(Debug, Clone)]
+pub struct ThreatHistory {
+    scores: HistoryBuf<u16, SCORE_HISTORY>,
+    last_threat_ms: Option<u64>,
+}
+
+impl Default for ThreatHistory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ThreatHistory {
+    /// A process never seen before.
+    pub const fn new() -> Self {
+        ThreatHistory {
+            scores: HistoryBuf::new(),
+            last_threat_ms: None,
+        }
+    }
+
+    /// Records the score given for the window ending at `end_ms`; `is_threat` marks a window
+    /// judged a threat (at or above the operating threshold).
+    pub fn record(&mut self, score_permille: u16, is_threat: bool, end_ms: u64) {
+        self.scores.write(score_permille.min(1000));
+        if is_threat {
+            self.last_threat_ms = Some(end_ms);
+        }
+    }
+
+    /// The feature vector of `w` given this history (see the module docs).
+    pub fn features(&self, w: &ProcessWindow) -> [i32; N_FEATURES] {
+        let mut f = [0i32; N_FEATURES];
+        let c = |x: u32| symlog_q4(x as i64);
+        f[0] = c(w.syscalls);
+        f[1] = c(w.network_connections);
+        f[2] = c(w.file_accesses);
+        f[3] = c(w.privilege_attempts);
+        f[4] = if w.syscalls == 0 {
+            0
+        } else {
+            ((w.failed_syscalls.min(w.syscalls) as u64 * 1000) / w.syscalls as u64) as i32
+        };
+        f[5] = c(w.memory_allocs);
+        f[6] = c(w.alloc_kib);
+        f[7] = c(w.spawns);
+        let mut s = [0u16; SCORE_HISTORY];
+        newest_first(&self.scores, &mut s, 0);
+        for (d, v) in f[8..18].iter_mut().zip(s) {
+            *d = v as i32;
+        }
+        let since_s = match self.last_threat_ms {
+            Some(t) => (w.end_ms.saturating_sub(t) / 1000).min(NEVER_S),
+            None => NEVER_S,
+        };
+        f[18] = symlog_q4(since_s as i64);
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_and_history() {
+        let mut h = ThreatHistory::new();
+        let w = ProcessWindow {
+            syscalls: 1000,
+            failed_syscalls: 5000, // more failures than calls: clamped to 1000 per-mille
+            network_connections: 3,
+            end_ms: 10_000,
+            ..Default::default()
+        };
+        let f = h.features(&w);
+        assert_eq!(f[1], symlog_q4(3));
+        assert_eq!(f[4], 1000);
+        assert_eq!(&f[8..18], &[0; 10]);
+        assert_eq!(f[18], symlog_q4(NEVER_S as i64));
+        h.record(900, true, 4_000);
+        h.record(100, false, 9_000);
+        let f = h.features(&w);
+        assert_eq!(&f[8..11], &[100, 900, 900]);
+        assert_eq!(f[18], symlog_q4(6));
+        // zero syscalls: no division by zero
+        assert_eq!(h.features(&ProcessWindow::default())[4], 0);
+        // clock going backwards saturates at 0 s
+        assert_eq!(h.features(&ProcessWindow::default())[18], 0);
+    }
+}

@@ -1,0 +1,158 @@
+//! Workload predictor features: the scheduler's view of CPU, memory and GPU utilisation.
+//!
+//! Features (35, all percent × 100 unless noted), newest first within each group:
+//!
+//! | index | feature |
+//! |---|---|
+//! | 0..10 | CPU % of the 10 samples before the current one |
+//! | 10..20 | memory % of those samples |
+//! | 20..30 | GPU % of those samples |
+//! | 30, 31, 32 | current CPU %, memory %, GPU % |
+//! | 33 | time of day, minutes since midnight UTC (0..1439) |
+//! | 34 | day of week, Monday = 0 (0..6) |
+//!
+//! A channel that is not observed (no GPU, a data set with CPU only) is [`ABSENT`]: it
+//! quantizes to the training mean, never to "0 % busy". With fewer than 10 earlier samples the
+//! oldest known one is repeated.
+//!
+//! Outputs (4): predicted *change* of CPU, memory and GPU % × 100 until the next sample, and the
+//! expected absolute error of those predictions (percent × 100). The predictor adds the change to
+//! the current value, so an untrained model degrades to persistence, not to nonsense.
+
+use heapless::HistoryBuf;
+
+use super::{newest_first, ABSENT};
+
+/// Number of features.
+pub const N_FEATURES: usize = 35;
+/// Number of network outputs.
+pub const N_OUTPUTS: usize = 4;
+/// Feature-layout id (kind 1, layout 1).
+pub const SCHEMA_ID: u32 = 0x0001_0001;
+/// Samples of history before the current one.
+pub const HISTORY: usize = 10;
+/// Output index: change of CPU %.
+pub const OUT_CPU: usize = 0;
+/// Output index: change of memory %.
+pub const OUT_MEM: usize = 1;
+/// Output index: change of GPU %.
+pub const OUT_GPU: usize = 2;
+/// Output index: expected absolute error, percent × 100.
+pub const OUT_ERR: usize = 3;
+/// 100 % in the fixed unit.
+pub const FULL: u16 = 10_000;
+
+/// One utilisation sample. Percentages are × 100 (`0..=10000`); values above are clamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WorkloadSample {
+    /// CPU utilisation, percent × 100.
+    pub cpu: u16,
+    /// Memory utilisation, percent × 100; `None` when not observed.
+    pub mem: Option<u16>,
+    /// GPU utilisation, percent × 100; `None` when there is no GPU or it is not observed.
+    pub gpu: Option<u16>,
+    /// Time of the sample, seconds since the Unix epoch.
+    pub unix_s: u64,
+}
+
+/// The samples the predictor has seen, oldest dropped first.
+#[derive(Debug, Clone)]
+pub struct WorkloadHistory {
+    samples: HistoryBuf<WorkloadSample, { HISTORY + 1 }>,
+}
+
+impl Default for WorkloadHistory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WorkloadHistory {
+    /// An empty history.
+    pub const fn new() -> Self {
+        WorkloadHistory {
+            samples: HistoryBuf::new(),
+        }
+    }
+    /// Appends the newest sample (it becomes the "current" one).
+    pub fn push(&mut self, s: WorkloadSample) {
+        self.samples.write(s);
+    }
+    /// The current (newest) sample.
+    pub fn current(&self) -> Option<&WorkloadSample> {
+        self.samples.recent()
+    }
+    /// Samples held.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+    /// Whether no sample was pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// The feature vector (see the module docs). An empty history gives all channels absent.
+    pub fn features(&self) -> [i32; N_FEATURES] {
+        let mut f = [ABSENT; N_FEATURES];
+        let mut recent = [WorkloadSample::default(); HISTORY + 1];
+        let Some(&cur) = self.samples.recent() else {
+            return f;
+        };
+        newest_first(&self.samples, &mut recent, cur);
+        let pct = |v: u16| v.min(FULL) as i32;
+        let opt = |v: Option<u16>| v.map(pct).unwrap_or(ABSENT);
+        for (k, s) in recent[1..].iter().enumerate() {
+            f[k] = pct(s.cpu);
+            f[HISTORY + k] = opt(s.mem);
+            f[2 * HISTORY + k] = opt(s.gpu);
+        }
+        f[30] = pct(cur.cpu);
+        f[31] = opt(cur.mem);
+        f[32] = opt(cur.gpu);
+        f[33] = ((cur.unix_s % 86_400) / 60) as i32;
+        // 1970-01-01 was a Thursday (Monday = 0 -> Thursday = 3).
+        f[34] = ((cur.unix_s / 86_400 + 3) % 7) as i32;
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_and_padding() {
+        let mut h = WorkloadHistory::new();
+        assert_eq!(h.features(), [ABSENT; N_FEATURES]);
+        // 2024-01-01 was a Monday; 13:45 UTC
+        let t0 = 1_704_116_700;
+        for i in 0..3u16 {
+            h.push(WorkloadSample {
+                cpu: 1000 * (i + 1),
+                mem: Some(500 + i),
+                gpu: None,
+                unix_s: t0 + 60 * i as u64,
+            });
+        }
+        let f = h.features();
+        assert_eq!(f[30], 3000);
+        assert_eq!(f[0], 2000); // previous sample
+        assert_eq!(f[1], 1000);
+        assert_eq!(f[9], 1000); // padded with the oldest
+        assert_eq!(f[10], 501);
+        assert_eq!(f[20], ABSENT);
+        assert_eq!(f[32], ABSENT);
+        assert_eq!(f[33], 13 * 60 + 47);
+        assert_eq!(f[34], 0);
+        // clamping of out-of-range percentages
+        h.push(WorkloadSample {
+            cpu: u16::MAX,
+            mem: Some(u16::MAX),
+            gpu: Some(20_000),
+            unix_s: u64::MAX,
+        });
+        let f = h.features();
+        assert_eq!(&f[30..33], &[10_000, 10_000, 10_000]);
+        assert!((0..1440).contains(&f[33]) && (0..7).contains(&f[34]));
+    }
+}

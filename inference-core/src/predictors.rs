@@ -1,0 +1,424 @@
+//! Typed predictors: raw history in, typed prediction in fixed units out.
+//!
+//! Each predictor holds one validated [`Model`]: the one it was given, or the built-in default
+//! when none was given or the given one was refused ([`ModelSource`] says which, and why).
+//! Prediction never fails. If even the built-in model were refused (the tests make sure it is
+//! not), the predictor answers with a neutral network that outputs zeros: persistence for the
+//! workload, "no threat, low confidence" elsewhere; [`ModelSource::None`] reports that.
+
+use crate::blob::{LoadError, Model};
+use crate::features::failure::{self, FailureHistory, FailureType};
+use crate::features::memory::{self, AccessKind, MemoryHistory};
+use crate::features::threat::{self, ProcessWindow, ThreatHistory, ThreatType};
+use crate::features::workload::{self, WorkloadHistory};
+use crate::quant::{softmax_permille, LOGIT_ONE};
+use crate::{defaults, ModelKind};
+
+/// Which model answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// The model given by the caller, with its version.
+    Loaded {
+        /// Model version from the blob.
+        version: u32,
+    },
+    /// The built-in model; `refused` holds why a given model was not used, if one was given.
+    Default {
+        /// Version of the built-in model.
+        version: u32,
+        /// Why the caller's blob was refused (`None`: no blob was given).
+        refused: Option<LoadError>,
+    },
+    /// No model loaded at all (the built-in one was refused too): neutral outputs.
+    None {
+        /// Why the built-in model was refused.
+        refused: LoadError,
+    },
+}
+
+/// A model plus where it came from; shared by the four predictors.
+#[derive(Debug, Clone)]
+struct Slot<'a> {
+    model: Option<Model<'a>>,
+    source: ModelSource,
+}
+
+impl<'a> Slot<'a> {
+    fn load(kind: ModelKind, blob: Option<&'a [u8]>) -> Slot<'a> {
+        let refused = match blob.map(|b| Model::from_blob_for(b, kind, kind.schema_id())) {
+            Some(Ok(model)) => {
+                return Slot {
+                    source: ModelSource::Loaded {
+                        version: model.version(),
+                    },
+                    model: Some(model),
+                }
+            }
+            Some(Err(e)) => Some(e),
+            None => None,
+        };
+        match Model::from_blob_for(defaults::blob(kind), kind, kind.schema_id()) {
+            Ok(model) => Slot {
+                source: ModelSource::Default {
+                    version: model.version(),
+                    refused,
+                },
+                model: Some(model),
+            },
+            Err(e) => Slot {
+                model: None,
+                source: ModelSource::None { refused: e },
+            },
+        }
+    }
+
+    fn infer(&self, features: &[i32], out: &mut [i32]) {
+        if let Some(m) = &self.model {
+            m.infer(features, out);
+        }
+    }
+
+    fn threshold(&self, fallback: u16) -> u16 {
+        self.model
+            .as_ref()
+            .map(|m| m.header().threshold_permille)
+            .unwrap_or(fallback)
+    }
+}
+
+/// Index of the largest value (first on ties); 0 for an empty slice.
+fn argmax<T: Ord + Copy>(v: &[T]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if let Some(b) = v.get(best) {
+            if x > b {
+                best = i;
+            }
+        }
+    }
+    best
+}
+
+macro_rules! predictor_common {
+    () => {
+        /// Which model answers.
+        pub fn source(&self) -> &ModelSource {
+            &self.slot.source
+        }
+        /// The model in use, if any.
+        pub fn model(&self) -> Option<&Model<'a>> {
+            self.slot.model.as_ref()
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Next CPU, memory and GPU utilisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkloadPrediction {
+    /// Next CPU utilisation, percent × 100.
+    pub cpu: u16,
+    /// Next memory utilisation, percent × 100 (`None` when memory is not observed).
+    pub mem: Option<u16>,
+    /// Next GPU utilisation, percent × 100 (`None` when there is no GPU).
+    pub gpu: Option<u16>,
+    /// Expected absolute error, percent × 100.
+    pub expected_error: u16,
+    /// Confidence, per-mille: 1000 at zero expected error, 500 at 10 points.
+    pub confidence: u16,
+}
+
+#[cfg(feature = "float")]
+impl WorkloadPrediction {
+    /// CPU in percent as f32 (convenience for hosts with an FPU).
+    pub fn cpu_percent(&self) -> f32 {
+        self.cpu as f32 / 100.0
+    }
+}
+
+/// Scheduler's workload predictor.
+#[derive(Debug, Clone)]
+pub struct WorkloadPredictor<'a> {
+    slot: Slot<'a>,
+}
+
+impl<'a> WorkloadPredictor<'a> {
+    /// Uses `blob` if it is a valid workload model, else the built-in one.
+    pub fn new(blob: Option<&'a [u8]>) -> Self {
+        WorkloadPredictor {
+            slot: Slot::load(ModelKind::Workload, blob),
+        }
+    }
+    predictor_common!();
+
+    /// Predicts the next sample from ready features (the output of
+    /// [`WorkloadHistory::features`]).
+    pub fn predict_features(&self, f: &[i32; workload::N_FEATURES]) -> WorkloadPrediction {
+        let mut out = [0i32; workload::N_OUTPUTS];
+        self.slot.infer(f, &mut out);
+        let next = |cur: i32, delta: i32| {
+            cur.saturating_add(delta).clamp(0, workload::FULL as i32) as u16
+        };
+        let present = |v: i32| v != crate::blob::ABSENT;
+        let (cpu, mem, gpu) = (f[30], f[31], f[32]);
+        let err = out[workload::OUT_ERR].clamp(0, u16::MAX as i32) as u32;
+        WorkloadPrediction {
+            cpu: next(if present(cpu) { cpu } else { 0 }, out[workload::OUT_CPU]),
+            mem: present(mem).then(|| next(mem, out[workload::OUT_MEM])),
+            gpu: present(gpu).then(|| next(gpu, out[workload::OUT_GPU])),
+            expected_error: err as u16,
+            confidence: (1_000_000 / (1000 + err)) as u16,
+        }
+    }
+
+    /// Predicts the next sample after the newest one in `history`.
+    pub fn predict(&self, history: &WorkloadHistory) -> WorkloadPrediction {
+        self.predict_features(&history.features())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// What the security subsystem should do with a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Action {
+    /// Nothing suspicious.
+    Allow = 0,
+    /// Suspicious: log and keep watching.
+    Monitor = 1,
+    /// Likely a threat: limit its CPU, I/O and network.
+    Throttle = 2,
+    /// Confident, destructive threat: stop it.
+    Kill = 3,
+}
+
+/// The threat detector's verdict for one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreatAssessment {
+    /// Threat score, per-mille: `1000 - P(benign)`.
+    pub score: u16,
+    /// Most likely attack type (`None` when the score is below the operating threshold).
+    pub threat_type: ThreatType,
+    /// Probability of the reported type (benign or attack), per-mille.
+    pub confidence: u16,
+    /// Recommended action.
+    pub action: Action,
+    /// Operating threshold used, per-mille.
+    pub threshold: u16,
+}
+
+/// Default operating threshold when no model gives one.
+const DEFAULT_THRESHOLD: u16 = 500;
+
+/// Decides the action from score, type and confidence: below the threshold allow; above it
+/// monitor; throttle when the score is halfway to 1000 and the type is confident; kill only
+/// destructive types (ransomware, resource exhaustion) at very high score and confidence.
+pub fn recommend_action(score: u16, t: ThreatType, confidence: u16, threshold: u16) -> Action {
+    if score < threshold || t == ThreatType::None {
+        return Action::Allow;
+    }
+    let high = threshold + (1000 - threshold.min(1000)) / 2;
+    let destructive = matches!(t, ThreatType::Ransomware | ThreatType::ResourceExhaustion);
+    if score >= 950 && confidence >= 800 && destructive {
+        Action::Kill
+    } else if score >= high && confidence >= 500 {
+        Action::Throttle
+    } else {
+        Action::Monitor
+    }
+}
+
+/// Security subsystem's threat detector.
+#[derive(Debug, Clone)]
+pub struct ThreatDetector<'a> {
+    slot: Slot<'a>,
+}
+
+impl<'a> ThreatDetector<'a> {
+    /// Uses `blob` if it is a valid threat model, else the built-in one.
+    pub fn new(blob: Option<&'a [u8]>) -> Self {
+        ThreatDetector {
+            slot: Slot::load(ModelKind::Threat, blob),
+        }
+    }
+    predictor_common!();
+
+    /// Operating threshold, per-mille.
+    pub fn threshold(&self) -> u16 {
+        self.slot.threshold(DEFAULT_THRESHOLD)
+    }
+
+    /// Class probabilities (per-mille, [`ThreatType`] order) from ready features.
+    pub fn probabilities(&self, f: &[i32; threat::N_FEATURES]) -> [u16; threat::N_OUTPUTS] {
+        let mut logits = [0i32; threat::N_OUTPUTS];
+        self.slot.infer(f, &mut logits);
+        let mut p = [0u16; threat::N_OUTPUTS];
+        softmax_permille(&logits, &mut p);
+        p
+    }
+
+    /// Assesses ready features without touching any history.
+    pub fn assess_features(&self, f: &[i32; threat::N_FEATURES]) -> ThreatAssessment {
+        let p = self.probabilities(f);
+        let score = 1000u16.saturating_sub(p[0]);
+        let threshold = self.threshold();
+        let (threat_type, confidence) = if score >= threshold {
+            let k = 1 + argmax(&p[1..]);
+            (ThreatType::from_code(k), p[k])
+        } else {
+            (ThreatType::None, p[0])
+        };
+        ThreatAssessment {
+            score,
+            threat_type,
+            confidence,
+            action: recommend_action(score, threat_type, confidence, threshold),
+            threshold,
+        }
+    }
+
+    /// Assesses one window of a process and records the verdict in its history.
+    pub fn assess(&self, history: &mut ThreatHistory, w: &ProcessWindow) -> ThreatAssessment {
+        let a = self.assess_features(&history.features(w));
+        history.record(a.score, a.score >= a.threshold, w.end_ms);
+        a
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The failure predictor's forecast for a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureForecast {
+    /// Probability of failure within the model's horizon, per-mille.
+    pub probability: u16,
+    /// Whether the probability reaches the operating threshold (raise an alarm).
+    pub alarm: bool,
+    /// Predicted time to failure, seconds.
+    pub time_to_failure_s: u32,
+    /// Confidence, per-mille: how far the probability is from undecided (500).
+    pub confidence: u16,
+    /// Most likely failure type.
+    pub failure_type: FailureType,
+}
+
+/// Self-healing subsystem's failure predictor.
+#[derive(Debug, Clone)]
+pub struct FailurePredictor<'a> {
+    slot: Slot<'a>,
+}
+
+impl<'a> FailurePredictor<'a> {
+    /// Uses `blob` if it is a valid failure model, else the built-in one.
+    pub fn new(blob: Option<&'a [u8]>) -> Self {
+        FailurePredictor {
+            slot: Slot::load(ModelKind::Failure, blob),
+        }
+    }
+    predictor_common!();
+
+    /// Operating threshold, per-mille.
+    pub fn threshold(&self) -> u16 {
+        self.slot.threshold(DEFAULT_THRESHOLD)
+    }
+
+    /// Forecast from ready features.
+    pub fn predict_features(&self, f: &[i32; failure::N_FEATURES]) -> FailureForecast {
+        let mut out = [0i32; failure::N_OUTPUTS];
+        if self.slot.model.is_none() {
+            out[failure::OUT_FAIL] = -8 * LOGIT_ONE;
+        }
+        self.slot.infer(f, &mut out);
+        let probability = crate::quant::sigmoid_permille(out[failure::OUT_FAIL]);
+        let mut pt = [0u16; FailureType::COUNT];
+        softmax_permille(&out[failure::OUT_TYPE..], &mut pt);
+        FailureForecast {
+            probability,
+            alarm: probability >= self.threshold(),
+            time_to_failure_s: out[failure::OUT_TTF].max(0) as u32,
+            confidence: 2 * probability.abs_diff(500),
+            failure_type: FailureType::from_code(argmax(&pt)),
+        }
+    }
+
+    /// Forecast for the component whose readings are in `history`.
+    pub fn predict(&self, history: &FailureHistory) -> FailureForecast {
+        self.predict_features(&history.features())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The memory predictor's guess of the next access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessPrediction {
+    /// Predicted next address (start of the predicted cache line).
+    pub next_addr: u64,
+    /// Predicted delta from the current line, in cache lines.
+    pub delta_lines: i64,
+    /// Probability that the next access falls in that line, per-mille.
+    pub probability: u16,
+    /// Predicted kind of the next access.
+    pub kind: AccessKind,
+    /// Confidence, per-mille: probability that some candidate is right (`1000 - P(none)`).
+    pub confidence: u16,
+    /// Chosen candidate class (see [`memory`](crate::features::memory)).
+    pub class: u8,
+}
+
+/// Prefetcher's memory-access predictor.
+#[derive(Debug, Clone)]
+pub struct MemoryPredictor<'a> {
+    slot: Slot<'a>,
+}
+
+impl<'a> MemoryPredictor<'a> {
+    /// Uses `blob` if it is a valid memory model, else the built-in one.
+    pub fn new(blob: Option<&'a [u8]>) -> Self {
+        MemoryPredictor {
+            slot: Slot::load(ModelKind::Memory, blob),
+        }
+    }
+    predictor_common!();
+
+    /// Class probabilities (per-mille) for the candidates of `history`, from ready features.
+    pub fn class_probabilities(&self, f: &[i32; memory::N_FEATURES]) -> [u16; memory::N_CLASSES] {
+        let mut out = [0i32; memory::N_OUTPUTS];
+        self.slot.infer(f, &mut out);
+        let mut p = [0u16; memory::N_CLASSES];
+        softmax_permille(&out[..memory::N_CLASSES], &mut p);
+        p
+    }
+
+    /// Predicts from ready features; `history` supplies the candidates and current line.
+    pub fn predict_features(
+        &self,
+        history: &MemoryHistory,
+        f: &[i32; memory::N_FEATURES],
+    ) -> AccessPrediction {
+        let mut out = [0i32; memory::N_OUTPUTS];
+        self.slot.infer(f, &mut out);
+        let mut p = [0u16; memory::N_CLASSES];
+        softmax_permille(&out[..memory::N_CLASSES], &mut p);
+        let mut pk = [0u16; 3];
+        softmax_permille(&out[memory::OUT_KIND..], &mut pk);
+        let class = argmax(&p[..memory::N_CANDIDATES]);
+        let delta = history.candidates().get(class).copied().unwrap_or(1);
+        let line = history.current_line().unwrap_or(0);
+        AccessPrediction {
+            next_addr: line.wrapping_add(delta as u64).wrapping_mul(memory::LINE_BYTES),
+            delta_lines: delta,
+            probability: p.get(class).copied().unwrap_or(0),
+            kind: AccessKind::from_code(argmax(&pk)),
+            confidence: 1000u16.saturating_sub(p[memory::CLASS_NONE]),
+            class: class as u8,
+        }
+    }
+
+    /// Predicts the access after the newest one in `history`.
+    pub fn predict(&self, history: &MemoryHistory) -> AccessPrediction {
+        self.predict_features(history, &history.features())
+    }
+}
