@@ -600,16 +600,12 @@ impl<'a> Model<'a> {
             .zip(self.input.chunks_exact(INPUT_RECORD_LEN))
             .zip(raw)
         {
-            *c = if raw == ABSENT {
-                0
-            } else {
-                let offset = i32::from_le_bytes([r[0], r[1], r[2], r[3]]);
-                let rq = Requant {
-                    multiplier: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
-                    shift: r[8] as i8,
-                };
-                saturate_i8(rq.apply(raw.saturating_sub(offset)))
+            let offset = i32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+            let rq = Requant {
+                multiplier: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
+                shift: r[8] as i8,
             };
+            *c = quantize_feature(raw, offset, rq);
         }
     }
 
@@ -665,6 +661,17 @@ impl<'a> Model<'a> {
     /// Output offset of output `o`.
     pub fn output_offset(&self, o: usize) -> Option<i32> {
         le_i32(self.output_offsets, o)
+    }
+}
+
+/// Maps one raw feature to its int8 input code: `clamp(M · (raw - offset), -128, 127)`, and
+/// [`ABSENT`] to 0.
+#[inline]
+pub fn quantize_feature(raw: i32, offset: i32, rq: Requant) -> i8 {
+    if raw == ABSENT {
+        0
+    } else {
+        saturate_i8(rq.apply(raw.saturating_sub(offset)))
     }
 }
 

@@ -24,7 +24,7 @@
 //! | 20..40 | kinds of the last 20 accesses, current first | 0 read, 1 write, 2 execute |
 //! | 40 | time since the previous access | `symlog_q4` of ns |
 //! | 41 | mean time between the last 20 accesses | `symlog_q4` of ns |
-//! | 42 | current line within its 4 KiB page | 0..63 |
+//! | 42 | current address's byte offset within its cache line | 0..63 |
 //! | 43 | spatial locality: deltas with \|d\| ≤ 2 lines among the last 20 | per-mille |
 //! | 44..50 | the 6 candidate deltas | `symlog_q4` of cache lines |
 //! | 50..56 | how many of the last 8 accesses each candidate predicted right | 0..8 |
@@ -97,6 +97,7 @@ pub struct MemoryAccess {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Seen {
     line: u64,
+    offset: u8,
     kind: AccessKind,
     time_ns: u64,
 }
@@ -184,17 +185,14 @@ impl MemoryHistory {
         e.last_line = line;
         let pc_stride = e.stride;
         self.pc_conf = e.conf;
-        self.seen.write(Seen {
-            line,
-            kind: a.kind,
-            time_ns: a.time_ns,
-        });
-        let mut recent = [Seen::default(); 3];
         let cur = Seen {
             line,
+            offset: (a.addr % LINE_BYTES) as u8,
             kind: a.kind,
             time_ns: a.time_ns,
         };
+        self.seen.write(cur);
+        let mut recent = [Seen::default(); 3];
         newest_first(&self.seen, &mut recent, cur);
         let d1 = line_delta(recent[1].line, recent[0].line);
         let d2 = line_delta(recent[2].line, recent[1].line);
@@ -256,7 +254,7 @@ impl MemoryHistory {
         } else {
             symlog_q4((gap_sum / deltas) as i64)
         };
-        f[42] = ((cur.line) % (4096 / LINE_BYTES)) as i32;
+        f[42] = cur.offset as i32;
         f[43] = if deltas == 0 {
             0
         } else {

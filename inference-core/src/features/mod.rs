@@ -65,8 +65,8 @@ mod tests {
         assert_eq!(symlog_q4(-1), -16);
         assert_eq!(symlog_q4(3), 32);
         assert_eq!(symlog_q4(2), 24); // log2(3) ≈ 1 + 0.5 (mantissa 0b1000, linear between powers)
-        assert_eq!(symlog_q4(i64::MAX), 63 * 16 + 15);
-        assert_eq!(symlog_q4(i64::MIN), -(63 * 16 + 15));
+        assert_eq!(symlog_q4(i64::MAX), 63 * 16);
+        assert_eq!(symlog_q4(i64::MIN), -(63 * 16));
         let mut prev = symlog_q4(0);
         for x in 1..5000 {
             let v = symlog_q4(x);

@@ -1,0 +1,185 @@
+//! Naive and classical baselines, evaluated on the same validation data as the models:
+//! persistence and moving average (workload), logistic regression and random forest from
+//! smartcore (threat, failure), next-line and PC-stride (memory).
+
+use inference_core::features::memory;
+use inference_core::ModelKind;
+use serde::Serialize;
+use smartcore::ensemble::random_forest_classifier::{
+    RandomForestClassifier, RandomForestClassifierParameters,
+};
+use smartcore::linalg::basic::arrays::Array;
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
+
+use crate::dataset::Dataset;
+use crate::metrics::{self, Metrics};
+
+/// One baseline's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    /// Name.
+    pub name: &'static str,
+    /// Its metrics on the validation data.
+    pub metrics: Metrics,
+}
+
+/// Standardised f64 features (fitted on `train`), absent values as 0.
+fn standardise(train: &Dataset, sets: &[&Dataset]) -> Vec<Vec<Vec<f64>>> {
+    let nf = train.n_features();
+    let absent = inference_core::blob::ABSENT;
+    let mut mean = vec![0f64; nf];
+    let mut sd = vec![0f64; nf];
+    for j in 0..nf {
+        let v: Vec<f64> = (0..train.len())
+            .map(|i| train.row(i)[j])
+            .filter(|&x| x != absent)
+            .map(|x| x as f64)
+            .collect();
+        let n = v.len().max(1) as f64;
+        mean[j] = v.iter().sum::<f64>() / n;
+        sd[j] = (v.iter().map(|x| (x - mean[j]).powi(2)).sum::<f64>() / n)
+            .sqrt()
+            .max(1e-9);
+    }
+    sets.iter()
+        .map(|d| {
+            (0..d.len())
+                .map(|i| {
+                    d.row(i)
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &x)| {
+                            if x == absent {
+                                0.0
+                            } else {
+                                (x as f64 - mean[j]) / sd[j]
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn binary_labels(d: &Dataset) -> Vec<u32> {
+    (0..d.len())
+        .map(|i| (d.target(i)[0] > 0.5) as u32)
+        .collect()
+}
+
+/// Logistic-regression and random-forest scores for the binary task of `train`/`val`.
+/// Returns (LR probabilities on val, RF 0/1 predictions on val).
+fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let sets = standardise(train, &[train, val]);
+    // Subsample the training set: the baselines are references, not the product, and must
+    // not dominate the training time.
+    let step = (train.len() / 4000).max(1);
+    let xt: Vec<Vec<f64>> = sets[0].iter().step_by(step).cloned().collect();
+    let yt: Vec<u32> = binary_labels(train).into_iter().step_by(step).collect();
+    if yt.iter().all(|&y| y == yt[0]) {
+        return Err("training data has a single class".into());
+    }
+    let x = DenseMatrix::from_2d_vec(&xt).map_err(|e| e.to_string())?;
+    let xv = DenseMatrix::from_2d_vec(&sets[1]).map_err(|e| e.to_string())?;
+    let lr = LogisticRegression::fit(
+        &x,
+        &yt,
+        LogisticRegressionParameters::default().with_alpha(1.0),
+    )
+    .map_err(|e| e.to_string())?;
+    let w: Vec<f64> = lr.coefficients().iterator(0).copied().collect();
+    let b = *lr.intercept().get((0, 0));
+    // smartcore orders classes ascending, so the coefficients score class 1
+    let lr_scores: Vec<f64> = sets[1]
+        .iter()
+        .map(|r| {
+            let z: f64 = r.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + b;
+            1.0 / (1.0 + (-z).exp())
+        })
+        .collect();
+    let rf = RandomForestClassifier::fit(
+        &x,
+        &yt,
+        RandomForestClassifierParameters::default()
+            .with_n_trees(20)
+            .with_max_depth(10)
+            .with_seed(seed),
+    )
+    .map_err(|e| e.to_string())?;
+    let rf_pred: Vec<u32> = rf.predict(&xv).map_err(|e| e.to_string())?;
+    Ok((lr_scores, rf_pred.into_iter().map(|v| v as f64).collect()))
+}
+
+/// The baselines of `train.kind`, on `val`.
+pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
+    if val.is_empty() {
+        return Vec::new();
+    }
+    match train.kind {
+        ModelKind::Workload => {
+            // persistence predicts no change; the moving average the mean of the current and
+            // the previous three samples
+            let pers = metrics::workload_metrics(val, |_, _| 0.0);
+            let ma = metrics::workload_metrics(val, |i, c| {
+                let r = val.row(i);
+                let cur = r[30 + c] as f64;
+                let prev = &r[c * 10..c * 10 + 3];
+                if prev.contains(&inference_core::blob::ABSENT) {
+                    return 0.0;
+                }
+                (cur + prev.iter().map(|&v| v as f64).sum::<f64>()) / 4.0 - cur
+            });
+            vec![
+                Baseline {
+                    name: "persistence",
+                    metrics: pers,
+                },
+                Baseline {
+                    name: "moving_average_4",
+                    metrics: ma,
+                },
+            ]
+        }
+        ModelKind::Threat | ModelKind::Failure => match classical(train, val, seed) {
+            Ok((lr, rf)) => {
+                // LR gives probabilities: threat at FPR <= 5 % like the model; the forest
+                // gives labels only, so it is judged at its own operating point.
+                let m = |s: &[f64], fixed: Option<f64>| {
+                    if train.kind == ModelKind::Threat {
+                        metrics::threat_metrics_at(val, s, None, fixed)
+                    } else {
+                        metrics::failure_metrics(val, s, 0.5)
+                    }
+                };
+                vec![
+                    Baseline {
+                        name: "logistic_regression",
+                        metrics: m(&lr, None),
+                    },
+                    Baseline {
+                        name: "random_forest",
+                        metrics: m(&rf, Some(0.5)),
+                    },
+                ]
+            }
+            Err(_) => Vec::new(),
+        },
+        ModelKind::Memory => {
+            let next_line = vec![3usize; val.len()];
+            let stride = vec![0usize; val.len()];
+            debug_assert_eq!(memory::N_CANDIDATES, 6);
+            vec![
+                Baseline {
+                    name: "next_line",
+                    metrics: metrics::memory_metrics(val, &next_line),
+                },
+                Baseline {
+                    name: "pc_stride",
+                    metrics: metrics::memory_metrics(val, &stride),
+                },
+            ]
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Data sets: raw integer feature vectors (exactly what inference-core extracts), targets, and
+//! the grouping that keeps validation data from leaking the future.
+
+use inference_core::ModelKind;
+
+use crate::rng::Rng;
+
+/// Samples of one model kind.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Model kind.
+    pub kind: ModelKind,
+    /// Raw features, `len() × n_features`, row-major, in inference-core's fixed units.
+    pub features: Vec<i32>,
+    /// Targets, `len() × n_targets` (layout per kind, see [`crate::task`]); NaN = not labelled.
+    pub targets: Vec<f32>,
+    /// Series, process or component each sample belongs to.
+    pub group: Vec<u32>,
+    /// Time of each sample, seconds (orders samples within a group).
+    pub time: Vec<i64>,
+    /// Failure time of the sample's component (failure data), else `i64::MAX`.
+    pub event_time: Vec<i64>,
+    /// Where the data came from (e.g. `synthetic:seed=42`).
+    pub source: String,
+}
+
+impl Dataset {
+    /// An empty data set of `kind`.
+    pub fn new(kind: ModelKind, source: impl Into<String>) -> Dataset {
+        Dataset {
+            kind,
+            features: Vec::new(),
+            targets: Vec::new(),
+            group: Vec::new(),
+            time: Vec::new(),
+            event_time: Vec::new(),
+            source: source.into(),
+        }
+    }
+
+    /// Feature count of the kind.
+    pub fn n_features(&self) -> usize {
+        self.kind.n_features()
+    }
+
+    /// Target count of the kind.
+    pub fn n_targets(&self) -> usize {
+        crate::task::n_targets(self.kind)
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.group.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.group.is_empty()
+    }
+
+    /// Appends a sample.
+    pub fn push(&mut self, features: &[i32], targets: &[f32], group: u32, time: i64) {
+        debug_assert_eq!(features.len(), self.n_features());
+        debug_assert_eq!(targets.len(), self.n_targets());
+        self.features.extend_from_slice(features);
+        self.targets.extend_from_slice(targets);
+        self.group.push(group);
+        self.time.push(time);
+        self.event_time.push(i64::MAX);
+    }
+
+    /// Features of sample `i`.
+    pub fn row(&self, i: usize) -> &[i32] {
+        let n = self.n_features();
+        &self.features[i * n..(i + 1) * n]
+    }
+
+    /// Targets of sample `i`.
+    pub fn target(&self, i: usize) -> &[f32] {
+        let n = self.n_targets();
+        &self.targets[i * n..(i + 1) * n]
+    }
+
+    /// The samples at `idx`, in that order.
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        let mut d = Dataset::new(self.kind, self.source.clone());
+        for &i in idx {
+            d.features.extend_from_slice(self.row(i));
+            d.targets.extend_from_slice(self.target(i));
+            d.group.push(self.group[i]);
+            d.time.push(self.time[i]);
+            d.event_time.push(self.event_time[i]);
+        }
+        d
+    }
+
+    /// Appends all samples of `other` (groups are offset so they stay distinct).
+    pub fn extend(&mut self, other: &Dataset) {
+        let offset = self.group.iter().max().map(|g| g + 1).unwrap_or(0);
+        self.features.extend_from_slice(&other.features);
+        self.targets.extend_from_slice(&other.targets);
+        self.group.extend(other.group.iter().map(|g| g + offset));
+        self.time.extend_from_slice(&other.time);
+        self.event_time.extend_from_slice(&other.event_time);
+    }
+
+    /// Splits into (train, validation) without leaking the future: with at least 5 groups,
+    /// whole groups (series, processes, components) go to validation, chosen by `seed`; with
+    /// fewer, the last `val_fraction` of each group's time goes to validation.
+    pub fn split(&self, val_fraction: f64, seed: u64) -> (Dataset, Dataset) {
+        let mut groups: Vec<u32> = self.group.clone();
+        groups.sort_unstable();
+        groups.dedup();
+        let (mut train, mut val) = (Vec::new(), Vec::new());
+        if groups.len() >= 5 {
+            let mut rng = Rng::new(seed ^ 0x5_1117);
+            rng.shuffle(&mut groups);
+            let n_val = ((groups.len() as f64 * val_fraction).round() as usize).max(1);
+            let val_groups: std::collections::HashSet<u32> =
+                groups[..n_val].iter().copied().collect();
+            for i in 0..self.len() {
+                if val_groups.contains(&self.group[i]) {
+                    val.push(i);
+                } else {
+                    train.push(i);
+                }
+            }
+        } else {
+            for &g in &groups {
+                let mut idx: Vec<usize> = (0..self.len()).filter(|&i| self.group[i] == g).collect();
+                idx.sort_by_key(|&i| self.time[i]);
+                let cut = idx.len() - (idx.len() as f64 * val_fraction).round() as usize;
+                train.extend_from_slice(&idx[..cut]);
+                val.extend_from_slice(&idx[cut..]);
+            }
+        }
+        (self.subset(&train), self.subset(&val))
+    }
+
+    /// A stable hash of the contents (the manifest records it as the data hash).
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update([self.kind as u8]);
+        for v in &self.features {
+            h.update(v.to_le_bytes());
+        }
+        for v in &self.targets {
+            h.update(v.to_bits().to_le_bytes());
+        }
+        for (g, t) in self.group.iter().zip(&self.time) {
+            h.update(g.to_le_bytes());
+            h.update(t.to_le_bytes());
+        }
+        hex(&h.finalize())
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,392 @@
+//! Metrics, computed the same way for f32 outputs, int8 outputs and baselines.
+//!
+//! Definitions (used everywhere):
+//! - workload: MAE in percentage points over every observed channel; `within_5pp` = share of
+//!   predictions with |error| ≤ 5 points (the headline); `skill = 1 - MAE / MAE_persistence`.
+//! - threat: the operating threshold is the lowest score with false-positive rate ≤ 5 % on the
+//!   data; `detection_rate` (headline) and `false_positive_rate` at it, `roc_auc`, `accuracy`,
+//!   and type accuracy among detected threats.
+//! - failure: accuracy (headline) of "fails within the horizon" at probability ≥ 0.5,
+//!   `detection_rate`, `false_alarm_rate`; lead time from the first sustained alarm (3
+//!   consecutive) to the failure: median, and share of failures warned ≥ 10 min ahead.
+//! - memory: `top1_accuracy` (headline): the chosen candidate names the next cache line.
+
+use inference_core::features::{failure, memory, workload};
+use inference_core::ModelKind;
+use ndarray::Array2;
+use serde::Serialize;
+
+use crate::dataset::Dataset;
+
+/// Metrics of one model on one data set; unused fields stay `None`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Metrics {
+    /// Samples evaluated.
+    pub samples: usize,
+    /// Name of the headline metric.
+    pub headline_name: &'static str,
+    /// Workload: MAE, percentage points.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mae_pp: Option<f64>,
+    /// Workload: share within 5 points.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_5pp: Option<f64>,
+    /// Workload: persistence MAE on the same data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_mae_pp: Option<f64>,
+    /// Workload: skill vs persistence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill: Option<f64>,
+    /// Threat/failure: detection rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection_rate: Option<f64>,
+    /// Threat: false-positive rate at the threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_positive_rate: Option<f64>,
+    /// Failure: false-alarm rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_alarm_rate: Option<f64>,
+    /// Threat: ROC AUC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roc_auc: Option<f64>,
+    /// Threat/failure: accuracy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    /// Threat: type accuracy among detected threats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_accuracy: Option<f64>,
+    /// Threat: operating threshold, per-mille.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_permille: Option<u16>,
+    /// Failure: failures in the data (components).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<usize>,
+    /// Failure: median lead time, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_lead_time_s: Option<f64>,
+    /// Failure: share of failures warned ≥ 10 minutes ahead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_warned_10min: Option<f64>,
+    /// Memory: top-1 accuracy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top1_accuracy: Option<f64>,
+}
+
+impl Metrics {
+    /// The headline value (higher is better); `-inf` when undefined.
+    pub fn headline(&self) -> f64 {
+        let v = match self.headline_name {
+            "within_5pp" => self.within_5pp,
+            "detection_rate" => self.detection_rate,
+            "accuracy" => self.accuracy,
+            "top1_accuracy" => self.top1_accuracy,
+            _ => None,
+        };
+        v.filter(|x| x.is_finite()).unwrap_or(f64::NEG_INFINITY)
+    }
+}
+
+/// Name of a kind's headline metric.
+pub fn headline_name(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Workload => "within_5pp",
+        ModelKind::Threat => "detection_rate",
+        ModelKind::Failure => "accuracy",
+        ModelKind::Memory => "top1_accuracy",
+    }
+}
+
+/// Metrics of outputs `out` (fixed units, one row per sample) on `d`.
+pub fn evaluate(d: &Dataset, out: &Array2<f64>) -> Metrics {
+    match d.kind {
+        ModelKind::Workload => workload_metrics(d, |i, c| out[[i, c]]),
+        ModelKind::Threat => {
+            let scores: Vec<f64> = (0..d.len())
+                .map(|i| {
+                    let p = softmax((0..out.ncols()).map(|c| out[[i, c]] / 256.0));
+                    (1.0 - p[0], argmax(&p[1..]) + 1)
+                })
+                .map(|(s, _)| s)
+                .collect();
+            let types: Vec<usize> = (0..d.len())
+                .map(|i| argmax(&(1..out.ncols()).map(|c| out[[i, c]]).collect::<Vec<_>>()) + 1)
+                .collect();
+            threat_metrics(d, &scores, Some(&types))
+        }
+        ModelKind::Failure => {
+            let p: Vec<f64> = (0..d.len())
+                .map(|i| 1.0 / (1.0 + (-out[[i, failure::OUT_FAIL]] / 256.0).exp()))
+                .collect();
+            failure_metrics(d, &p, 0.5)
+        }
+        ModelKind::Memory => {
+            let choice: Vec<usize> = (0..d.len())
+                .map(|i| {
+                    argmax(
+                        &(0..memory::N_CANDIDATES)
+                            .map(|c| out[[i, c]])
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            memory_metrics(d, &choice)
+        }
+    }
+}
+
+fn softmax(z: impl Iterator<Item = f64>) -> Vec<f64> {
+    let z: Vec<f64> = z.collect();
+    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
+}
+
+/// Index of the largest value (first on ties).
+pub fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Workload metrics; `delta(i, c)` is the predicted change of channel `c` (percent × 100).
+pub fn workload_metrics(d: &Dataset, delta: impl Fn(usize, usize) -> f64) -> Metrics {
+    let (mut n, mut abs, mut within, mut pers) = (0usize, 0f64, 0usize, 0f64);
+    for i in 0..d.len() {
+        let row = d.row(i);
+        for c in 0..3 {
+            let t = d.target(i)[c];
+            let cur = row[30 + c];
+            if !t.is_finite() || cur == workload_absent() {
+                continue;
+            }
+            let truth = cur as f64 + t as f64;
+            let pred = (cur as f64 + delta(i, c)).clamp(0.0, workload::FULL as f64);
+            let e = (pred - truth).abs();
+            n += 1;
+            abs += e;
+            within += (e <= 500.0) as usize;
+            pers += (truth - cur as f64).abs();
+        }
+    }
+    let nf = n.max(1) as f64;
+    let mae = abs / nf / 100.0;
+    let pmae = pers / nf / 100.0;
+    Metrics {
+        samples: d.len(),
+        headline_name: "within_5pp",
+        mae_pp: Some(mae),
+        within_5pp: Some(within as f64 / nf),
+        persistence_mae_pp: Some(pmae),
+        skill: Some(if pmae > 0.0 { 1.0 - mae / pmae } else { 0.0 }),
+        ..Default::default()
+    }
+}
+
+fn workload_absent() -> i32 {
+    inference_core::blob::ABSENT
+}
+
+/// ROC AUC of `scores` for binary `labels` (ties count half).
+pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let (mut rank_sum, mut i) = (0f64, 0);
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            if labels[k] {
+                rank_sum += avg;
+            }
+        }
+        i = j + 1;
+    }
+    let pos = labels.iter().filter(|&&l| l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return f64::NAN;
+    }
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// Lowest threshold whose false-positive rate is at most `max_fpr`.
+pub fn threshold_for_fpr(scores: &[f64], labels: &[bool], max_fpr: f64) -> f64 {
+    let mut neg: Vec<f64> = scores
+        .iter()
+        .zip(labels)
+        .filter(|(_, &l)| !l)
+        .map(|(&s, _)| s)
+        .collect();
+    if neg.is_empty() {
+        return 0.5;
+    }
+    neg.sort_by(|a, b| b.total_cmp(a));
+    let allowed = (max_fpr * neg.len() as f64).floor() as usize;
+    // alarms are score >= threshold: put it just above the (allowed+1)-th highest negative
+    let t = neg[allowed.min(neg.len() - 1)];
+    if allowed >= neg.len() {
+        0.0
+    } else {
+        next_up(t)
+    }
+}
+
+fn next_up(x: f64) -> f64 {
+    x + 1e-9_f64.max(x.abs() * 1e-12)
+}
+
+/// Threat metrics from benign-vs-threat scores in `[0, 1]`; `types` are predicted attack types.
+pub fn threat_metrics(d: &Dataset, scores: &[f64], types: Option<&[usize]>) -> Metrics {
+    threat_metrics_at(d, scores, types, None)
+}
+
+/// Threat metrics at a fixed threshold (`None`: the lowest with FPR ≤ 5 % on `d`).
+pub fn threat_metrics_at(
+    d: &Dataset,
+    scores: &[f64],
+    types: Option<&[usize]>,
+    threshold: Option<f64>,
+) -> Metrics {
+    let labels: Vec<bool> = (0..d.len()).map(|i| d.target(i)[0] > 0.0).collect();
+    let thr = threshold.unwrap_or_else(|| threshold_for_fpr(scores, &labels, 0.05));
+    let (mut tp, mut fp, mut tn, mut fn_, mut typed_ok) = (0, 0, 0, 0, 0);
+    for i in 0..d.len() {
+        let alarm = scores[i] >= thr;
+        match (alarm, labels[i]) {
+            (true, true) => {
+                tp += 1;
+                if let Some(t) = types {
+                    typed_ok += (t[i] as f32 == d.target(i)[0]) as usize;
+                }
+            }
+            (true, false) => fp += 1,
+            (false, false) => tn += 1,
+            (false, true) => fn_ += 1,
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+    Metrics {
+        samples: d.len(),
+        headline_name: "detection_rate",
+        detection_rate: Some(ratio(tp, tp + fn_)),
+        false_positive_rate: Some(ratio(fp, fp + tn)),
+        roc_auc: Some(roc_auc(scores, &labels)),
+        accuracy: Some(ratio(tp + tn, d.len())),
+        type_accuracy: types.map(|_| ratio(typed_ok, tp)),
+        threshold_permille: Some((thr * 1000.0).ceil().clamp(0.0, 1000.0) as u16),
+        ..Default::default()
+    }
+}
+
+/// Failure metrics from probabilities of failing within the horizon.
+pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
+    let (mut tp, mut fp, mut tn, mut fn_) = (0, 0, 0, 0);
+    for i in 0..d.len() {
+        let alarm = p[i] >= threshold;
+        match (alarm, d.target(i)[0] > 0.5) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, false) => tn += 1,
+            (false, true) => fn_ += 1,
+        }
+    }
+    // lead times per failing component
+    let mut by_group: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in 0..d.len() {
+        if d.event_time[i] != i64::MAX {
+            by_group.entry(d.group[i]).or_default().push(i);
+        }
+    }
+    let mut leads = Vec::new();
+    for idx in by_group.values_mut() {
+        idx.sort_by_key(|&i| d.time[i]);
+        let fail_t = d.event_time[idx[0]];
+        let mut run = 0;
+        let mut lead = None;
+        for &i in idx.iter() {
+            if d.time[i] >= fail_t {
+                break;
+            }
+            run = if p[i] >= threshold { run + 1 } else { 0 };
+            if run == 3 {
+                // sustained from the first of the three
+                let first = idx[idx.iter().position(|&k| k == i).unwrap_or(0).saturating_sub(2)];
+                lead = Some((fail_t - d.time[first]) as f64);
+                break;
+            }
+        }
+        leads.push(lead);
+    }
+    let events = leads.len();
+    let mut warned: Vec<f64> = leads.iter().flatten().cloned().collect();
+    warned.sort_by(|a, b| a.total_cmp(b));
+    let median = if warned.is_empty() {
+        0.0
+    } else {
+        // failures never warned count as 0 lead
+        let mut all: Vec<f64> = leads.iter().map(|l| l.unwrap_or(0.0)).collect();
+        all.sort_by(|a, b| a.total_cmp(b));
+        all[all.len() / 2]
+    };
+    let ratio = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+    Metrics {
+        samples: d.len(),
+        headline_name: "accuracy",
+        accuracy: Some(ratio(tp + tn, d.len())),
+        detection_rate: Some(ratio(tp, tp + fn_)),
+        false_alarm_rate: Some(ratio(fp, fp + tn)),
+        events: Some(events),
+        median_lead_time_s: Some(median),
+        share_warned_10min: Some(ratio(
+            warned.iter().filter(|&&l| l >= 600.0).count(),
+            events,
+        )),
+        ..Default::default()
+    }
+}
+
+/// Memory metrics from the chosen candidate class of each sample.
+pub fn memory_metrics(d: &Dataset, choice: &[usize]) -> Metrics {
+    let ok = (0..d.len())
+        .filter(|&i| {
+            let mask = d.target(i)[0] as u32;
+            mask >> choice[i] & 1 == 1
+        })
+        .count();
+    Metrics {
+        samples: d.len(),
+        headline_name: "top1_accuracy",
+        top1_accuracy: Some(if d.is_empty() {
+            f64::NAN
+        } else {
+            ok as f64 / d.len() as f64
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_and_threshold() {
+        let s = [0.1, 0.4, 0.35, 0.8];
+        let l = [false, false, true, true];
+        assert!((roc_auc(&s, &l) - 0.75).abs() < 1e-12);
+        assert!((roc_auc(&[0.5; 4], &l) - 0.5).abs() < 1e-12);
+        let neg: Vec<f64> = (0..100).map(|i| i as f64 / 100.0).collect();
+        let labels = vec![false; 100];
+        let t = threshold_for_fpr(&neg, &labels, 0.05);
+        let fp = neg.iter().filter(|&&v| v >= t).count();
+        assert_eq!(fp, 5);
+    }
+}

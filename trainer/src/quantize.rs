@@ -1,0 +1,393 @@
+//! Post-training int8 quantization into inference-core's blob format, and the trainer's own
+//! plain integer reference of the network (checked bit for bit against inference-core).
+//!
+//! - Inputs: per feature, `code = clamp(round((raw - round(mean)) · 32 / std), -128, 127)`; the
+//!   network is *trained* on `code / 32`, computed with inference-core's own quantizer, so the
+//!   deployed input path is exactly the trained one.
+//! - Weights: symmetric int8 per output channel, `s_w[o] = max|w[o,·]| / 127`.
+//! - Hidden activations: ReLU outputs calibrated on the training data, `[0, max] → [-128, 127]`.
+//! - Output layer: i32 in the output's fixed unit, `M[o] = s_in · s_w[o] · scale[o]`, plus offset.
+
+use inference_core::blob::{
+    self, quantize_feature, BlobHeader, BlobParts, InputQuantWire, LayerWire, MetadataWire,
+    OutputWire, ABSENT, INPUT_RECORD_LEN,
+};
+use inference_core::quant::Requant;
+use inference_core::ModelKind;
+use ndarray::{Array2, Axis};
+
+use crate::dataset::Dataset;
+use crate::mlp::Mlp;
+use crate::task::Task;
+
+/// Input codes per standard deviation (so int8 spans about ±4σ).
+pub const CODES_PER_STD: f64 = 32.0;
+
+/// Decomposes a real multiplier `m ≥ 0` into a Q31 mantissa and exponent
+/// ([`Requant`]), saturating outside the representable range.
+pub fn requant_of(m: f64) -> Requant {
+    if !(m.is_finite() && m > 0.0) {
+        return Requant {
+            multiplier: 0,
+            shift: 0,
+        };
+    }
+    // m = frac · 2^e with frac in [0.5, 1)
+    let mut e = m.log2().floor() as i32 + 1;
+    let mut frac = m / 2f64.powi(e);
+    if frac >= 1.0 {
+        frac /= 2.0;
+        e += 1;
+    }
+    let mut q = (frac * (1u64 << 31) as f64).round() as i64;
+    if q == 1 << 31 {
+        q /= 2;
+        e += 1;
+    }
+    if e > 30 {
+        return Requant {
+            multiplier: i32::MAX,
+            shift: 30,
+        };
+    }
+    if e < -31 {
+        let extra = (-31 - e) as u32;
+        q = if extra >= 63 { 0 } else { q >> extra };
+        e = -31;
+    }
+    Requant {
+        multiplier: q as i32,
+        shift: e as i8,
+    }
+}
+
+/// Per-feature input quantization.
+#[derive(Debug, Clone)]
+pub struct InputQuant {
+    /// `(offset, multiplier)` per feature.
+    pub params: Vec<(i32, Requant)>,
+}
+
+impl InputQuant {
+    /// Fits offsets and multipliers on the training data (absent values ignored).
+    pub fn fit(train: &Dataset) -> InputQuant {
+        let nf = train.n_features();
+        let mut params = Vec::with_capacity(nf);
+        for j in 0..nf {
+            let (mut n, mut s, mut ss) = (0f64, 0f64, 0f64);
+            for i in 0..train.len() {
+                let v = train.row(i)[j];
+                if v != ABSENT {
+                    n += 1.0;
+                    s += v as f64;
+                    ss += (v as f64) * (v as f64);
+                }
+            }
+            let mean = if n > 0.0 { s / n } else { 0.0 };
+            let var = if n > 0.0 {
+                (ss / n - mean * mean).max(0.0)
+            } else {
+                0.0
+            };
+            let std = var.sqrt().max(1.0);
+            params.push((mean.round() as i32, requant_of(CODES_PER_STD / std)));
+        }
+        InputQuant { params }
+    }
+
+    /// int8 code of every feature of sample `i`, with inference-core's quantizer.
+    pub fn codes(&self, row: &[i32]) -> Vec<i8> {
+        row.iter()
+            .zip(&self.params)
+            .map(|(&v, &(off, rq))| quantize_feature(v, off, rq))
+            .collect()
+    }
+
+    /// The f32 network input of every sample: `code / 32`.
+    pub fn network_input(&self, d: &Dataset) -> Array2<f32> {
+        let nf = d.n_features();
+        let mut x = Array2::zeros((d.len(), nf));
+        for i in 0..d.len() {
+            for (j, c) in self.codes(d.row(i)).into_iter().enumerate() {
+                x[[i, j]] = c as f32 / CODES_PER_STD as f32;
+            }
+        }
+        x
+    }
+
+    fn records(&self) -> Vec<u8> {
+        let mut r = Vec::with_capacity(self.params.len() * INPUT_RECORD_LEN);
+        for &(off, rq) in &self.params {
+            r.extend_from_slice(&off.to_le_bytes());
+            r.extend_from_slice(&rq.multiplier.to_le_bytes());
+            r.push(rq.shift as u8);
+        }
+        r
+    }
+}
+
+/// One quantized layer (owned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QLayer {
+    /// Inputs.
+    pub n_in: usize,
+    /// Outputs.
+    pub n_out: usize,
+    /// ReLU?
+    pub relu: bool,
+    /// Output zero point (hidden layers).
+    pub out_zp: i8,
+    /// int8 weights, row-major.
+    pub weights: Vec<i8>,
+    /// Folded biases.
+    pub bias: Vec<i32>,
+    /// Requantization per output.
+    pub requant: Vec<Requant>,
+}
+
+/// A quantized network, ready to be written as a blob.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedModel {
+    /// Kind.
+    pub kind: ModelKind,
+    /// Input quantization.
+    pub input: Vec<(i32, Requant)>,
+    /// Layers.
+    pub layers: Vec<QLayer>,
+    /// Output offsets (fixed units).
+    pub out_offset: Vec<i32>,
+    /// Operating threshold, per-mille.
+    pub threshold_permille: u16,
+}
+
+/// Calibrates and quantizes a trained network.
+pub fn quantize(mlp: &Mlp, task: &Task, input: &InputQuant, calib: &Dataset) -> QuantizedModel {
+    let x = input.network_input(calib);
+    let acts = mlp.forward_all(x.view());
+    let mut layers = Vec::new();
+    let mut s_in = 1.0 / CODES_PER_STD;
+    let mut zp_in: i32 = 0;
+    let last = mlp.layers.len() - 1;
+    for (li, l) in mlp.layers.iter().enumerate() {
+        let (n_out, n_in) = l.w.dim();
+        let mut weights = Vec::with_capacity(n_out * n_in);
+        let mut bias = Vec::with_capacity(n_out);
+        let mut requant = Vec::with_capacity(n_out);
+        // hidden activation scale from calibration
+        let (s_out, zp_out) = if li == last {
+            (1.0, 0)
+        } else {
+            let max = acts[li]
+                .fold_axis(Axis(0), 0f32, |&m, &v| m.max(v))
+                .iter()
+                .cloned()
+                .fold(0f32, f32::max) as f64;
+            ((max.max(1e-6)) / 255.0, -128)
+        };
+        for o in 0..n_out {
+            let row = l.w.row(o);
+            let wmax = row.iter().fold(0f32, |m, &v| m.max(v.abs())) as f64;
+            let s_w = if wmax > 0.0 { wmax / 127.0 } else { 1.0 };
+            let q: Vec<i8> = row
+                .iter()
+                .map(|&v| (v as f64 / s_w).round().clamp(-127.0, 127.0) as i8)
+                .collect();
+            let sum_q: i64 = q.iter().map(|&v| v as i64).sum();
+            let b = (l.b[o] as f64 / (s_in * s_w)).round() - (zp_in as i64 * sum_q) as f64;
+            bias.push(b.clamp(i32::MIN as f64, i32::MAX as f64) as i32);
+            weights.extend(q);
+            let m = if li == last {
+                s_in * s_w * task.out_scale[o] as f64
+            } else {
+                s_in * s_w / s_out
+            };
+            requant.push(requant_of(m));
+        }
+        layers.push(QLayer {
+            n_in,
+            n_out,
+            relu: li != last,
+            out_zp: zp_out as i8,
+            weights,
+            bias,
+            requant,
+        });
+        s_in = s_out;
+        zp_in = zp_out;
+    }
+    QuantizedModel {
+        kind: task.kind,
+        input: input.params.clone(),
+        layers,
+        out_offset: task.out_offset.iter().map(|&v| v.round() as i32).collect(),
+        threshold_permille: 500,
+    }
+}
+
+/// Provenance written into the blob's metadata section.
+#[derive(Debug, Clone, Default)]
+pub struct BlobMeta {
+    /// Model version.
+    pub version: u32,
+    /// Creation time (0 for reproducible built-in models).
+    pub created_unix_s: u64,
+    /// Training samples.
+    pub train_samples: u32,
+    /// Validation samples.
+    pub val_samples: u32,
+    /// Headline metric name.
+    pub metric: String,
+    /// f32 metric.
+    pub metric_f32: f64,
+    /// int8 metric.
+    pub metric_int8: f64,
+    /// Baseline metric.
+    pub baseline: f64,
+    /// Data source.
+    pub source: String,
+}
+
+fn milli(v: f64) -> i32 {
+    if v.is_finite() {
+        (v * 1000.0).round() as i32
+    } else {
+        0
+    }
+}
+
+impl QuantizedModel {
+    /// Writes the blob with inference-core's encoder.
+    pub fn to_blob(&self, meta: &BlobMeta) -> Result<Vec<u8>, String> {
+        let le32 = |v: &[i32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let records = InputQuant {
+            params: self.input.clone(),
+        }
+        .records();
+        let owned: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>)> = self
+            .layers
+            .iter()
+            .map(|l| {
+                (
+                    l.weights.iter().map(|&w| w as u8).collect(),
+                    le32(&l.bias),
+                    le32(&l.requant.iter().map(|r| r.multiplier).collect::<Vec<_>>()),
+                    l.requant.iter().map(|r| r.shift as u8).collect(),
+                )
+            })
+            .collect();
+        let wires: Vec<LayerWire> = self
+            .layers
+            .iter()
+            .zip(&owned)
+            .map(|(l, (w, b, m, s))| LayerWire {
+                n_in: l.n_in as u16,
+                n_out: l.n_out as u16,
+                activation: l.relu as u8,
+                output_zero_point: l.out_zp,
+                weights: w,
+                bias: b,
+                multiplier: m,
+                shift: s,
+            })
+            .collect();
+        let offsets = le32(&self.out_offset);
+        let parts = BlobParts {
+            header: BlobHeader {
+                kind: self.kind as u8,
+                model_version: meta.version,
+                schema_id: self.kind.schema_id(),
+                n_features: self.input.len() as u16,
+                n_outputs: self.out_offset.len() as u16,
+                threshold_permille: self.threshold_permille,
+            },
+            input: InputQuantWire { records: &records },
+            layers: &wires,
+            output: OutputWire { offsets: &offsets },
+            metadata: MetadataWire {
+                created_unix_s: meta.created_unix_s,
+                train_samples: meta.train_samples,
+                val_samples: meta.val_samples,
+                metric: &meta.metric,
+                metric_f32_milli: milli(meta.metric_f32),
+                metric_int8_milli: milli(meta.metric_int8),
+                baseline_milli: milli(meta.baseline),
+                source: &meta.source,
+            },
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = blob::encode(&parts, &mut buf).map_err(|e| e.to_string())?;
+        buf.truncate(n);
+        inference_core::Model::from_blob(&buf)
+            .map_err(|e| format!("exported blob does not load: {e}"))?;
+        Ok(buf)
+    }
+
+    /// The trainer's plain integer reference of the network: written independently of
+    /// inference-core's kernels (i128 arithmetic, explicit loops) so that tests comparing the
+    /// two catch a bug in either.
+    pub fn reference(&self, raw: &[i32]) -> Vec<i32> {
+        fn apply(x: i64, rq: Requant) -> i64 {
+            let t = 31 - rq.shift as i32;
+            let v = (x as i128 * rq.multiplier as i128 + (1i128 << (t - 1))) >> t;
+            v.clamp(i32::MIN as i128, i32::MAX as i128) as i64
+        }
+        let mut a: Vec<i64> = self
+            .input
+            .iter()
+            .enumerate()
+            .map(|(j, &(off, rq))| {
+                let v = raw.get(j).copied().unwrap_or(ABSENT);
+                if v == ABSENT {
+                    0
+                } else {
+                    apply((v as i64 - off as i64).clamp(i32::MIN as i64, i32::MAX as i64), rq)
+                        .clamp(-128, 127)
+                }
+            })
+            .collect();
+        let last = self.layers.len() - 1;
+        for (li, l) in self.layers.iter().enumerate() {
+            let mut next = Vec::with_capacity(l.n_out);
+            for o in 0..l.n_out {
+                let mut acc = l.bias[o] as i64;
+                for i in 0..l.n_in {
+                    acc += l.weights[o * l.n_in + i] as i64 * a[i];
+                }
+                let acc = acc as i32 as i64; // the engine accumulates in wrapping i32
+                let v = apply(acc, l.requant[o]);
+                if li == last {
+                    let v = if l.relu { v.max(0) } else { v };
+                    next.push(v);
+                } else {
+                    let zp = l.out_zp as i64;
+                    let lo = if l.relu { zp } else { -128 };
+                    next.push((v + zp).clamp(lo, 127));
+                }
+            }
+            a = next;
+        }
+        a.iter()
+            .zip(&self.out_offset)
+            .map(|(&v, &off)| (v + off as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requant_decomposition() {
+        for &m in &[1.0, 0.5, 0.75, 3.0, 1e-3, 123.456, 1e-12, 2e9] {
+            let rq = requant_of(m);
+            assert!(rq.is_valid(), "{m}: {rq:?}");
+            let back = rq.multiplier as f64 * 2f64.powi(rq.shift as i32 - 31);
+            assert!((back - m).abs() / m < 1e-6 || m < 1e-9 || m > 1e9, "{m} -> {back}");
+        }
+        assert_eq!(requant_of(1.0), Requant::ONE);
+        assert_eq!(requant_of(0.0).multiplier, 0);
+        assert_eq!(requant_of(f64::NAN).multiplier, 0);
+        assert_eq!(requant_of(1e30).shift, 30);
+    }
+}

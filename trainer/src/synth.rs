@@ -1,0 +1,412 @@
+//! Seeded, deterministic synthetic data for the four models, with realistic structure.
+//!
+//! Every generator drives inference-core's own history types and feature functions, so the
+//! features are exactly those served.
+
+use inference_core::features::failure::{FailureHistory, FailureType, HealthSample};
+use inference_core::features::memory::{
+    AccessKind, MemoryAccess, MemoryHistory, CLASS_NONE, LINE_BYTES, N_CANDIDATES,
+};
+use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType};
+use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
+use inference_core::ModelKind;
+
+use crate::dataset::Dataset;
+use crate::rng::Rng;
+
+/// Default number of samples per model.
+pub fn default_samples(kind: ModelKind) -> usize {
+    match kind {
+        ModelKind::Workload => 12_000,
+        ModelKind::Threat => 12_000,
+        ModelKind::Failure => 12_000,
+        ModelKind::Memory => 16_000,
+    }
+}
+
+/// `samples` synthetic samples of `kind` from `seed` (at least `samples`, cut to exactly it).
+pub fn generate(kind: ModelKind, samples: usize, seed: u64) -> Dataset {
+    let mut rng = Rng::new(seed ^ (kind as u64).wrapping_mul(0x1000_0000_0000_0001));
+    let source = format!("synthetic:seed={seed}");
+    let mut d = match kind {
+        ModelKind::Workload => workload(samples, &mut rng, source),
+        ModelKind::Threat => threat(samples, &mut rng, source),
+        ModelKind::Failure => failure(samples, &mut rng, source),
+        ModelKind::Memory => memory(samples, &mut rng, source, MemoryMix::Default),
+    };
+    if d.len() > samples {
+        let idx: Vec<usize> = (0..samples).collect();
+        d = d.subset(&idx);
+    }
+    d
+}
+
+fn pct(v: f64) -> u16 {
+    (v.clamp(0.0, 100.0) * 100.0).round() as u16
+}
+
+/// Machines with a daily and weekly rhythm, AR(1) noise, bursts, GPU jobs that start and stop,
+/// and memory that follows CPU load with a lag. 5-minute samples.
+fn workload(samples: usize, rng: &mut Rng, source: String) -> Dataset {
+    let mut d = Dataset::new(ModelKind::Workload, source);
+    let per_series = 400;
+    let series = samples.div_ceil(per_series).max(5);
+    for s in 0..series {
+        let mut r = rng.fork(s as u64);
+        let has_gpu = r.chance(0.5);
+        let has_mem = true;
+        let base = r.range(5.0, 35.0);
+        let amp = r.range(10.0, 40.0);
+        let weekend = r.range(0.2, 0.9);
+        let peak_h = r.range(10.0, 16.0);
+        let noise = r.range(0.8, 2.5);
+        let mem_base = r.range(20.0, 50.0);
+        let t0 = 1_700_000_000u64 + r.below(7 * 86_400) / 300 * 300;
+        let steps = per_series + HISTORY + 1;
+        let (mut ar, mut burst_left, mut burst) = (0.0, 0u32, 0.0);
+        let (mut gpu_on, mut gpu_level) = (false, 0.0);
+        let mut mem = mem_base;
+        let mut raw = Vec::with_capacity(steps);
+        for k in 0..steps as u64 {
+            let t = t0 + 300 * k;
+            let hour = (t % 86_400) as f64 / 3600.0;
+            let dow = (t / 86_400 + 3) % 7;
+            let busy = (-((hour - peak_h) / 4.0).powi(2)).exp();
+            let dayf = if dow >= 5 { weekend } else { 1.0 };
+            ar = 0.85 * ar + noise * r.normal();
+            if burst_left == 0 && r.chance(0.01) {
+                burst_left = 1 + r.below(12) as u32;
+                burst = r.range(15.0, 45.0);
+            }
+            let b = if burst_left > 0 {
+                burst_left -= 1;
+                burst
+            } else {
+                0.0
+            };
+            let cpu = (base + amp * busy * dayf + ar + b).clamp(0.0, 100.0);
+            mem += 0.2 * (mem_base + 0.4 * cpu - mem) + 0.4 * r.normal();
+            if gpu_on {
+                if r.chance(0.04) {
+                    gpu_on = false;
+                }
+            } else if r.chance(0.015) {
+                gpu_on = true;
+                gpu_level = r.range(55.0, 98.0);
+            }
+            let gpu = if gpu_on {
+                gpu_level + 2.0 * r.normal()
+            } else {
+                (1.0 + r.normal()).abs()
+            };
+            raw.push(WorkloadSample {
+                cpu: pct(cpu),
+                mem: has_mem.then(|| pct(mem)),
+                gpu: has_gpu.then(|| pct(gpu)),
+                unix_s: t,
+            });
+        }
+        let mut h = WorkloadHistory::new();
+        for k in 0..steps - 1 {
+            h.push(raw[k]);
+            if k < HISTORY {
+                continue;
+            }
+            let (cur, next) = (raw[k], raw[k + 1]);
+            let dm = |a: Option<u16>, b: Option<u16>| match (a, b) {
+                (Some(a), Some(b)) => b as f32 - a as f32,
+                _ => f32::NAN,
+            };
+            let t = [
+                next.cpu as f32 - cur.cpu as f32,
+                dm(cur.mem, next.mem),
+                dm(cur.gpu, next.gpu),
+            ];
+            d.push(&h.features(), &t, s as u32, cur.unix_s as i64);
+        }
+    }
+    d
+}
+
+/// Mean per-window behaviour of a process profile:
+/// syscalls, net, files, privilege, failure rate, allocs, alloc KiB, spawns.
+type Profile = [f64; 8];
+
+const BENIGN: [Profile; 8] = [
+    [300.0, 0.2, 20.0, 0.05, 0.02, 5.0, 64.0, 0.3],    // interactive shell
+    [3000.0, 40.0, 200.0, 0.0, 0.01, 30.0, 512.0, 0.5], // web server
+    [8000.0, 0.5, 3000.0, 0.0, 0.05, 300.0, 20000.0, 6.0], // compiler (file + spawn heavy)
+    [5000.0, 8.0, 4000.0, 0.1, 0.01, 20.0, 2048.0, 0.2], // backup (file + network heavy)
+    [2000.0, 6.0, 1500.0, 2.0, 0.03, 40.0, 4096.0, 3.0], // package manager (setuid, files)
+    [6000.0, 25.0, 500.0, 0.0, 0.005, 60.0, 8192.0, 0.1], // database
+    [4000.0, 30.0, 300.0, 0.0, 0.02, 200.0, 30000.0, 1.0], // browser
+    [100.0, 0.1, 10.0, 0.2, 0.01, 2.0, 16.0, 0.5],      // cron job
+];
+
+const ATTACKS: [(ThreatType, Profile); 7] = [
+    (ThreatType::Cryptominer, [150.0, 1.5, 2.0, 0.0, 0.005, 3.0, 250000.0, 0.0]),
+    (ThreatType::Exfiltration, [6000.0, 50.0, 3000.0, 0.0, 0.02, 20.0, 2048.0, 0.2]),
+    (ThreatType::PrivilegeEscalation, [800.0, 0.5, 80.0, 15.0, 0.3, 10.0, 256.0, 2.0]),
+    (ThreatType::Ransomware, [12000.0, 0.5, 9000.0, 0.1, 0.08, 40.0, 8192.0, 0.1]),
+    (ThreatType::ResourceExhaustion, [4000.0, 0.1, 10.0, 0.0, 0.2, 400.0, 400000.0, 80.0]),
+    (ThreatType::BruteForce, [2500.0, 120.0, 30.0, 1.0, 0.45, 10.0, 512.0, 1.0]),
+    (ThreatType::Backdoor, [600.0, 6.0, 150.0, 3.0, 0.1, 15.0, 1024.0, 5.0]),
+];
+
+fn window(r: &mut Rng, p: &Profile, spread: f64, end_ms: u64) -> ProcessWindow {
+    let syscalls = r.count(p[0], spread).max(1);
+    let fail_rate = (p[4] * (spread * r.normal()).exp()).clamp(0.0, 1.0);
+    ProcessWindow {
+        syscalls,
+        network_connections: r.count(p[1], spread),
+        file_accesses: r.count(p[2], spread),
+        privilege_attempts: r.count(p[3], spread),
+        failed_syscalls: (syscalls as f64 * fail_rate).round() as u32,
+        memory_allocs: r.count(p[5], spread),
+        alloc_kib: r.count(p[6], spread),
+        spawns: r.count(p[7], spread),
+        end_ms,
+    }
+}
+
+/// Processes observed over 1-second windows; about 10 % of windows are malicious, from seven
+/// attack types, and benign processes are noisy too (compilers, backups, package managers).
+/// An attacked process behaves benignly until the attack starts. The detector's own score
+/// history is simulated (teacher forcing): high after malicious windows, low with occasional
+/// false spikes after benign ones.
+fn threat(samples: usize, rng: &mut Rng, source: String) -> Dataset {
+    let mut d = Dataset::new(ModelKind::Threat, source);
+    let mut pid = 0u32;
+    while d.len() < samples {
+        let mut r = rng.fork(pid as u64);
+        let windows = 8 + r.below(13) as usize;
+        let benign = BENIGN[r.below(BENIGN.len() as u64) as usize];
+        let attack = if r.chance(0.2) {
+            let (t, p) = ATTACKS[r.below(ATTACKS.len() as u64) as usize];
+            Some((t, p, r.below(windows as u64 / 2 + 1) as usize))
+        } else {
+            None
+        };
+        let spread = r.range(0.3, 0.8);
+        let mut h = ThreatHistory::new();
+        for k in 0..windows {
+            let end_ms = 1000 * (k as u64 + 1);
+            let (class, w) = match attack {
+                Some((t, p, start)) if k >= start => {
+                    // attacks keep part of the host process's cover behaviour
+                    let mut mix = p;
+                    for (m, b) in mix.iter_mut().zip(benign.iter()) {
+                        *m = 0.8 * *m + 0.2 * b;
+                    }
+                    (t as u8, window(&mut r, &mix, spread, end_ms))
+                }
+                _ => (0, window(&mut r, &benign, spread, end_ms)),
+            };
+            d.push(&h.features(&w), &[class as f32], pid, end_ms as i64 / 1000);
+            let score = if class > 0 {
+                r.range(550.0, 1000.0)
+            } else if r.chance(0.03) {
+                r.range(400.0, 800.0)
+            } else {
+                r.range(0.0, 300.0)
+            } as u16;
+            h.record(score, score >= 500, end_ms);
+        }
+        pid += 1;
+    }
+    d
+}
+
+/// Components sampled once a minute; about 15 % fail, by slow degradation, suddenly after a
+/// short precursor, or by flapping with more and more frequent faults. Label: fails within the
+/// next 30 minutes.
+fn failure(samples: usize, rng: &mut Rng, source: String) -> Dataset {
+    const HORIZON_S: i64 = 1800;
+    let mut d = Dataset::new(ModelKind::Failure, source);
+    let mut comp = 0u32;
+    while d.len() < samples {
+        let mut r = rng.fork(comp as u64);
+        let len = 240 + r.below(240) as i64;
+        let fails = r.chance(0.15);
+        let mode = FailureType::from_code(r.below(3) as usize);
+        let fail_at = if fails { len - r.below(40) as i64 } else { i64::MAX };
+        let onset = match mode {
+            FailureType::Degradation => r.range(60.0, 180.0) as i64,
+            FailureType::Sudden => r.range(4.0, 15.0) as i64,
+            FailureType::Intermittent => r.range(90.0, 180.0) as i64,
+        };
+        let base = r.range(880.0, 990.0);
+        let noise = r.range(3.0, 12.0);
+        let t0 = 1_700_000_000i64;
+        let mut h = FailureHistory::new();
+        let mut wander = 0.0;
+        for k in 0..len.min(fail_at) {
+            let t = t0 + 60 * k;
+            wander = 0.98 * wander + 2.0 * r.normal();
+            let mut health = base + wander + noise * r.normal();
+            // benign blips: short dips that do not lead to failure
+            if r.chance(0.01) {
+                health -= r.range(50.0, 250.0);
+                if r.chance(0.3) {
+                    h.record_failure(t as u64);
+                }
+            }
+            if fails {
+                let to_fail = fail_at - k;
+                if to_fail <= onset {
+                    let x = 1.0 - to_fail as f64 / onset as f64; // 0 → 1
+                    match mode {
+                        FailureType::Degradation => health -= 600.0 * x.powf(1.5),
+                        FailureType::Sudden => {
+                            health -= 120.0 * x + 3.0 * noise * r.normal().abs()
+                        }
+                        FailureType::Intermittent => {
+                            if r.chance(0.05 + 0.45 * x) {
+                                health -= r.range(200.0, 450.0);
+                                h.record_failure(t as u64);
+                            }
+                        }
+                    }
+                }
+            }
+            h.push(HealthSample {
+                health: health.clamp(0.0, 1000.0).round() as u16,
+                unix_s: t as u64,
+            });
+            if k < 20 {
+                continue;
+            }
+            let to_fail_s = if fails { (fail_at - k) * 60 } else { i64::MAX };
+            let label = (to_fail_s <= HORIZON_S) as u8 as f32;
+            let ttf = if to_fail_s <= 4 * HORIZON_S {
+                to_fail_s as f32
+            } else {
+                f32::NAN
+            };
+            let ty = if label > 0.0 { mode as u8 as f32 } else { f32::NAN };
+            d.push(&h.features(), &[label, ttf, ty], comp, t);
+            if fails {
+                if let Some(e) = d.event_time.last_mut() {
+                    *e = t0 + 60 * fail_at;
+                }
+            }
+        }
+        comp += 1;
+    }
+    d
+}
+
+/// Mix of access patterns of the memory generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryMix {
+    /// Sequential, strided, interleaved streams and pointer chasing.
+    Default,
+    /// Mostly sequential and strided streams (the specified learnable target).
+    StrideDominated,
+}
+
+/// Access streams made of segments: sequential scans, strided walks (any stride, either
+/// direction), two or three interleaved strided streams, and pointer chasing; loads, stores
+/// (copies write their destination) and instruction fetches.
+pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> Dataset {
+    let mut d = Dataset::new(ModelKind::Memory, source);
+    let mut stream = 0u32;
+    let mut h = MemoryHistory::new();
+    let mut time = 0u64;
+    let mut pending: Option<[i32; inference_core::features::memory::N_FEATURES]> = None;
+    let mut pending_hist: Option<MemoryHistory> = None;
+    while d.len() < samples {
+        let mut r = rng.fork(stream as u64);
+        let p = r.f64();
+        let (p_seq, p_stride, p_inter) = match mix {
+            MemoryMix::Default => (0.3, 0.3, 0.2),
+            MemoryMix::StrideDominated => (0.45, 0.45, 0.05),
+        };
+        let len = 100 + r.below(400) as usize;
+        let region = 0x5555_0000_0000u64 + (r.below(1 << 20) << 12);
+        let pc_base = 0x40_0000u64 + (r.below(1 << 16) << 4);
+        let mut accesses = Vec::with_capacity(len);
+        if p < p_seq {
+            let elem = [4u64, 8, 8, 16][r.below(4) as usize];
+            let write = r.chance(0.3);
+            for i in 0..len as u64 {
+                accesses.push((region + i * elem, pc_base, write));
+            }
+        } else if p < p_seq + p_stride {
+            let mut stride = 1 + r.below(64) as i64;
+            if r.chance(0.3) {
+                stride = -stride;
+            }
+            let start = region + (1 << 24);
+            for i in 0..len as i64 {
+                let a = (start as i64 + i * stride * LINE_BYTES as i64) as u64;
+                accesses.push((a, pc_base + 8, false));
+            }
+        } else if p < p_seq + p_stride + p_inter {
+            let n = 2 + r.below(2);
+            let stride = 1 + r.below(8) as i64;
+            for i in 0..(len as i64 / n as i64) {
+                for s in 0..n {
+                    let a = region + (s << 26) + (i * stride) as u64 * LINE_BYTES;
+                    accesses.push((a, pc_base + 16 * s, s == 1));
+                }
+            }
+        } else {
+            let mut a = region;
+            for _ in 0..len {
+                a = region + (r.below(1 << 22) & !7);
+                accesses.push((a, pc_base + 32, false));
+            }
+            let _ = a;
+        }
+        for (a, pc, write) in accesses {
+            time += 1 + r.below(20);
+            let kind = if r.chance(0.05) {
+                AccessKind::Execute
+            } else if write {
+                AccessKind::Write
+            } else {
+                AccessKind::Read
+            };
+            let acc = MemoryAccess {
+                addr: if kind == AccessKind::Execute {
+                    pc
+                } else {
+                    a
+                },
+                pc,
+                kind,
+                time_ns: time,
+            };
+            if let (Some(f), Some(prev)) = (pending.take(), pending_hist.take()) {
+                let mask = candidate_mask(&prev, acc.addr);
+                d.push(&f, &[mask as f32, kind as u8 as f32], stream, time as i64);
+            }
+            h.push(acc);
+            if h.current_line().is_some() {
+                pending = Some(h.features());
+                pending_hist = Some(h.clone());
+            }
+        }
+        stream += 1;
+    }
+    d
+}
+
+/// Bitmask of the candidate classes of `h` that predict `next_addr` (bit 6 when none does).
+pub fn candidate_mask(h: &MemoryHistory, next_addr: u64) -> u32 {
+    let Some(cur) = h.current_line() else {
+        return 1 << CLASS_NONE;
+    };
+    let actual = (next_addr / LINE_BYTES).wrapping_sub(cur) as i64;
+    let mut mask = 0u32;
+    for (k, &c) in h.candidates().iter().enumerate().take(N_CANDIDATES) {
+        if c == actual {
+            mask |= 1 << k;
+        }
+    }
+    if mask == 0 {
+        mask = 1 << CLASS_NONE;
+    }
+    mask
+}

@@ -1,0 +1,536 @@
+//! What each model learns: target layout, output heads and their losses, network shape, and the
+//! training loop with validation and best-epoch selection.
+//!
+//! Target layouts (columns of [`Dataset::targets`]; NaN = not labelled):
+//! - workload: change of CPU, memory, GPU % × 100 until the next sample;
+//! - threat: class (`ThreatType` code);
+//! - failure: fails within the horizon (0/1), seconds to failure, failure-type code;
+//! - memory: bitmask of the candidate classes that are right (bit 6 = none), next access kind.
+
+use inference_core::features::{failure, memory, threat, workload};
+use inference_core::ModelKind;
+use ndarray::{Array2, ArrayView2};
+
+use crate::dataset::Dataset;
+use crate::metrics::{self, Metrics};
+use crate::mlp::{gather, Adam, Mlp};
+use crate::quantize::InputQuant;
+use crate::rng::Rng;
+
+/// Number of target columns of a kind.
+pub fn n_targets(kind: ModelKind) -> usize {
+    match kind {
+        ModelKind::Workload => 3,
+        ModelKind::Threat => 1,
+        ModelKind::Failure => 3,
+        ModelKind::Memory => 2,
+    }
+}
+
+/// Hidden-layer widths of each kind's network.
+pub fn hidden(kind: ModelKind) -> Vec<usize> {
+    match kind {
+        ModelKind::Workload => vec![32, 16],
+        ModelKind::Threat => vec![32, 16],
+        ModelKind::Failure => vec![32, 16],
+        ModelKind::Memory => vec![32, 16],
+    }
+}
+
+/// One group of network outputs and how it is trained.
+#[derive(Debug, Clone)]
+pub enum Head {
+    /// Squared error on `(target - offset) / scale` of output `out`.
+    Regression {
+        /// Output index.
+        out: usize,
+        /// Target column.
+        target: usize,
+    },
+    /// Learns the mean absolute error of the regression outputs `of` (output, target pairs),
+    /// in the output's fixed unit.
+    AbsError {
+        /// Output index.
+        out: usize,
+        /// Regression heads whose error it predicts.
+        of: Vec<(usize, usize)>,
+    },
+    /// Softmax cross-entropy over `outs` with per-class weights.
+    Softmax {
+        /// First output.
+        first: usize,
+        /// Number of classes.
+        classes: usize,
+        /// Target column (class index).
+        target: usize,
+        /// Loss weight of each class.
+        weights: Vec<f32>,
+    },
+    /// Softmax where any class in the target bitmask counts as right:
+    /// `loss = -log Σ_{c ∈ mask} p_c`.
+    AnyOf {
+        /// First output.
+        first: usize,
+        /// Number of classes.
+        classes: usize,
+        /// Target column (bitmask).
+        target: usize,
+    },
+    /// Logistic loss with a weight on positives.
+    Sigmoid {
+        /// Output index.
+        out: usize,
+        /// Target column (0/1).
+        target: usize,
+        /// Weight of positive samples.
+        pos_weight: f32,
+    },
+}
+
+/// A kind's task: heads plus the affine map of each output to its fixed unit.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Model kind.
+    pub kind: ModelKind,
+    /// Heads.
+    pub heads: Vec<Head>,
+    /// `fixed = net · scale + offset`, per output.
+    pub out_scale: Vec<f32>,
+    /// See `out_scale`.
+    pub out_offset: Vec<f32>,
+}
+
+/// Fixed-unit scale of a Q8 logit.
+const LOGIT: f32 = 256.0;
+
+fn class_weights(train: &Dataset, col: usize, classes: usize) -> Vec<f32> {
+    let mut counts = vec![0f64; classes];
+    for i in 0..train.len() {
+        let t = train.target(i)[col];
+        if t.is_finite() && (t as usize) < classes {
+            counts[t as usize] += 1.0;
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    let present = counts.iter().filter(|&&c| c > 0.0).count().max(1) as f64;
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0.0 {
+                1.0
+            } else {
+                // balanced weighting, capped so rare classes do not dominate
+                ((total / (present * c)) as f32).clamp(0.2, 10.0)
+            }
+        })
+        .collect()
+}
+
+fn mean_std(train: &Dataset, col: usize) -> (f32, f32) {
+    let v: Vec<f64> = (0..train.len())
+        .map(|i| train.target(i)[col] as f64)
+        .filter(|t| t.is_finite())
+        .collect();
+    if v.is_empty() {
+        return (0.0, 1.0);
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
+    (m as f32, (var.sqrt() as f32).max(1.0))
+}
+
+impl Task {
+    /// The task of `kind`, with scales and class weights fitted on `train`.
+    pub fn new(kind: ModelKind, train: &Dataset) -> Task {
+        match kind {
+            ModelKind::Workload => {
+                let mut out_scale = vec![0.0; workload::N_OUTPUTS];
+                let mut out_offset = vec![0.0; workload::N_OUTPUTS];
+                for c in 0..3 {
+                    let (_, s) = mean_std(train, c);
+                    out_scale[c] = s;
+                    // a change is centred on 0 by construction: no offset keeps "no change"
+                    // exactly representable
+                    out_offset[c] = 0.0;
+                }
+                out_scale[workload::OUT_ERR] = 100.0;
+                Task {
+                    kind,
+                    heads: vec![
+                        Head::Regression { out: 0, target: 0 },
+                        Head::Regression { out: 1, target: 1 },
+                        Head::Regression { out: 2, target: 2 },
+                        Head::AbsError {
+                            out: workload::OUT_ERR,
+                            of: vec![(0, 0), (1, 1), (2, 2)],
+                        },
+                    ],
+                    out_scale,
+                    out_offset,
+                }
+            }
+            ModelKind::Threat => Task {
+                kind,
+                heads: vec![Head::Softmax {
+                    first: 0,
+                    classes: threat::N_OUTPUTS,
+                    target: 0,
+                    weights: class_weights(train, 0, threat::N_OUTPUTS),
+                }],
+                out_scale: vec![LOGIT; threat::N_OUTPUTS],
+                out_offset: vec![0.0; threat::N_OUTPUTS],
+            },
+            ModelKind::Failure => {
+                let pos = (0..train.len())
+                    .filter(|&i| train.target(i)[0] == 1.0)
+                    .count()
+                    .max(1);
+                let neg = train.len().saturating_sub(pos).max(1);
+                let mut out_scale = vec![LOGIT; failure::N_OUTPUTS];
+                let mut out_offset = vec![0.0; failure::N_OUTPUTS];
+                let (m, s) = mean_std(train, 1);
+                out_scale[failure::OUT_TTF] = s;
+                out_offset[failure::OUT_TTF] = m;
+                Task {
+                    kind,
+                    heads: vec![
+                        Head::Sigmoid {
+                            out: failure::OUT_FAIL,
+                            target: 0,
+                            pos_weight: ((neg as f32 / pos as f32).sqrt()).clamp(1.0, 2.0),
+                        },
+                        Head::Regression {
+                            out: failure::OUT_TTF,
+                            target: 1,
+                        },
+                        Head::Softmax {
+                            first: failure::OUT_TYPE,
+                            classes: failure::FailureType::COUNT,
+                            target: 2,
+                            weights: class_weights(train, 2, failure::FailureType::COUNT),
+                        },
+                    ],
+                    out_scale,
+                    out_offset,
+                }
+            }
+            ModelKind::Memory => Task {
+                kind,
+                heads: vec![
+                    Head::AnyOf {
+                        first: 0,
+                        classes: memory::N_CLASSES,
+                        target: 0,
+                    },
+                    Head::Softmax {
+                        first: memory::OUT_KIND,
+                        classes: 3,
+                        target: 1,
+                        weights: vec![1.0; 3],
+                    },
+                ],
+                out_scale: vec![LOGIT; memory::N_OUTPUTS],
+                out_offset: vec![0.0; memory::N_OUTPUTS],
+            },
+        }
+    }
+
+    /// Network outputs → fixed units.
+    pub fn to_fixed(&self, net: ArrayView2<f32>) -> Array2<f64> {
+        let mut out = Array2::zeros(net.raw_dim());
+        for ((r, c), v) in net.indexed_iter() {
+            out[[r, c]] = *v as f64 * self.out_scale[c] as f64 + self.out_offset[c] as f64;
+        }
+        out
+    }
+
+    /// Loss of a batch and its gradient w.r.t. the outputs (divided by the batch size).
+    pub fn loss_grad(&self, y: ArrayView2<f32>, t: ArrayView2<f32>) -> (f64, Array2<f32>) {
+        let n = y.nrows().max(1) as f32;
+        let mut g = Array2::<f32>::zeros(y.raw_dim());
+        let mut loss = 0f64;
+        for r in 0..y.nrows() {
+            for head in &self.heads {
+                match head {
+                    Head::Regression { out, target } => {
+                        let tv = t[[r, *target]];
+                        if tv.is_finite() {
+                            let tn = (tv - self.out_offset[*out]) / self.out_scale[*out];
+                            let d = y[[r, *out]] - tn;
+                            // Huber (δ = 3) keeps rare bursts from dominating
+                            let (l, gd) = if d.abs() <= 3.0 {
+                                (0.5 * d * d, d)
+                            } else {
+                                (3.0 * (d.abs() - 1.5), 3.0 * d.signum())
+                            };
+                            loss += l as f64;
+                            g[[r, *out]] = gd / n;
+                        }
+                    }
+                    Head::AbsError { out, of } => {
+                        let mut sum = 0f32;
+                        let mut k = 0;
+                        for &(o, tc) in of {
+                            let tv = t[[r, tc]];
+                            if tv.is_finite() {
+                                let pred = y[[r, o]] * self.out_scale[o] + self.out_offset[o];
+                                sum += (pred - tv).abs();
+                                k += 1;
+                            }
+                        }
+                        if k > 0 {
+                            let tn = sum / k as f32 / self.out_scale[*out];
+                            let d = y[[r, *out]] - tn;
+                            loss += (0.5 * d * d) as f64;
+                            g[[r, *out]] = d / n;
+                        }
+                    }
+                    Head::Softmax {
+                        first,
+                        classes,
+                        target,
+                        weights,
+                    } => {
+                        let tv = t[[r, *target]];
+                        if tv.is_finite() && (tv as usize) < *classes {
+                            let c = tv as usize;
+                            let p = softmax_row(y, r, *first, *classes);
+                            let w = weights[c];
+                            loss += -(w as f64) * (p[c].max(1e-12) as f64).ln();
+                            for (k, pk) in p.iter().enumerate() {
+                                let onehot = if k == c { 1.0 } else { 0.0 };
+                                g[[r, first + k]] = w * (pk - onehot) / n;
+                            }
+                        }
+                    }
+                    Head::AnyOf {
+                        first,
+                        classes,
+                        target,
+                    } => {
+                        let mask = t[[r, *target]];
+                        if mask.is_finite() && mask > 0.0 {
+                            let mask = mask as u32;
+                            let p = softmax_row(y, r, *first, *classes);
+                            let ps: f32 = (0..*classes)
+                                .filter(|k| mask >> k & 1 == 1)
+                                .map(|k| p[k])
+                                .sum::<f32>()
+                                .max(1e-12);
+                            loss += -(ps as f64).ln();
+                            for (k, pk) in p.iter().enumerate() {
+                                let inside = if mask >> k & 1 == 1 { pk / ps } else { 0.0 };
+                                g[[r, first + k]] = (pk - inside) / n;
+                            }
+                        }
+                    }
+                    Head::Sigmoid {
+                        out,
+                        target,
+                        pos_weight,
+                    } => {
+                        let tv = t[[r, *target]];
+                        if tv.is_finite() {
+                            let z = y[[r, *out]];
+                            let p = 1.0 / (1.0 + (-z).exp());
+                            let w = if tv > 0.5 { *pos_weight } else { 1.0 };
+                            let pc = if tv > 0.5 { p } else { 1.0 - p };
+                            loss += -(w as f64) * (pc.max(1e-12) as f64).ln();
+                            g[[r, *out]] = w * (p - tv) / n;
+                        }
+                    }
+                }
+            }
+        }
+        (loss / n as f64, g)
+    }
+}
+
+fn softmax_row(y: ArrayView2<f32>, r: usize, first: usize, classes: usize) -> Vec<f32> {
+    let z: Vec<f32> = (0..classes).map(|k| y[[r, first + k]]).collect();
+    let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
+    let s: f32 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
+}
+
+/// Training hyperparameters (validated before training).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Samples per Adam step.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f32,
+    /// Decoupled weight decay.
+    pub weight_decay: f32,
+    /// Seed of initialisation and shuffling.
+    pub seed: u64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            epochs: 50,
+            batch_size: 64,
+            learning_rate: 3e-3,
+            weight_decay: 1e-4,
+            seed: 42,
+        }
+    }
+}
+
+impl Params {
+    /// Sets the number of epochs.
+    pub fn with_epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks the values; the message names the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.epochs == 0 || self.epochs > 100_000 {
+            return Err(format!("epochs must be 1..=100000, got {}", self.epochs));
+        }
+        if self.batch_size == 0 || self.batch_size > 1 << 20 {
+            return Err(format!(
+                "batch_size must be 1..=1048576, got {}",
+                self.batch_size
+            ));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate < 1.0)
+        {
+            return Err(format!(
+                "learning_rate must be in (0, 1), got {}",
+                self.learning_rate
+            ));
+        }
+        if !(self.weight_decay.is_finite() && (0.0..1.0).contains(&self.weight_decay)) {
+            return Err(format!(
+                "weight_decay must be in [0, 1), got {}",
+                self.weight_decay
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One epoch's figures.
+#[derive(Debug, Clone)]
+pub struct EpochLog {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Validation loss.
+    pub val_loss: f64,
+    /// Validation headline metric.
+    pub metric: f64,
+}
+
+/// A trained f32 model and how it got there.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// The task (scales, heads).
+    pub task: Task,
+    /// Input quantization (fitted on training data).
+    pub input: InputQuant,
+    /// Best network.
+    pub mlp: Mlp,
+    /// Per-epoch log.
+    pub log: Vec<EpochLog>,
+    /// Best epoch (1-based).
+    pub best_epoch: usize,
+    /// Validation metrics of the best f32 network.
+    pub val_metrics: Metrics,
+}
+
+/// Target matrix of a data set.
+pub fn target_matrix(d: &Dataset) -> Array2<f32> {
+    Array2::from_shape_vec((d.len(), d.n_targets()), d.targets.clone())
+        .unwrap_or_else(|_| Array2::zeros((0, d.n_targets())))
+}
+
+/// Trains a network for `train`, choosing the best epoch on `val`; `on_epoch` sees each epoch.
+pub fn fit(
+    train: &Dataset,
+    val: &Dataset,
+    params: &Params,
+    mut on_epoch: impl FnMut(&EpochLog),
+) -> Result<Fit, String> {
+    params.validate()?;
+    if train.is_empty() {
+        return Err("no training samples".into());
+    }
+    let kind = train.kind;
+    let task = Task::new(kind, train);
+    let input = InputQuant::fit(train);
+    let xt = input.network_input(train);
+    let tt = target_matrix(train);
+    let xv = input.network_input(val);
+    let tv = target_matrix(val);
+    let mut rng = Rng::new(params.seed ^ (kind as u64) << 32);
+    let mut widths = vec![kind.n_features()];
+    widths.extend(hidden(kind));
+    widths.push(kind.n_outputs());
+    let mut mlp = Mlp::new(&widths, &mut rng);
+    let mut adam = Adam::new(&mlp, params.learning_rate, params.weight_decay);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut best: Option<(f64, f64, Mlp, usize, Metrics)> = None;
+    let mut log = Vec::with_capacity(params.epochs);
+    for epoch in 1..=params.epochs {
+        rng.shuffle(&mut order);
+        let mut total = 0.0;
+        let mut batches = 0;
+        for idx in order.chunks(params.batch_size) {
+            let xb = gather(xt.view(), idx);
+            let tb = gather(tt.view(), idx);
+            let acts = mlp.forward_all(xb.view());
+            let out = acts.last().map(|a| a.view()).unwrap_or(xb.view());
+            let (l, g) = task.loss_grad(out, tb.view());
+            total += l;
+            batches += 1;
+            let grads = mlp.backward(xb.view(), &acts, g);
+            adam.step(&mut mlp, &grads);
+        }
+        let (val_loss, metrics) = if val.is_empty() {
+            (f64::NAN, Metrics::default())
+        } else {
+            let yv = mlp.forward(xv.view());
+            let (vl, _) = task.loss_grad(yv.view(), tv.view());
+            (vl, metrics::evaluate(val, &task.to_fixed(yv.view())))
+        };
+        let entry = EpochLog {
+            epoch,
+            loss: total / batches.max(1) as f64,
+            val_loss,
+            metric: metrics.headline(),
+        };
+        on_epoch(&entry);
+        let better = match &best {
+            None => true,
+            Some((m, vl, ..)) => {
+                entry.metric > *m + 1e-9 || ((entry.metric - *m).abs() <= 1e-9 && val_loss < *vl)
+            }
+        };
+        if better || val.is_empty() {
+            best = Some((entry.metric, val_loss, mlp.clone(), epoch, metrics));
+        }
+        log.push(entry);
+    }
+    let (_, _, mlp, best_epoch, val_metrics) = best.ok_or("no epoch ran")?;
+    Ok(Fit {
+        task,
+        input,
+        mlp,
+        log,
+        best_epoch,
+        val_metrics,
+    })
+}
