@@ -1,0 +1,199 @@
+//! The blob loader against the built-in blobs: round trip, and every corruption refused.
+
+use inference_core::blob::{self, BlobParts, LoadError, Section};
+use inference_core::{defaults, Model, ModelKind};
+
+#[test]
+fn default_blobs_load_as_their_kind() {
+    for kind in ModelKind::ALL {
+        let b = defaults::blob(kind);
+        let m = Model::from_blob_for(b, kind, kind.schema_id()).expect("default blob loads");
+        assert_eq!(m.kind(), kind);
+        assert_eq!(m.n_features(), kind.n_features());
+        assert_eq!(m.n_outputs(), kind.n_outputs());
+        assert_eq!(m.metadata().created_unix_s, 0, "defaults are reproducible");
+        assert!(b.len() <= 8 * 1024, "{kind}: {} bytes", b.len());
+    }
+}
+
+#[test]
+fn round_trip_reproduces_the_bytes() {
+    for kind in ModelKind::ALL {
+        let b = defaults::blob(kind);
+        let m = Model::from_blob(b).unwrap();
+        // Rebuild the parts from the parsed model and re-encode.
+        let layers: Vec<_> = m.layers().iter().map(wire_of).collect();
+        let owned: Vec<_> = layers.iter().map(|l| l.as_wire()).collect();
+        let input: Vec<u8> = (0..m.n_features())
+            .flat_map(|i| {
+                let (off, rq) = m.input_quant(i).unwrap();
+                let mut v = off.to_le_bytes().to_vec();
+                v.extend(rq.multiplier.to_le_bytes());
+                v.push(rq.shift as u8);
+                v
+            })
+            .collect();
+        let offsets: Vec<u8> = (0..m.n_outputs())
+            .flat_map(|o| m.output_offset(o).unwrap().to_le_bytes())
+            .collect();
+        let parts = BlobParts {
+            header: *m.header(),
+            input: blob::InputQuantWire { records: &input },
+            layers: &owned,
+            output: blob::OutputWire { offsets: &offsets },
+            metadata: *m.metadata(),
+        };
+        let mut buf = vec![0u8; 16 * 1024];
+        let n = blob::encode(&parts, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b, "{kind}");
+        // too small a buffer is an error, not a panic
+        for cut in [0, 5, 10, n / 2, n - 1] {
+            let mut small = vec![0u8; cut];
+            assert!(blob::encode(&parts, &mut small).is_err());
+        }
+    }
+}
+
+struct OwnedLayer {
+    n_in: u16,
+    n_out: u16,
+    activation: u8,
+    zp: i8,
+    w: Vec<u8>,
+    b: Vec<u8>,
+    m: Vec<u8>,
+    s: Vec<u8>,
+}
+
+impl OwnedLayer {
+    fn as_wire(&self) -> blob::LayerWire<'_> {
+        blob::LayerWire {
+            n_in: self.n_in,
+            n_out: self.n_out,
+            activation: self.activation,
+            output_zero_point: self.zp,
+            weights: &self.w,
+            bias: &self.b,
+            multiplier: &self.m,
+            shift: &self.s,
+        }
+    }
+}
+
+fn wire_of(l: &inference_core::dense::DenseLayer<'_>) -> OwnedLayer {
+    let (n_in, n_out) = (l.inputs(), l.outputs());
+    OwnedLayer {
+        n_in: n_in as u16,
+        n_out: n_out as u16,
+        activation: (l.activation() == inference_core::dense::Activation::Relu) as u8,
+        zp: l.output_zero_point(),
+        w: (0..n_out)
+            .flat_map(|o| (0..n_in).map(move |i| (o, i)))
+            .map(|(o, i)| l.weight(o, i).unwrap() as u8)
+            .collect(),
+        b: (0..n_out).flat_map(|o| l.bias(o).unwrap().to_le_bytes()).collect(),
+        m: (0..n_out)
+            .flat_map(|o| l.requant(o).unwrap().multiplier.to_le_bytes())
+            .collect(),
+        s: (0..n_out).map(|o| l.requant(o).unwrap().shift as u8).collect(),
+    }
+}
+
+#[test]
+fn every_truncation_is_refused() {
+    for kind in ModelKind::ALL {
+        let b = defaults::blob(kind);
+        for len in 0..b.len() {
+            let e = Model::from_blob(&b[..len]).expect_err("truncated blob must be refused");
+            assert!(
+                matches!(
+                    e,
+                    LoadError::TooShort { .. } | LoadError::CrcMismatch { .. }
+                ),
+                "{kind} len {len}: {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_bit_flip_and_byte_overwrite_is_refused() {
+    for kind in ModelKind::ALL {
+        let mut b = defaults::blob(kind).to_vec();
+        for i in 0..b.len() {
+            let orig = b[i];
+            for bit in 0..8 {
+                b[i] = orig ^ (1 << bit);
+                let e = Model::from_blob(&b).expect_err("flipped blob must be refused");
+                let typed = match i {
+                    0..=3 => matches!(e, LoadError::BadMagic { .. }),
+                    4..=5 => matches!(e, LoadError::UnsupportedVersion { .. }),
+                    _ => matches!(e, LoadError::CrcMismatch { .. }),
+                };
+                assert!(typed, "{kind} byte {i} bit {bit}: {e}");
+            }
+            for v in [0x00, 0xFF] {
+                if v != orig {
+                    b[i] = v;
+                    assert!(Model::from_blob(&b).is_err(), "{kind} byte {i} = {v:#x}");
+                }
+            }
+            b[i] = orig;
+        }
+        assert!(Model::from_blob(&b).is_ok());
+    }
+}
+
+/// A blob whose CRC is recomputed after corrupting the body exercises the structural checks.
+fn recrc(b: &mut [u8]) {
+    let n = b.len() - 4;
+    let c = inference_core::crc::crc32(&b[..n]);
+    b[n..].copy_from_slice(&c.to_le_bytes());
+}
+
+#[test]
+fn structural_errors_are_typed_and_located() {
+    let b = defaults::blob(ModelKind::Workload);
+    // kind and schema checks
+    assert!(matches!(
+        Model::from_blob_for(b, ModelKind::Threat, ModelKind::Threat.schema_id()),
+        Err(LoadError::WrongKind { .. })
+    ));
+    assert!(matches!(
+        Model::from_blob_for(b, ModelKind::Workload, 0xdead),
+        Err(LoadError::SchemaMismatch { .. })
+    ));
+    // header byte 6 is the kind code (a one-byte varint)
+    let mut k = b.to_vec();
+    k[6] = 9;
+    recrc(&mut k);
+    assert_eq!(
+        Model::from_blob(&k).unwrap_err(),
+        LoadError::UnknownKind { found: 9 }
+    );
+    // trailing garbage before the CRC
+    let mut t = b[..b.len() - 4].to_vec();
+    t.push(0);
+    t.extend([0; 4]);
+    recrc(&mut t);
+    assert!(matches!(
+        Model::from_blob(&t),
+        Err(LoadError::TrailingBytes { .. })
+    ));
+    // cut inside the body with a valid CRC: a decode error that names the section and offset
+    let mut cut = b[..40].to_vec();
+    cut.extend([0; 4]);
+    recrc(&mut cut);
+    match Model::from_blob(&cut) {
+        Err(LoadError::Decode {
+            section, offset, ..
+        }) => {
+            assert_eq!(section, Section::InputQuant);
+            assert!(offset > 6 && offset < 40);
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    // every error has a message
+    let msg = format!("{}", Model::from_blob(&cut).unwrap_err());
+    assert!(msg.contains("input quantization") && msg.contains("offset"), "{msg}");
+}

@@ -1,0 +1,211 @@
+//! Property tests: any valid model and any raw input, never a panic; any bytes, never a panic.
+
+use inference_core::blob::{self, BlobHeader, BlobParts, InputQuantWire, LayerWire, MetadataWire};
+use inference_core::features::failure::{FailureHistory, HealthSample};
+use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
+use inference_core::features::threat::{ProcessWindow, ThreatHistory};
+use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
+use inference_core::{
+    FailurePredictor, MemoryPredictor, Model, ModelKind, ThreatDetector, WorkloadPredictor,
+};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Spec {
+    widths: Vec<usize>,
+    bytes: Vec<u8>,
+    relu: Vec<bool>,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        prop::collection::vec(1usize..=64, 2..=5),
+        prop::collection::vec(any::<u8>(), 64 * 64 * 4 * 2),
+        prop::collection::vec(any::<bool>(), 4),
+    )
+        .prop_map(|(widths, bytes, relu)| Spec {
+            widths,
+            bytes,
+            relu,
+        })
+}
+
+/// Encodes a random but valid model; every parameter comes from `s.bytes`.
+fn build(s: &Spec) -> Vec<u8> {
+    let mut src = s.bytes.iter().copied().cycle();
+    let mut take = |n: usize| -> Vec<u8> { (&mut src).take(n).collect() };
+    let nf = s.widths[0];
+    let mut input = Vec::new();
+    for _ in 0..nf {
+        input.extend(take(4)); // any offset
+        let m = i32::from_le_bytes(take(4).try_into().unwrap()) & i32::MAX;
+        input.extend(m.to_le_bytes());
+        let sh = (take(1)[0] as i32 % 62 - 31) as i8;
+        input.push(sh as u8);
+    }
+    let mut owned = Vec::new();
+    for (li, w) in s.widths.windows(2).enumerate() {
+        let (n_in, n_out) = (w[0], w[1]);
+        let weights = take(n_in * n_out);
+        let bias = take(4 * n_out);
+        let mut mult = Vec::new();
+        let mut shift = Vec::new();
+        for _ in 0..n_out {
+            let m = i32::from_le_bytes(take(4).try_into().unwrap()) & i32::MAX;
+            mult.extend(m.to_le_bytes());
+            shift.push((take(1)[0] as i32 % 62 - 31) as i8 as u8);
+        }
+        owned.push((n_in, n_out, s.relu[li], take(1)[0] as i8, weights, bias, mult, shift));
+    }
+    let layers: Vec<LayerWire> = owned
+        .iter()
+        .map(|(n_in, n_out, relu, zp, w, b, m, sh)| LayerWire {
+            n_in: *n_in as u16,
+            n_out: *n_out as u16,
+            activation: *relu as u8,
+            output_zero_point: *zp,
+            weights: w,
+            bias: b,
+            multiplier: m,
+            shift: sh,
+        })
+        .collect();
+    let n_out = *s.widths.last().unwrap();
+    let offsets = take(4 * n_out);
+    let parts = BlobParts {
+        header: BlobHeader {
+            kind: 1,
+            model_version: 7,
+            schema_id: 1,
+            n_features: nf as u16,
+            n_outputs: n_out as u16,
+            threshold_permille: 500,
+        },
+        input: InputQuantWire { records: &input },
+        layers: &layers,
+        output: blob::OutputWire { offsets: &offsets },
+        metadata: MetadataWire {
+            created_unix_s: 1,
+            train_samples: 2,
+            val_samples: 3,
+            metric: "m",
+            metric_f32_milli: 0,
+            metric_int8_milli: 0,
+            baseline_milli: 0,
+            source: "proptest",
+        },
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = blob::encode(&parts, &mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+fn extreme() -> impl Strategy<Value = i32> {
+    prop_oneof![
+        Just(i32::MIN),
+        Just(i32::MAX),
+        Just(0),
+        Just(-1),
+        Just(i32::MIN + 1),
+        any::<i32>()
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_valid_models_never_panic(s in spec(), raw in prop::collection::vec(extreme(), 0..80)) {
+        let b = build(&s);
+        let m = Model::from_blob(&b).expect("a well-formed random model loads");
+        prop_assert_eq!(m.layers().len(), s.widths.len() - 1);
+        let mut out = vec![0i32; 70];
+        let n = m.infer(&raw, &mut out);
+        prop_assert_eq!(n, *s.widths.last().unwrap());
+        // short output buffers are fine too
+        let mut one = [0i32; 1];
+        prop_assert_eq!(m.infer(&raw, &mut one), 1);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = Model::from_blob(&bytes);
+        let mut with_magic = b"AIML\x01\x00".to_vec();
+        with_magic.extend(&bytes);
+        let _ = Model::from_blob(&with_magic);
+    }
+
+    #[test]
+    fn predictors_take_extreme_observations(
+        cpu in any::<u16>(), mem in any::<Option<u16>>(), gpu in any::<Option<u16>>(),
+        t in any::<u64>(), counts in prop::collection::vec(any::<u32>(), 8),
+        health in any::<u16>(), addr in any::<u64>(), pc in any::<u64>(), kind in 0usize..3,
+    ) {
+        let w = WorkloadPredictor::new(None);
+        let mut wh = WorkloadHistory::new();
+        for k in 0..12u64 {
+            wh.push(WorkloadSample { cpu, mem, gpu, unix_s: t.wrapping_add(k) });
+            let p = w.predict(&wh);
+            prop_assert!(p.cpu <= 10_000);
+            prop_assert!(p.confidence <= 1000);
+        }
+        let d = ThreatDetector::new(None);
+        let mut th = ThreatHistory::new();
+        for k in 0..12u64 {
+            let win = ProcessWindow {
+                syscalls: counts[0], network_connections: counts[1], file_accesses: counts[2],
+                privilege_attempts: counts[3], failed_syscalls: counts[4], memory_allocs: counts[5],
+                alloc_kib: counts[6], spawns: counts[7], end_ms: t.wrapping_mul(k),
+            };
+            let a = d.assess(&mut th, &win);
+            prop_assert!(a.score <= 1000 && a.confidence <= 1000);
+        }
+        let f = FailurePredictor::new(None);
+        let mut fh = FailureHistory::new();
+        for k in 0..25u64 {
+            fh.push(HealthSample { health, unix_s: t.wrapping_add(k * 60) });
+            if k % 7 == 0 { fh.record_failure(t.wrapping_sub(k)); }
+            let p = f.predict(&fh);
+            prop_assert!(p.probability <= 1000 && p.confidence <= 1000);
+        }
+        let m = MemoryPredictor::new(None);
+        let mut mh = MemoryHistory::new();
+        for k in 0..25u64 {
+            mh.push(MemoryAccess { addr: addr.wrapping_mul(k + 1), pc, kind: AccessKind::from_code(kind), time_ns: t.wrapping_add(k) });
+            let p = m.predict(&mh);
+            prop_assert!(p.probability <= 1000 && p.confidence <= 1000);
+        }
+    }
+}
+
+#[test]
+fn predictors_report_their_source() {
+    use inference_core::ModelSource;
+    let w = WorkloadPredictor::new(None);
+    assert!(matches!(w.source(), ModelSource::Default { refused: None, .. }));
+    let threat = inference_core::defaults::blob(ModelKind::Threat);
+    let w = WorkloadPredictor::new(Some(threat));
+    assert!(matches!(
+        w.source(),
+        ModelSource::Default { refused: Some(inference_core::LoadError::WrongKind { .. }), .. }
+    ));
+    let w = WorkloadPredictor::new(Some(&[1, 2, 3]));
+    assert!(matches!(w.source(), ModelSource::Default { refused: Some(_), .. }));
+    let own = inference_core::defaults::blob(ModelKind::Workload);
+    let w = WorkloadPredictor::new(Some(own));
+    assert_eq!(w.source(), &ModelSource::Loaded { version: 1 });
+}
+
+#[test]
+fn workload_default_model_tracks_a_steady_load() {
+    let w = WorkloadPredictor::new(None);
+    let mut h = WorkloadHistory::new();
+    for k in 0..11u64 {
+        h.push(WorkloadSample { cpu: 4000, mem: Some(3000), gpu: None, unix_s: 1_700_000_000 + 300 * k });
+    }
+    let p = w.predict(&h);
+    assert!(p.cpu.abs_diff(4000) < 500, "{p:?}");
+    assert!(p.mem.unwrap().abs_diff(3000) < 500, "{p:?}");
+    assert_eq!(p.gpu, None);
+}
