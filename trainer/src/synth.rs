@@ -318,9 +318,10 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
     while d.len() < samples {
         let mut r = rng.fork(stream as u64);
         let p = r.f64();
-        let (p_seq, p_stride, p_inter) = match mix {
-            MemoryMix::Default => (0.3, 0.3, 0.2),
-            MemoryMix::StrideDominated => (0.45, 0.45, 0.05),
+        // sequential, strided, interleaved, pointer chasing; the rest is instruction fetch
+        let (p_seq, p_stride, p_inter, p_chase) = match mix {
+            MemoryMix::Default => (0.25, 0.25, 0.2, 0.15),
+            MemoryMix::StrideDominated => (0.5, 0.45, 0.05, 0.0),
         };
         let len = 100 + r.below(400) as usize;
         let region = 0x5555_0000_0000u64 + (r.below(1 << 20) << 12);
@@ -328,9 +329,9 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
         let mut accesses = Vec::with_capacity(len);
         if p < p_seq {
             let elem = [4u64, 8, 8, 16][r.below(4) as usize];
-            let write = r.chance(0.3);
+            let kind = if r.chance(0.3) { AccessKind::Write } else { AccessKind::Read };
             for i in 0..len as u64 {
-                accesses.push((region + i * elem, pc_base, write));
+                accesses.push((region + i * elem, pc_base, kind));
             }
         } else if p < p_seq + p_stride {
             let mut stride = 1 + r.below(64) as i64;
@@ -340,40 +341,40 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
             let start = region + (1 << 24);
             for i in 0..len as i64 {
                 let a = (start as i64 + i * stride * LINE_BYTES as i64) as u64;
-                accesses.push((a, pc_base + 8, false));
+                accesses.push((a, pc_base + 8, AccessKind::Read));
             }
         } else if p < p_seq + p_stride + p_inter {
+            // a copy loop: reads from one array, writes the other (and maybe a third)
             let n = 2 + r.below(2);
             let stride = 1 + r.below(8) as i64;
             for i in 0..(len as i64 / n as i64) {
                 for s in 0..n {
                     let a = region + (s << 26) + (i * stride) as u64 * LINE_BYTES;
-                    accesses.push((a, pc_base + 16 * s, s == 1));
+                    let kind = if s == 1 { AccessKind::Write } else { AccessKind::Read };
+                    accesses.push((a, pc_base + 16 * s, kind));
                 }
             }
-        } else {
-            let mut a = region;
+        } else if p < p_seq + p_stride + p_inter + p_chase {
             for _ in 0..len {
-                a = region + (r.below(1 << 22) & !7);
-                accesses.push((a, pc_base + 32, false));
+                let a = region + (r.below(1 << 22) & !7);
+                accesses.push((a, pc_base + 32, AccessKind::Read));
             }
-            let _ = a;
-        }
-        for (a, pc, write) in accesses {
-            time += 1 + r.below(20);
-            let kind = if r.chance(0.05) {
-                AccessKind::Execute
-            } else if write {
-                AccessKind::Write
-            } else {
-                AccessKind::Read
-            };
-            let acc = MemoryAccess {
-                addr: if kind == AccessKind::Execute {
-                    pc
+        } else {
+            // instruction fetch: straight-line code with occasional jumps
+            let mut pc = pc_base;
+            for _ in 0..len {
+                pc = if r.chance(0.05) {
+                    pc_base + (r.below(1 << 14) & !3)
                 } else {
-                    a
-                },
+                    pc + 4
+                };
+                accesses.push((pc, pc, AccessKind::Execute));
+            }
+        }
+        for (addr, pc, kind) in accesses {
+            time += 1 + r.below(20);
+            let acc = MemoryAccess {
+                addr,
                 pc,
                 kind,
                 time_ns: time,

@@ -1,0 +1,69 @@
+//! Trainer → blob → inference-core, end to end.
+
+use inference_core::{Model, ModelKind};
+use trainer::pipeline::{self, default_blob};
+use trainer::synth;
+use trainer::task::Params;
+
+/// Trains a small model of every kind, exports it, loads it with inference-core and checks that
+/// 1000 predictions equal the trainer's own integer reference bit for bit.
+#[test]
+fn exported_models_match_the_trainer_reference_bit_for_bit() {
+    for kind in ModelKind::ALL {
+        let data = synth::generate(kind, 3000, 7);
+        let params = Params::default().with_epochs(3).with_seed(7);
+        let t = pipeline::train(&data, &params, 0.2, 3, 1234, |_| {}).unwrap();
+        let model = Model::from_blob_for(&t.blob, kind, kind.schema_id()).unwrap();
+        assert_eq!(model.version(), 3);
+        assert_eq!(model.metadata().created_unix_s, 1234);
+        let mut out = vec![0i32; model.n_outputs()];
+        let mut nonzero = 0;
+        for i in 0..1000 {
+            let row = data.row(i % data.len());
+            model.infer(row, &mut out);
+            let reference = t.quantized.reference(row);
+            assert_eq!(out, reference, "{kind} sample {i}");
+            nonzero += out.iter().any(|&v| v != 0) as usize;
+        }
+        assert!(nonzero > 900, "{kind}: outputs are mostly zero");
+    }
+}
+
+/// The built-in blobs are what `trainer export-defaults` produces from the fixed seed.
+#[test]
+fn default_blobs_are_reproducible() {
+    for kind in ModelKind::ALL {
+        let rebuilt = default_blob(kind, 42).unwrap();
+        assert!(
+            rebuilt == inference_core::defaults::blob(kind),
+            "{kind}: regenerated default blob differs; run `cargo run --release -p trainer -- export-defaults`"
+        );
+    }
+}
+
+/// The learnable synthetic tasks reach the targets the system was specified with, measured on
+/// held-out series/processes/components with the int8 model.
+#[test]
+fn synthetic_tasks_reach_their_targets() {
+    let params = Params::default().with_epochs(30);
+    let run = |d: &trainer::dataset::Dataset| pipeline::train(d, &params, 0.2, 1, 0, |_| {}).unwrap();
+
+    let w = run(&synth::generate(ModelKind::Workload, 8000, 1));
+    assert!(w.int8.within_5pp.unwrap() >= 0.90, "workload {:?}", w.int8);
+
+    let t = run(&synth::generate(ModelKind::Threat, 8000, 1));
+    assert!(t.int8.detection_rate.unwrap() >= 0.95, "threat {:?}", t.int8);
+    assert!(t.int8.false_positive_rate.unwrap() <= 0.05, "threat {:?}", t.int8);
+
+    let f = run(&synth::generate(ModelKind::Failure, 8000, 1));
+    assert!(f.int8.accuracy.unwrap() >= 0.85, "failure {:?}", f.int8);
+
+    let mut rng = trainer::rng::Rng::new(1);
+    let m = run(&synth::memory(
+        8000,
+        &mut rng,
+        "synthetic".into(),
+        synth::MemoryMix::StrideDominated,
+    ));
+    assert!(m.int8.top1_accuracy.unwrap() >= 0.90, "memory {:?}", m.int8);
+}
