@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crc::crc32;
 use crate::dense::{dense_i8_i32, dense_i8_i8, le_i32, Activation, DenseLayer};
-use crate::quant::{saturate_i8, Requant};
+use crate::quant::Requant;
 use crate::ModelKind;
 
 /// First four bytes of every blob.
@@ -423,8 +423,8 @@ impl<'a> Model<'a> {
         let mut pos = 6;
 
         let header: BlobHeader = section(body, &mut pos, Section::Header)?;
-        let kind =
-            ModelKind::from_code(header.kind).ok_or(LoadError::UnknownKind { found: header.kind })?;
+        let kind = ModelKind::from_code(header.kind)
+            .ok_or(LoadError::UnknownKind { found: header.kind })?;
         let n_features = header.n_features as usize;
         let n_outputs = header.n_outputs as usize;
 
@@ -562,9 +562,13 @@ impl<'a> Model<'a> {
     /// count. Missing trailing features count as [`ABSENT`]; extra ones are ignored. Total: no
     /// input can make it panic.
     pub fn infer(&self, features: &[i32], out: &mut [i32]) -> usize {
-        let mut a = [0i8; MAX_WIDTH];
-        let mut b = [0i8; MAX_WIDTH];
-        self.quantize_input(features, &mut a);
+        let mut a = [0i16; MAX_WIDTH];
+        let mut b = [0i16; MAX_WIDTH];
+        let mut codes = [0i8; MAX_WIDTH];
+        self.quantize_input(features, &mut codes);
+        for (d, &c) in a.iter_mut().zip(codes.iter()) {
+            *d = c as i16;
+        }
         let mut acc = [0i32; MAX_WIDTH];
         let last = self.layers.len().saturating_sub(1);
         for (i, layer) in self.layers.iter().enumerate() {
@@ -595,11 +599,8 @@ impl<'a> Model<'a> {
     /// Quantizes raw features into int8 input codes (exposed for the trainer's reference).
     pub fn quantize_input(&self, features: &[i32], codes: &mut [i8]) {
         let raw = features.iter().copied().chain(core::iter::repeat(ABSENT));
-        for ((c, r), raw) in codes
-            .iter_mut()
-            .zip(self.input.chunks_exact(INPUT_RECORD_LEN))
-            .zip(raw)
-        {
+        let (records, _) = self.input.as_chunks::<INPUT_RECORD_LEN>();
+        for ((c, r), raw) in codes.iter_mut().zip(records).zip(raw) {
             let offset = i32::from_le_bytes([r[0], r[1], r[2], r[3]]);
             let rq = Requant {
                 multiplier: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
@@ -671,7 +672,7 @@ pub fn quantize_feature(raw: i32, offset: i32, rq: Requant) -> i8 {
     if raw == ABSENT {
         0
     } else {
-        saturate_i8(rq.apply(raw.saturating_sub(offset)))
+        rq.apply_clamped(raw.saturating_sub(offset), 0, -128, 127) as i8
     }
 }
 

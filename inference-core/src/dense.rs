@@ -1,5 +1,7 @@
 //! Integer dense layers: int8 weights and activations, i32 accumulators, Q31 requantization.
 //!
+//! Activation codes are int8 values carried in i16 slots (see [`dot_i8_i32`] for why).
+//!
 //! # Math
 //!
 //! Real values are affine in their int8 codes: an activation `a ≈ s_a · (q_a - z_a)`, a weight
@@ -23,7 +25,7 @@
 //! The kernels only zip slices, so they contain no bounds checks and cannot panic; the loader
 //! guarantees the slice lengths agree, which is what makes the results meaningful.
 
-use crate::quant::{saturate_i8, Requant};
+use crate::quant::Requant;
 
 /// Activation fused into a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,66 +92,135 @@ impl DenseLayer<'_> {
             shift: *self.shift.get(o)? as i8,
         })
     }
-
-    #[inline(always)]
-    fn channels(&self) -> impl Iterator<Item = (&[u8], i32, Requant)> + '_ {
-        self.weights
-            .chunks_exact(self.n_in.max(1))
-            .zip(self.bias.chunks_exact(4))
-            .zip(self.multiplier.chunks_exact(4).zip(self.shift))
-            .map(|((row, b), (m, &s))| {
-                (
-                    row,
-                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-                    Requant {
-                        multiplier: i32::from_le_bytes([m[0], m[1], m[2], m[3]]),
-                        shift: s as i8,
-                    },
-                )
-            })
-    }
 }
 
 /// Reads the `i`-th little-endian i32 of a byte slice.
+#[inline(always)]
 pub(crate) fn le_i32(bytes: &[u8], i: usize) -> Option<i32> {
     let b = bytes.get(i * 4..i * 4 + 4)?;
     Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-/// `Σ w[i] · x[i]` over int8 values held as bytes (weights) and i8 (activations).
+/// `Σ w[i] · x[i]`: int8 weights (held as bytes) times int8 activation codes held in i16.
 ///
-/// Written as one flat zip so LLVM can vectorise it where SIMD is allowed (pmaddwd on x86,
-/// SMLAD-style on Cortex-M with DSP) and emit a tight scalar loop where it is not.
+/// Activations are kept as i16 so each product is `i16 × i16 → i32` with the weight
+/// sign-extended once. On x86-64 with SSE2 (user space) this is eight `pmaddwd` lanes per step;
+/// everywhere else, and with the `scalar` feature, a plain multiply-add loop (the kernel-safe
+/// build: no SIMD or FPU state is touched). Both accumulate in wrapping i32 and give identical
+/// results. `x` must be at least as long as `w` for the product to be meaningful; shorter `x`
+/// counts as zero-padded.
 #[inline(always)]
-pub fn dot_i8_i32(w: &[u8], x: &[i8]) -> i32 {
+pub fn dot_i8_i32(w: &[u8], x: &[i16]) -> i32 {
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(feature = "scalar")
+    ))]
+    {
+        sse2::dot(w, x)
+    }
+    #[cfg(not(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(feature = "scalar")
+    )))]
+    {
+        dot_scalar(w, x)
+    }
+}
+
+/// The portable dot product (reference for the SIMD one, and the kernel build's kernel).
+#[inline(always)]
+pub fn dot_scalar(w: &[u8], x: &[i16]) -> i32 {
     let mut acc = 0i32;
     for (&a, &b) in w.iter().zip(x) {
-        acc = acc.wrapping_add((a as i8 as i32) * (b as i32));
+        acc = acc.wrapping_add((a as i8 as i32).wrapping_mul(b as i32));
     }
     acc
 }
 
-/// Hidden layer: int8 in, int8 out (requantized, activation fused).
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(feature = "scalar")
+))]
+#[allow(unsafe_code)]
+mod sse2 {
+    use core::arch::x86_64::{
+        __m128i, _mm_add_epi32, _mm_cvtsi128_si32, _mm_loadl_epi64, _mm_loadu_si128,
+        _mm_madd_epi16, _mm_setzero_si128, _mm_shuffle_epi32, _mm_srai_epi16, _mm_unpacklo_epi8,
+    };
+
+    #[inline(always)]
+    pub fn dot(w: &[u8], x: &[i16]) -> i32 {
+        let n = w.len().min(x.len());
+        let blocks = n / 8;
+        // SAFETY: SSE2 is enabled for the whole build (the cfg on this module), so calling its
+        // intrinsics is sound. Each block reads bytes b*8..b*8+8 of `w` and elements
+        // b*8..b*8+8 of `x`; b*8+8 <= n and n is at most the length of both slices, so every
+        // unaligned load stays inside its slice.
+        let sum = unsafe {
+            let mut acc = _mm_setzero_si128();
+            for b in 0..blocks {
+                let wv = _mm_loadl_epi64(w.as_ptr().add(b * 8) as *const __m128i);
+                let xv = _mm_loadu_si128(x.as_ptr().add(b * 8) as *const __m128i);
+                // sign-extend the eight weight bytes to i16: duplicate each byte, shift right
+                let w16 = _mm_srai_epi16(_mm_unpacklo_epi8(wv, wv), 8);
+                acc = _mm_add_epi32(acc, _mm_madd_epi16(w16, xv));
+            }
+            let s = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0b01_00_11_10));
+            let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+            _mm_cvtsi128_si32(s)
+        };
+        let tail = blocks * 8;
+        let rest = super::dot_scalar(w.get(tail..n).unwrap_or(&[]), x.get(tail..n).unwrap_or(&[]));
+        sum.wrapping_add(rest)
+    }
+}
+
+/// Every output channel's weight row, folded bias and requantization, in order. Fixed-size
+/// chunks (`as_chunks`) let the compiler drop every bounds check from the hot loop.
+#[inline(always)]
+fn channels<'l>(layer: &'l DenseLayer<'_>) -> impl Iterator<Item = (&'l [u8], i32, Requant)> {
+    let (bias, _) = layer.bias.as_chunks::<4>();
+    let (mult, _) = layer.multiplier.as_chunks::<4>();
+    layer
+        .weights
+        .chunks_exact(layer.n_in.max(1))
+        .zip(bias)
+        .zip(mult.iter().zip(layer.shift))
+        .map(|((row, b), (m, &s))| {
+            (
+                row,
+                i32::from_le_bytes(*b),
+                Requant {
+                    multiplier: i32::from_le_bytes(*m),
+                    shift: s as i8,
+                },
+            )
+        })
+}
+
+/// Hidden layer: int8 codes in (held in i16), int8 codes out (requantized, activation fused).
 ///
 /// Writes `min(layer.n_out, y.len())` outputs; `x` shorter than `n_in` behaves as zero-padded.
-pub fn dense_i8_i8(layer: &DenseLayer<'_>, x: &[i8], y: &mut [i8]) {
+pub fn dense_i8_i8(layer: &DenseLayer<'_>, x: &[i16], y: &mut [i16]) {
     let zp = layer.output_zero_point as i32;
     let lo = match layer.activation {
         Activation::Relu => zp,
         Activation::Linear => -128,
     };
-    for (out, (row, bias, rq)) in y.iter_mut().zip(layer.channels()) {
+    for (out, (row, bias, rq)) in y.iter_mut().zip(channels(layer)) {
         let acc = bias.wrapping_add(dot_i8_i32(row, x));
-        let v = rq.apply(acc).saturating_add(zp);
-        *out = saturate_i8(if v < lo { lo } else { v });
+        *out = rq.apply_clamped(acc, zp, lo, 127) as i16;
     }
 }
 
-/// Output layer: int8 in, i32 out in the output's fixed unit (`M[o] · acc[o]`, no zero point).
-pub fn dense_i8_i32(layer: &DenseLayer<'_>, x: &[i8], y: &mut [i32]) {
-    for (out, (row, bias, rq)) in y.iter_mut().zip(layer.channels()) {
-        let acc = bias.wrapping_add(dot_i8_i32(row, x));
-        let v = rq.apply(acc);
+/// Output layer: int8 codes in, i32 out in the output's fixed unit (`M[o] · acc[o]`, no zero
+/// point).
+pub fn dense_i8_i32(layer: &DenseLayer<'_>, x: &[i16], y: &mut [i32]) {
+    for (out, (row, bias, rq)) in y.iter_mut().zip(channels(layer)) {
+        let v = rq.apply_valid(bias.wrapping_add(dot_i8_i32(row, x)));
         *out = match layer.activation {
             Activation::Relu if v < 0 => 0,
             _ => v,
@@ -187,19 +258,19 @@ mod tests {
             multiplier: &mult[..8],
             shift: &shift,
         };
-        let x = [5i8, 7, -1];
+        let x = [5i16, 7, -1];
         // acc0 = 10 + 5 - 14 - 3 = -2 -> 0.5 * -2 = -1 -> + 3 = 2
         // acc1 = -5 - 640 + 889 = 244 -> 122 -> + 3 = 125
-        let mut y = [0i8; 2];
+        let mut y = [0i16; 2];
         dense_i8_i8(&layer, &x, &mut y);
         assert_eq!(y, [2, 125]);
 
         // saturation at 127 / -128
-        let x = [0i8, 127, 0];
+        let x = [0i16, 127, 0];
         dense_i8_i8(&layer, &x, &mut y);
         // acc0 = 10 - 254 = -244 -> -122 + 3 = -119; acc1 = -5 + 16129 = 16124 -> 8062 -> 127
         assert_eq!(y, [-119, 127]);
-        let x = [127i8, -128, 0];
+        let x = [127i16, -128, 0];
         // acc1 = -5 - 16256 - 16256 = -32517 -> -16258.5 -> -16258 + 3 -> -128
         dense_i8_i8(&layer, &x, &mut y);
         assert_eq!(y[1], -128);
@@ -243,9 +314,24 @@ mod tests {
     }
 
     #[test]
+    fn dot_matches_scalar_on_every_length() {
+        let w: [u8; 70] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(128));
+        let x: [i16; 70] = core::array::from_fn(|i| ((i as i16 * 53) % 256) - 128);
+        for n in 0..=70 {
+            for m in [0, n / 2, n] {
+                assert_eq!(
+                    dot_i8_i32(&w[..n], &x[..m]),
+                    dot_scalar(&w[..n], &x[..m]),
+                    "{n} {m}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn dot_extremes() {
         let w = [(-128i8) as u8; 64];
-        let x = [-128i8; 64];
+        let x = [-128i16; 64];
         assert_eq!(dot_i8_i32(&w, &x), 64 * 16384);
     }
 }

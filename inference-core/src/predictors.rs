@@ -157,9 +157,8 @@ impl<'a> WorkloadPredictor<'a> {
     pub fn predict_features(&self, f: &[i32; workload::N_FEATURES]) -> WorkloadPrediction {
         let mut out = [0i32; workload::N_OUTPUTS];
         self.slot.infer(f, &mut out);
-        let next = |cur: i32, delta: i32| {
-            cur.saturating_add(delta).clamp(0, workload::FULL as i32) as u16
-        };
+        let next =
+            |cur: i32, delta: i32| cur.saturating_add(delta).clamp(0, workload::FULL as i32) as u16;
         let present = |v: i32| v != crate::blob::ABSENT;
         let (cpu, mem, gpu) = (f[30], f[31], f[32]);
         let err = out[workload::OUT_ERR].clamp(0, u16::MAX as i32) as u32;
@@ -408,7 +407,9 @@ impl<'a> MemoryPredictor<'a> {
         let delta = history.candidates().get(class).copied().unwrap_or(1);
         let line = history.current_line().unwrap_or(0);
         AccessPrediction {
-            next_addr: line.wrapping_add(delta as u64).wrapping_mul(memory::LINE_BYTES),
+            next_addr: line
+                .wrapping_add(delta as u64)
+                .wrapping_mul(memory::LINE_BYTES),
             delta_lines: delta,
             probability: p.get(class).copied().unwrap_or(0),
             kind: AccessKind::from_code(argmax(&pk)),

@@ -48,6 +48,32 @@ impl Requant {
         self.multiplier >= 0 && self.shift >= MIN_SHIFT && self.shift <= MAX_SHIFT
     }
 
+    /// `round(x · M)` before saturation, for parameters the loader validated: the same value
+    /// as [`apply`](Self::apply) gives before its final clamp. Branch-free; an invalid shift
+    /// just gives a different number (shift amounts wrap), never a panic.
+    #[inline(always)]
+    fn raw_valid(self, x: i32) -> i64 {
+        let t = (31 - self.shift as i32) as u32;
+        let round = 1i64.wrapping_shl(t.wrapping_sub(1));
+        ((x as i64) * (self.multiplier as i64))
+            .wrapping_add(round)
+            .wrapping_shr(t)
+    }
+
+    /// [`apply`](Self::apply) for validated parameters (hot path).
+    #[inline(always)]
+    pub fn apply_valid(self, x: i32) -> i32 {
+        self.raw_valid(x).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    }
+
+    /// `clamp(round(x · M) + add, lo, hi)` for validated parameters: requantization, zero
+    /// point and activation in one step. Equal to `clamp(apply(x).saturating_add(add), lo, hi)`
+    /// whenever `lo..=hi` lies inside the i32 range less `|add|`.
+    #[inline(always)]
+    pub fn apply_clamped(self, x: i32, add: i32, lo: i32, hi: i32) -> i32 {
+        (self.raw_valid(x) + add as i64).clamp(lo as i64, hi as i64) as i32
+    }
+
     /// `round(x · M)`, saturated to i32. Total for valid multipliers; for an invalid shift the
     /// exponent is clamped into range first, so even a misuse cannot panic.
     #[inline(always)]
@@ -179,7 +205,7 @@ mod tests {
         assert_eq!(m.apply(-100), -75);
         assert_eq!(m.apply(2), 2); // 1.5 -> 2
         assert_eq!(m.apply(-2), -1); // -1.5 -> -1
-        // M = 0.75 · 2^-8 = 0.0029296875: 1000 * M = 2.9296875 -> 3
+                                     // M = 0.75 · 2^-8 = 0.0029296875: 1000 * M = 2.9296875 -> 3
         let small = rq(1_610_612_736, -8);
         assert_eq!(small.apply(1000), 3);
         assert_eq!(small.apply(-1000), -3);
@@ -205,6 +231,30 @@ mod tests {
         assert_eq!(rq(-5, 0).apply(100), 0);
         assert_eq!(rq(1 << 30, 100).apply(1), rq(1 << 30, MAX_SHIFT).apply(1));
         assert_eq!(rq(1 << 30, -100).apply(1), 0);
+    }
+
+    #[test]
+    fn fast_paths_equal_the_checked_one() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200_000 {
+            let r = next();
+            let rq = rq((r as i32) & i32::MAX, ((r >> 32) % 62) as i8 - 31);
+            let x = match next() % 4 {
+                0 => i32::MAX,
+                1 => i32::MIN,
+                _ => next() as i32 >> (next() % 31),
+            };
+            assert_eq!(rq.apply_valid(x), rq.apply(x), "{rq:?} {x}");
+            let zp = (next() % 256) as i32 - 128;
+            let want = saturate_i8(rq.apply(x).saturating_add(zp).max(zp)) as i32;
+            assert_eq!(rq.apply_clamped(x, zp, zp, 127), want, "{rq:?} {x} {zp}");
+        }
     }
 
     #[test]

@@ -91,11 +91,15 @@ fn wire_of(l: &inference_core::dense::DenseLayer<'_>) -> OwnedLayer {
             .flat_map(|o| (0..n_in).map(move |i| (o, i)))
             .map(|(o, i)| l.weight(o, i).unwrap() as u8)
             .collect(),
-        b: (0..n_out).flat_map(|o| l.bias(o).unwrap().to_le_bytes()).collect(),
+        b: (0..n_out)
+            .flat_map(|o| l.bias(o).unwrap().to_le_bytes())
+            .collect(),
         m: (0..n_out)
             .flat_map(|o| l.requant(o).unwrap().multiplier.to_le_bytes())
             .collect(),
-        s: (0..n_out).map(|o| l.requant(o).unwrap().shift as u8).collect(),
+        s: (0..n_out)
+            .map(|o| l.requant(o).unwrap().shift as u8)
+            .collect(),
     }
 }
 
@@ -195,5 +199,8 @@ fn structural_errors_are_typed_and_located() {
     }
     // every error has a message
     let msg = format!("{}", Model::from_blob(&cut).unwrap_err());
-    assert!(msg.contains("input quantization") && msg.contains("offset"), "{msg}");
+    assert!(
+        msg.contains("input quantization") && msg.contains("offset"),
+        "{msg}"
+    );
 }

@@ -55,7 +55,16 @@ fn build(s: &Spec) -> Vec<u8> {
             mult.extend(m.to_le_bytes());
             shift.push((take(1)[0] as i32 % 62 - 31) as i8 as u8);
         }
-        owned.push((n_in, n_out, s.relu[li], take(1)[0] as i8, weights, bias, mult, shift));
+        owned.push((
+            n_in,
+            n_out,
+            s.relu[li],
+            take(1)[0] as i8,
+            weights,
+            bias,
+            mult,
+            shift,
+        ));
     }
     let layers: Vec<LayerWire> = owned
         .iter()
@@ -183,15 +192,27 @@ proptest! {
 fn predictors_report_their_source() {
     use inference_core::ModelSource;
     let w = WorkloadPredictor::new(None);
-    assert!(matches!(w.source(), ModelSource::Default { refused: None, .. }));
+    assert!(matches!(
+        w.source(),
+        ModelSource::Default { refused: None, .. }
+    ));
     let threat = inference_core::defaults::blob(ModelKind::Threat);
     let w = WorkloadPredictor::new(Some(threat));
     assert!(matches!(
         w.source(),
-        ModelSource::Default { refused: Some(inference_core::LoadError::WrongKind { .. }), .. }
+        ModelSource::Default {
+            refused: Some(inference_core::LoadError::WrongKind { .. }),
+            ..
+        }
     ));
     let w = WorkloadPredictor::new(Some(&[1, 2, 3]));
-    assert!(matches!(w.source(), ModelSource::Default { refused: Some(_), .. }));
+    assert!(matches!(
+        w.source(),
+        ModelSource::Default {
+            refused: Some(_),
+            ..
+        }
+    ));
     let own = inference_core::defaults::blob(ModelKind::Workload);
     let w = WorkloadPredictor::new(Some(own));
     assert_eq!(w.source(), &ModelSource::Loaded { version: 1 });
@@ -202,7 +223,12 @@ fn workload_default_model_tracks_a_steady_load() {
     let w = WorkloadPredictor::new(None);
     let mut h = WorkloadHistory::new();
     for k in 0..11u64 {
-        h.push(WorkloadSample { cpu: 4000, mem: Some(3000), gpu: None, unix_s: 1_700_000_000 + 300 * k });
+        h.push(WorkloadSample {
+            cpu: 4000,
+            mem: Some(3000),
+            gpu: None,
+            unix_s: 1_700_000_000 + 300 * k,
+        });
     }
     let p = w.predict(&h);
     assert!(p.cpu.abs_diff(4000) < 500, "{p:?}");

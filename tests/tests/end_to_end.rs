@@ -46,14 +46,23 @@ fn default_blobs_are_reproducible() {
 #[test]
 fn synthetic_tasks_reach_their_targets() {
     let params = Params::default().with_epochs(30);
-    let run = |d: &trainer::dataset::Dataset| pipeline::train(d, &params, 0.2, 1, 0, |_| {}).unwrap();
+    let run =
+        |d: &trainer::dataset::Dataset| pipeline::train(d, &params, 0.2, 1, 0, |_| {}).unwrap();
 
     let w = run(&synth::generate(ModelKind::Workload, 8000, 1));
     assert!(w.int8.within_5pp.unwrap() >= 0.90, "workload {:?}", w.int8);
 
     let t = run(&synth::generate(ModelKind::Threat, 8000, 1));
-    assert!(t.int8.detection_rate.unwrap() >= 0.95, "threat {:?}", t.int8);
-    assert!(t.int8.false_positive_rate.unwrap() <= 0.05, "threat {:?}", t.int8);
+    assert!(
+        t.int8.detection_rate.unwrap() >= 0.95,
+        "threat {:?}",
+        t.int8
+    );
+    assert!(
+        t.int8.false_positive_rate.unwrap() <= 0.05,
+        "threat {:?}",
+        t.int8
+    );
 
     let f = run(&synth::generate(ModelKind::Failure, 8000, 1));
     assert!(f.int8.accuracy.unwrap() >= 0.85, "failure {:?}", f.int8);

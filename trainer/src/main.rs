@@ -17,7 +17,11 @@ use trainer::synth;
 use trainer::task::Params;
 
 #[derive(Parser)]
-#[command(name = "trainer", version, about = "Train, export and inspect aios-ml models")]
+#[command(
+    name = "trainer",
+    version,
+    about = "Train, export and inspect aios-ml models"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -113,7 +117,12 @@ fn struct_name(kind: ModelKind) -> &'static str {
     }
 }
 
-fn load_data(kind: ModelKind, specs: &[String], samples: Option<usize>, seed: u64) -> Result<Dataset, String> {
+fn load_data(
+    kind: ModelKind,
+    specs: &[String],
+    samples: Option<usize>,
+    seed: u64,
+) -> Result<Dataset, String> {
     let mut all: Option<Dataset> = None;
     for spec in specs {
         let d = match spec.as_str() {
@@ -184,7 +193,11 @@ fn train(
         &mut human,
         format!(
             "  models: {}  epochs: {epochs}  validation: {:.0}%  seed: {seed}  registry: {}",
-            kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "),
+            kinds
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", "),
             val_split * 100.0,
             out.display()
         ),
@@ -344,7 +357,12 @@ fn inspect(file: &Path) -> Result<(), String> {
     }
     let q: Vec<String> = (0..model.n_features().min(4))
         .filter_map(|i| model.input_quant(i))
-        .map(|(o, r)| format!("(offset {o}, x{:.4})", r.multiplier as f64 * 2f64.powi(r.shift as i32 - 31)))
+        .map(|(o, r)| {
+            format!(
+                "(offset {o}, x{:.4})",
+                r.multiplier as f64 * 2f64.powi(r.shift as i32 - 31)
+            )
+        })
         .collect();
     println!("  input quantization (first {}): {}", q.len(), q.join(" "));
     println!(

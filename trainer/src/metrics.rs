@@ -272,7 +272,13 @@ pub fn threat_metrics_at(
             (false, true) => fn_ += 1,
         }
     }
-    let ratio = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+    let ratio = |a: usize, b: usize| {
+        if b == 0 {
+            f64::NAN
+        } else {
+            a as f64 / b as f64
+        }
+    };
     Metrics {
         samples: d.len(),
         headline_name: "detection_rate",
@@ -318,7 +324,11 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
             run = if p[i] >= threshold { run + 1 } else { 0 };
             if run == 3 {
                 // sustained from the first of the three
-                let first = idx[idx.iter().position(|&k| k == i).unwrap_or(0).saturating_sub(2)];
+                let first = idx[idx
+                    .iter()
+                    .position(|&k| k == i)
+                    .unwrap_or(0)
+                    .saturating_sub(2)];
                 lead = Some((fail_t - d.time[first]) as f64);
                 break;
             }
@@ -336,7 +346,13 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
         all.sort_by(|a, b| a.total_cmp(b));
         all[all.len() / 2]
     };
-    let ratio = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+    let ratio = |a: usize, b: usize| {
+        if b == 0 {
+            f64::NAN
+        } else {
+            a as f64 / b as f64
+        }
+    };
     Metrics {
         samples: d.len(),
         headline_name: "accuracy",

@@ -87,7 +87,9 @@ impl Mlp {
 
     /// Network outputs.
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        self.forward_all(x).pop().unwrap_or_else(|| Array2::zeros((0, 0)))
+        self.forward_all(x)
+            .pop()
+            .unwrap_or_else(|| Array2::zeros((0, 0)))
     }
 
     /// Backpropagates `d_out` (gradient of the loss w.r.t. the outputs, already divided by the
@@ -207,7 +209,11 @@ mod tests {
                     let mut n = mlp.clone();
                     n.layers[li].w[[o, i]] -= h;
                     let fd = (loss(&p) - loss(&n)) / (2.0 * h);
-                    assert!((fd - gw[[o, i]]).abs() < 2e-2 * (1.0 + fd.abs()), "{fd} vs {}", gw[[o, i]]);
+                    assert!(
+                        (fd - gw[[o, i]]).abs() < 2e-2 * (1.0 + fd.abs()),
+                        "{fd} vs {}",
+                        gw[[o, i]]
+                    );
                 }
             }
         }

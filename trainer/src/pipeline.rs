@@ -67,7 +67,12 @@ pub fn int8_metrics(model: &Model<'_>, d: &Dataset, threshold: Option<u16>) -> M
         let best = (1..threat::N_OUTPUTS).max_by_key(|&k| (p[k], usize::MAX - k));
         types.push(best.unwrap_or(1));
     }
-    metrics::threat_metrics_at(d, &scores, Some(&types), threshold.map(|t| t as f64 / 1000.0))
+    metrics::threat_metrics_at(
+        d,
+        &scores,
+        Some(&types),
+        threshold.map(|t| t as f64 / 1000.0),
+    )
 }
 
 /// Trains `kind` on `data`: split, fit with `params`, quantize, evaluate, encode as `version`.

@@ -340,8 +340,11 @@ impl QuantizedModel {
                 if v == ABSENT {
                     0
                 } else {
-                    apply((v as i64 - off as i64).clamp(i32::MIN as i64, i32::MAX as i64), rq)
-                        .clamp(-128, 127)
+                    apply(
+                        (v as i64 - off as i64).clamp(i32::MIN as i64, i32::MAX as i64),
+                        rq,
+                    )
+                    .clamp(-128, 127)
                 }
             })
             .collect();
@@ -383,7 +386,10 @@ mod tests {
             let rq = requant_of(m);
             assert!(rq.is_valid(), "{m}: {rq:?}");
             let back = rq.multiplier as f64 * 2f64.powi(rq.shift as i32 - 31);
-            assert!((back - m).abs() / m < 1e-6 || m < 1e-9 || m > 1e9, "{m} -> {back}");
+            assert!(
+                (back - m).abs() / m < 1e-6 || m < 1e-9 || m > 1e9,
+                "{m} -> {back}"
+            );
         }
         assert_eq!(requant_of(1.0), Requant::ONE);
         assert_eq!(requant_of(0.0).multiplier, 0);

@@ -133,24 +133,45 @@ fn workload(samples: usize, rng: &mut Rng, source: String) -> Dataset {
 type Profile = [f64; 8];
 
 const BENIGN: [Profile; 8] = [
-    [300.0, 0.2, 20.0, 0.05, 0.02, 5.0, 64.0, 0.3],    // interactive shell
+    [300.0, 0.2, 20.0, 0.05, 0.02, 5.0, 64.0, 0.3], // interactive shell
     [3000.0, 40.0, 200.0, 0.0, 0.01, 30.0, 512.0, 0.5], // web server
     [8000.0, 0.5, 3000.0, 0.0, 0.05, 300.0, 20000.0, 6.0], // compiler (file + spawn heavy)
     [5000.0, 8.0, 4000.0, 0.1, 0.01, 20.0, 2048.0, 0.2], // backup (file + network heavy)
     [2000.0, 6.0, 1500.0, 2.0, 0.03, 40.0, 4096.0, 3.0], // package manager (setuid, files)
     [6000.0, 25.0, 500.0, 0.0, 0.005, 60.0, 8192.0, 0.1], // database
     [4000.0, 30.0, 300.0, 0.0, 0.02, 200.0, 30000.0, 1.0], // browser
-    [100.0, 0.1, 10.0, 0.2, 0.01, 2.0, 16.0, 0.5],      // cron job
+    [100.0, 0.1, 10.0, 0.2, 0.01, 2.0, 16.0, 0.5],  // cron job
 ];
 
 const ATTACKS: [(ThreatType, Profile); 7] = [
-    (ThreatType::Cryptominer, [150.0, 1.5, 2.0, 0.0, 0.005, 3.0, 250000.0, 0.0]),
-    (ThreatType::Exfiltration, [6000.0, 50.0, 3000.0, 0.0, 0.02, 20.0, 2048.0, 0.2]),
-    (ThreatType::PrivilegeEscalation, [800.0, 0.5, 80.0, 15.0, 0.3, 10.0, 256.0, 2.0]),
-    (ThreatType::Ransomware, [12000.0, 0.5, 9000.0, 0.1, 0.08, 40.0, 8192.0, 0.1]),
-    (ThreatType::ResourceExhaustion, [4000.0, 0.1, 10.0, 0.0, 0.2, 400.0, 400000.0, 80.0]),
-    (ThreatType::BruteForce, [2500.0, 120.0, 30.0, 1.0, 0.45, 10.0, 512.0, 1.0]),
-    (ThreatType::Backdoor, [600.0, 6.0, 150.0, 3.0, 0.1, 15.0, 1024.0, 5.0]),
+    (
+        ThreatType::Cryptominer,
+        [150.0, 1.5, 2.0, 0.0, 0.005, 3.0, 250000.0, 0.0],
+    ),
+    (
+        ThreatType::Exfiltration,
+        [6000.0, 50.0, 3000.0, 0.0, 0.02, 20.0, 2048.0, 0.2],
+    ),
+    (
+        ThreatType::PrivilegeEscalation,
+        [800.0, 0.5, 80.0, 15.0, 0.3, 10.0, 256.0, 2.0],
+    ),
+    (
+        ThreatType::Ransomware,
+        [12000.0, 0.5, 9000.0, 0.1, 0.08, 40.0, 8192.0, 0.1],
+    ),
+    (
+        ThreatType::ResourceExhaustion,
+        [4000.0, 0.1, 10.0, 0.0, 0.2, 400.0, 400000.0, 80.0],
+    ),
+    (
+        ThreatType::BruteForce,
+        [2500.0, 120.0, 30.0, 1.0, 0.45, 10.0, 512.0, 1.0],
+    ),
+    (
+        ThreatType::Backdoor,
+        [600.0, 6.0, 150.0, 3.0, 0.1, 15.0, 1024.0, 5.0],
+    ),
 ];
 
 fn window(r: &mut Rng, p: &Profile, spread: f64, end_ms: u64) -> ProcessWindow {
@@ -229,7 +250,11 @@ fn failure(samples: usize, rng: &mut Rng, source: String) -> Dataset {
         let len = 240 + r.below(240) as i64;
         let fails = r.chance(0.15);
         let mode = FailureType::from_code(r.below(3) as usize);
-        let fail_at = if fails { len - r.below(40) as i64 } else { i64::MAX };
+        let fail_at = if fails {
+            len - r.below(40) as i64
+        } else {
+            i64::MAX
+        };
         let onset = match mode {
             FailureType::Degradation => r.range(60.0, 180.0) as i64,
             FailureType::Sudden => r.range(4.0, 15.0) as i64,
@@ -257,9 +282,7 @@ fn failure(samples: usize, rng: &mut Rng, source: String) -> Dataset {
                     let x = 1.0 - to_fail as f64 / onset as f64; // 0 → 1
                     match mode {
                         FailureType::Degradation => health -= 600.0 * x.powf(1.5),
-                        FailureType::Sudden => {
-                            health -= 120.0 * x + 3.0 * noise * r.normal().abs()
-                        }
+                        FailureType::Sudden => health -= 120.0 * x + 3.0 * noise * r.normal().abs(),
                         FailureType::Intermittent => {
                             if r.chance(0.05 + 0.45 * x) {
                                 health -= r.range(200.0, 450.0);
@@ -283,7 +306,11 @@ fn failure(samples: usize, rng: &mut Rng, source: String) -> Dataset {
             } else {
                 f32::NAN
             };
-            let ty = if label > 0.0 { mode as u8 as f32 } else { f32::NAN };
+            let ty = if label > 0.0 {
+                mode as u8 as f32
+            } else {
+                f32::NAN
+            };
             d.push(&h.features(), &[label, ttf, ty], comp, t);
             if fails {
                 if let Some(e) = d.event_time.last_mut() {
@@ -329,7 +356,11 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
         let mut accesses = Vec::with_capacity(len);
         if p < p_seq {
             let elem = [4u64, 8, 8, 16][r.below(4) as usize];
-            let kind = if r.chance(0.3) { AccessKind::Write } else { AccessKind::Read };
+            let kind = if r.chance(0.3) {
+                AccessKind::Write
+            } else {
+                AccessKind::Read
+            };
             for i in 0..len as u64 {
                 accesses.push((region + i * elem, pc_base, kind));
             }
@@ -350,7 +381,11 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
             for i in 0..(len as i64 / n as i64) {
                 for s in 0..n {
                     let a = region + (s << 26) + (i * stride) as u64 * LINE_BYTES;
-                    let kind = if s == 1 { AccessKind::Write } else { AccessKind::Read };
+                    let kind = if s == 1 {
+                        AccessKind::Write
+                    } else {
+                        AccessKind::Read
+                    };
                     accesses.push((a, pc_base + 16 * s, kind));
                 }
             }

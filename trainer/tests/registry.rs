@@ -64,13 +64,24 @@ fn killed_writer_keeps_previous_model() {
     let root = temp_dir("abort");
     {
         let reg = Registry::open(&root).unwrap();
-        reg.publish(KIND, 1, &blob(1), json!({}), &mut |_| {}).unwrap();
+        reg.publish(KIND, 1, &blob(1), json!({}), &mut |_| {})
+            .unwrap();
     }
     let exe = std::env::current_exe().unwrap();
     let mut expected = 1;
-    for stage in ["before-blob", "after-blob", "after-manifest", "after-current"] {
+    for stage in [
+        "before-blob",
+        "after-blob",
+        "after-manifest",
+        "after-current",
+    ] {
         let status = Command::new(&exe)
-            .args(["child_publisher", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "child_publisher",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("AIOS_CHILD_STAGE", stage)
             .env("AIOS_CHILD_ROOT", &root)
             .status()
@@ -107,7 +118,8 @@ fn killed_writer_keeps_previous_model() {
 fn versions_are_never_overwritten_and_writers_are_exclusive() {
     let root = temp_dir("exclusive");
     let reg = Registry::open(&root).unwrap();
-    reg.publish(KIND, 1, &blob(1), json!({}), &mut |_| {}).unwrap();
+    reg.publish(KIND, 1, &blob(1), json!({}), &mut |_| {})
+        .unwrap();
     let e = reg
         .publish(KIND, 1, &blob(1), json!({}), &mut |_| {})
         .unwrap_err();
@@ -126,7 +138,15 @@ fn sigkilled_train_run_keeps_current_valid() {
     let exe = env!("CARGO_BIN_EXE_trainer");
     let train = |root: &Path| {
         Command::new(exe)
-            .args(["train", "--model", "workload", "--epochs", "2", "--samples", "3000"])
+            .args([
+                "train",
+                "--model",
+                "workload",
+                "--epochs",
+                "2",
+                "--samples",
+                "3000",
+            ])
             .arg("--out")
             .arg(root)
             .stdout(std::process::Stdio::null())
