@@ -577,11 +577,16 @@ impl<'a> Model<'a> {
             } else {
                 (&b, &mut a)
             };
-            let x = x.get(..layer.n_in).unwrap_or(&[]);
             if i == last {
                 dense_i8_i32(layer, x, &mut acc);
             } else {
                 dense_i8_i8(layer, x, y);
+                // The next layer reads its input in blocks of 8: slots past this layer's
+                // outputs must be zero (they may hold an earlier layer's codes).
+                let padded = layer.n_out.div_ceil(8) * 8;
+                for v in y.iter_mut().take(padded).skip(layer.n_out) {
+                    *v = 0;
+                }
             }
         }
         let mut written = 0;

@@ -179,17 +179,28 @@ mod sse2 {
 }
 
 /// Every output channel's weight row, folded bias and requantization, in order. Fixed-size
-/// chunks (`as_chunks`) let the compiler drop every bounds check from the hot loop.
+/// chunks (`as_chunks`) let the compiler drop the bounds checks from the hot loop.
+///
+/// A row is handed out *padded* to a multiple of 8 bytes where the weights continue (it then
+/// ends with the first bytes of the next row): the SIMD dot product needs no scalar tail, and
+/// the extra products are with activation slots that [`Model::infer`](crate::Model::infer)
+/// keeps at zero. The last row, which has no bytes after it, is handed out exact.
 #[inline(always)]
 fn channels<'l>(layer: &'l DenseLayer<'_>) -> impl Iterator<Item = (&'l [u8], i32, Requant)> {
     let (bias, _) = layer.bias.as_chunks::<4>();
     let (mult, _) = layer.multiplier.as_chunks::<4>();
-    layer
-        .weights
-        .chunks_exact(layer.n_in.max(1))
-        .zip(bias)
+    let n_in = layer.n_in;
+    let padded = n_in.div_ceil(8) * 8;
+    let w = layer.weights;
+    bias.iter()
         .zip(mult.iter().zip(layer.shift))
-        .map(|((row, b), (m, &s))| {
+        .enumerate()
+        .map(move |(o, (b, (m, &s)))| {
+            let start = o * n_in;
+            let row = match w.get(start..start + padded) {
+                Some(r) => r,
+                None => w.get(start..start + n_in).unwrap_or(&[]),
+            };
             (
                 row,
                 i32::from_le_bytes(*b),
@@ -203,7 +214,9 @@ fn channels<'l>(layer: &'l DenseLayer<'_>) -> impl Iterator<Item = (&'l [u8], i3
 
 /// Hidden layer: int8 codes in (held in i16), int8 codes out (requantized, activation fused).
 ///
-/// Writes `min(layer.n_out, y.len())` outputs; `x` shorter than `n_in` behaves as zero-padded.
+/// Writes `min(layer.n_out, y.len())` outputs. `x` shorter than `n_in` behaves as zero-padded;
+/// entries of `x` from `n_in` up to the next multiple of 8 must be zero (they meet the padding
+/// of the weight rows, see `channels`).
 pub fn dense_i8_i8(layer: &DenseLayer<'_>, x: &[i16], y: &mut [i16]) {
     let zp = layer.output_zero_point as i32;
     let lo = match layer.activation {
