@@ -78,13 +78,7 @@ impl Requant {
     /// exponent is clamped into range first, so even a misuse cannot panic.
     #[inline(always)]
     pub fn apply(self, x: i32) -> i32 {
-        let shift = if self.shift < MIN_SHIFT {
-            MIN_SHIFT
-        } else if self.shift > MAX_SHIFT {
-            MAX_SHIFT
-        } else {
-            self.shift
-        };
+        let shift = self.shift.clamp(MIN_SHIFT, MAX_SHIFT);
         let total = (31 - shift as i32) as u32; // 1..=62
         let m = if self.multiplier < 0 {
             0
@@ -285,7 +279,7 @@ mod tests {
         let mut p = [0u16; 3];
         softmax_permille(&[LOGIT_ONE, 0, -LOGIT_ONE], &mut p);
         // exp(1),exp(0),exp(-1) / sum = 0.665, 0.245, 0.090
-        assert_eq!(p, [665, 245, 090]);
+        assert_eq!(p, [665, 245, 90]);
         softmax_permille(&[i32::MAX, i32::MIN, 0], &mut p);
         assert_eq!(p, [1000, 0, 0]);
         softmax_permille(&[], &mut p);

@@ -256,7 +256,19 @@ pub fn threat_metrics_at(
     threshold: Option<f64>,
 ) -> Metrics {
     let labels: Vec<bool> = (0..d.len()).map(|i| d.target(i)[0] > 0.0).collect();
-    let thr = threshold.unwrap_or_else(|| threshold_for_fpr(scores, &labels, 0.05));
+    let thr = threshold.unwrap_or_else(|| {
+        // the lowest threshold within the FPR budget detects the most; raising it up to the
+        // lowest threat score above it detects exactly as many with fewer false alarms
+        let t = threshold_for_fpr(scores, &labels, 0.05);
+        scores
+            .iter()
+            .zip(&labels)
+            .filter(|(&s, &l)| l && s >= t)
+            .map(|(&s, _)| s)
+            .fold(f64::INFINITY, f64::min)
+            .min(1.0)
+            .max(t)
+    });
     let (mut tp, mut fp, mut tn, mut fn_, mut typed_ok) = (0, 0, 0, 0, 0);
     for i in 0..d.len() {
         let alarm = scores[i] >= thr;
@@ -295,8 +307,8 @@ pub fn threat_metrics_at(
 /// Failure metrics from probabilities of failing within the horizon.
 pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
     let (mut tp, mut fp, mut tn, mut fn_) = (0, 0, 0, 0);
-    for i in 0..d.len() {
-        let alarm = p[i] >= threshold;
+    for (i, &pi) in p.iter().enumerate().take(d.len()) {
+        let alarm = pi >= threshold;
         match (alarm, d.target(i)[0] > 0.5) {
             (true, true) => tp += 1,
             (true, false) => fp += 1,

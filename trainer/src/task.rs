@@ -257,11 +257,14 @@ impl Task {
                         if tv.is_finite() {
                             let tn = (tv - self.out_offset[*out]) / self.out_scale[*out];
                             let d = y[[r, *out]] - tn;
-                            // Huber (δ = 3) keeps rare bursts from dominating
-                            let (l, gd) = if d.abs() <= 3.0 {
-                                (0.5 * d * d, d)
+                            // Huber with a small δ: close to the absolute error the metrics
+                            // use (the median, not the mean, of heavy-tailed changes), smooth
+                            // near zero for the optimiser
+                            const DELTA: f32 = 0.25;
+                            let (l, gd) = if d.abs() <= DELTA {
+                                (0.5 * d * d / DELTA, d / DELTA)
                             } else {
-                                (3.0 * (d.abs() - 1.5), 3.0 * d.signum())
+                                (d.abs() - 0.5 * DELTA, d.signum())
                             };
                             loss += l as f64;
                             g[[r, *out]] = gd / n;

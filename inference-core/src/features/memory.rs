@@ -249,17 +249,11 @@ impl MemoryHistory {
         }
         let deltas = (n.saturating_sub(1)).min(HISTORY) as u64;
         f[40] = symlog_q4(sat_i32(s[0].time_ns.saturating_sub(s[1].time_ns)) as i64);
-        f[41] = if deltas == 0 {
-            0
-        } else {
-            symlog_q4((gap_sum / deltas) as i64)
-        };
+        f[41] = gap_sum
+            .checked_div(deltas)
+            .map_or(0, |g| symlog_q4(g as i64));
         f[42] = cur.offset as i32;
-        f[43] = if deltas == 0 {
-            0
-        } else {
-            (local as u64 * 1000 / deltas) as i32
-        };
+        f[43] = (local as u64 * 1000).checked_div(deltas).unwrap_or(0) as i32;
         for k in 0..N_CANDIDATES {
             f[44 + k] = symlog_q4(self.candidates[k]);
             f[50 + k] = self.hits[k].count_ones() as i32;

@@ -4,12 +4,16 @@
 //!
 //! | index | feature |
 //! |---|---|
-//! | 0..10 | CPU % of the 10 samples before the current one |
-//! | 10..20 | memory % of those samples |
-//! | 20..30 | GPU % of those samples |
+//! | 0..10 | CPU % of the 10 samples before the current one, minus the current CPU % |
+//! | 10..20 | memory % of those samples, minus the current memory % |
+//! | 20..30 | GPU % of those samples, minus the current GPU % |
 //! | 30, 31, 32 | current CPU %, memory %, GPU % |
 //! | 33 | time of day, minutes since midnight UTC (0..1439) |
 //! | 34 | day of week, Monday = 0 (0..6) |
+//!
+//! History is relative to the current value: what predicts the next change is the recent
+//! shape of the series, and differences keep their resolution after int8 quantization (a
+//! code is a fraction of the spread of the *differences*, not of the 0–100 % level).
 //!
 //! A channel that is not observed (no GPU, a data set with CPU only) is [`ABSENT`]: it
 //! quantizes to the training mean, never to "0 % busy". With fewer than 10 earlier samples the
@@ -101,10 +105,14 @@ impl WorkloadHistory {
         newest_first(&self.samples, &mut recent, cur);
         let pct = |v: u16| v.min(FULL) as i32;
         let opt = |v: Option<u16>| v.map(pct).unwrap_or(ABSENT);
+        let rel = |v: Option<u16>, c: Option<u16>| match (v, c) {
+            (Some(v), Some(c)) => pct(v) - pct(c),
+            _ => ABSENT,
+        };
         for (k, s) in recent[1..].iter().enumerate() {
-            f[k] = pct(s.cpu);
-            f[HISTORY + k] = opt(s.mem);
-            f[2 * HISTORY + k] = opt(s.gpu);
+            f[k] = pct(s.cpu) - pct(cur.cpu);
+            f[HISTORY + k] = rel(s.mem, cur.mem);
+            f[2 * HISTORY + k] = rel(s.gpu, cur.gpu);
         }
         f[30] = pct(cur.cpu);
         f[31] = opt(cur.mem);
@@ -136,10 +144,10 @@ mod tests {
         }
         let f = h.features();
         assert_eq!(f[30], 3000);
-        assert_eq!(f[0], 2000); // previous sample
-        assert_eq!(f[1], 1000);
-        assert_eq!(f[9], 1000); // padded with the oldest
-        assert_eq!(f[10], 501);
+        assert_eq!(f[0], -1000); // previous sample, relative to the current one
+        assert_eq!(f[1], -2000);
+        assert_eq!(f[9], -2000); // padded with the oldest
+        assert_eq!(f[10], -1);
         assert_eq!(f[20], ABSENT);
         assert_eq!(f[32], ABSENT);
         assert_eq!(f[33], 13 * 60 + 47);
