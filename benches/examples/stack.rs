@@ -56,21 +56,33 @@ fn main() {
     let w = WorkloadPredictor::new(None);
     let mut wh = WorkloadHistory::new();
     for k in 0..11u64 {
-        wh.push(WorkloadSample { cpu: 4000, mem: Some(3000), gpu: Some(10), unix_s: 300 * k });
+        wh.push(WorkloadSample {
+            cpu: 4000,
+            mem: Some(3000),
+            gpu: Some(10),
+            unix_s: 300 * k,
+        });
     }
     measure("workload predict", &|| {
         black_box(w.predict(black_box(&wh)));
     });
     let t = ThreatDetector::new(None);
     let th = ThreatHistory::new();
-    let win = ProcessWindow { syscalls: 100, end_ms: 5, ..Default::default() };
+    let win = ProcessWindow {
+        syscalls: 100,
+        end_ms: 5,
+        ..Default::default()
+    };
     measure("threat assess_features", &|| {
         black_box(t.assess_features(black_box(&th.features(&win))));
     });
     let f = FailurePredictor::new(None);
     let mut fh = FailureHistory::new();
     for k in 0..25u64 {
-        fh.push(HealthSample { health: 900, unix_s: 60 * k });
+        fh.push(HealthSample {
+            health: 900,
+            unix_s: 60 * k,
+        });
     }
     measure("failure predict", &|| {
         black_box(f.predict(black_box(&fh)));
@@ -78,7 +90,12 @@ fn main() {
     let m = MemoryPredictor::new(None);
     let mut mh = MemoryHistory::new();
     for k in 0..25u64 {
-        mh.push(MemoryAccess { addr: 4096 * k, pc: 1, kind: AccessKind::Read, time_ns: k });
+        mh.push(MemoryAccess {
+            addr: 4096 * k,
+            pc: 1,
+            kind: AccessKind::Read,
+            time_ns: k,
+        });
     }
     measure("memory predict", &|| {
         black_box(m.predict(black_box(&mh)));
