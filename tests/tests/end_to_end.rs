@@ -52,7 +52,20 @@ fn synthetic_tasks_reach_their_targets() {
     let w = run(&synth::generate(ModelKind::Workload, 8000, 1));
     assert!(w.int8.within_5pp.unwrap() >= 0.90, "workload {:?}", w.int8);
 
-    let t = run(&synth::generate(ModelKind::Threat, 8000, 1));
+    // the threat task needs the default amount of data and epochs
+    let t = pipeline::train(
+        &synth::generate(
+            ModelKind::Threat,
+            synth::default_samples(ModelKind::Threat),
+            1,
+        ),
+        &Params::default(),
+        0.2,
+        1,
+        0,
+        |_| {},
+    )
+    .unwrap();
     assert!(
         t.int8.detection_rate.unwrap() >= 0.95,
         "threat {:?}",

@@ -104,15 +104,16 @@ impl Dataset {
         self.event_time.extend_from_slice(&other.event_time);
     }
 
-    /// Splits into (train, validation) without leaking the future: with at least 5 groups,
+    /// Splits into (train, validation) without leaking the future: with at least 10 groups,
     /// whole groups (series, processes, components) go to validation, chosen by `seed`; with
-    /// fewer, the last `val_fraction` of each group's time goes to validation.
+    /// fewer (a handful of long real series), the last `val_fraction` of each group's time goes
+    /// to validation, so one odd series cannot decide the best epoch alone.
     pub fn split(&self, val_fraction: f64, seed: u64) -> (Dataset, Dataset) {
         let mut groups: Vec<u32> = self.group.clone();
         groups.sort_unstable();
         groups.dedup();
         let (mut train, mut val) = (Vec::new(), Vec::new());
-        if groups.len() >= 5 {
+        if groups.len() >= 10 {
             let mut rng = Rng::new(seed ^ 0x5_1117);
             rng.shuffle(&mut groups);
             let n_val = ((groups.len() as f64 * val_fraction).round() as usize).max(1);

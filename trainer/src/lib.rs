@@ -6,7 +6,10 @@
 //! serves predictions.
 
 pub mod baselines;
+pub mod cachesim;
+pub mod data;
 pub mod dataset;
+pub mod evaluate;
 pub mod metrics;
 pub mod mlp;
 pub mod pipeline;

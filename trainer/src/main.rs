@@ -10,10 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use inference_core::{Model, ModelKind};
 use serde_json::json;
 
-use trainer::dataset::Dataset;
+use trainer::cachesim::CacheConfig;
+use trainer::data::ReadOptions;
+use trainer::evaluate::EvalOptions;
 use trainer::pipeline::{self, Trained};
 use trainer::registry::{write_atomic, Registry};
-use trainer::synth;
 use trainer::task::Params;
 
 #[derive(Parser)]
@@ -49,10 +50,53 @@ enum Command {
         /// Registry folder.
         #[arg(long, default_value = "models")]
         out: PathBuf,
-        /// Data source: `synthetic` (the default).
+        /// Data source, repeatable: synthetic, jsonl:PATH, nab:PATH, adfa:PATH, lackey:PATH.
         #[arg(long, default_value = "synthetic")]
         data: Vec<String>,
+        /// NAB anomaly windows (anomaly_windows.json), for failure data from NAB series.
+        #[arg(long)]
+        windows: Option<PathBuf>,
+        /// Skip malformed rows (and report how many) instead of stopping at the first.
+        #[arg(long)]
+        skip_bad_rows: bool,
         /// Print a machine-readable JSON summary on stdout (human output goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a model blob (int8, through inference-core) on data and print its metrics beside
+    /// the baselines.
+    Evaluate {
+        /// The blob to evaluate.
+        #[arg(long)]
+        model_file: PathBuf,
+        /// Data source, repeatable (as for train).
+        #[arg(long, required = true)]
+        data: Vec<String>,
+        /// NAB anomaly windows, for failure data from NAB series.
+        #[arg(long)]
+        windows: Option<PathBuf>,
+        /// Skip malformed rows instead of stopping at the first.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Cache size in bytes (memory model).
+        #[arg(long, default_value_t = 32 * 1024)]
+        cache_size: usize,
+        /// Cache associativity.
+        #[arg(long, default_value_t = 8)]
+        cache_ways: usize,
+        /// Cache line in bytes.
+        #[arg(long, default_value_t = 64)]
+        cache_line: usize,
+        /// Stop after this many memory accesses.
+        #[arg(long)]
+        max_accesses: Option<u64>,
+        /// Samples of synthetic data.
+        #[arg(long)]
+        samples: Option<usize>,
+        /// Seed of synthetic data (differs from training's default on purpose).
+        #[arg(long, default_value_t = 4242)]
+        seed: u64,
+        /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
     },
@@ -80,8 +124,48 @@ fn main() -> ExitCode {
             seed,
             out,
             data,
+            windows,
+            skip_bad_rows,
             json,
-        } => train(&model, epochs, val_split, samples, seed, &out, &data, json),
+        } => {
+            let ro = ReadOptions {
+                skip_bad_rows,
+                windows,
+            };
+            train(
+                &model, epochs, val_split, samples, seed, &out, &data, &ro, json,
+            )
+        }
+        Command::Evaluate {
+            model_file,
+            data,
+            windows,
+            skip_bad_rows,
+            cache_size,
+            cache_ways,
+            cache_line,
+            max_accesses,
+            samples,
+            seed,
+            json,
+        } => {
+            let ro = ReadOptions {
+                skip_bad_rows,
+                windows,
+            };
+            let eo = EvalOptions {
+                cache: CacheConfig {
+                    size: cache_size,
+                    ways: cache_ways,
+                    line: cache_line,
+                },
+                max_accesses: max_accesses.unwrap_or(u64::MAX),
+                samples,
+                seed,
+                ..Default::default()
+            };
+            evaluate_cmd(&model_file, &data, &ro, &eo, json)
+        }
         Command::Inspect { file } => inspect(&file),
         Command::ExportDefaults { out } => export_defaults(&out),
     };
@@ -117,34 +201,6 @@ fn struct_name(kind: ModelKind) -> &'static str {
     }
 }
 
-fn load_data(
-    kind: ModelKind,
-    specs: &[String],
-    samples: Option<usize>,
-    seed: u64,
-) -> Result<Dataset, String> {
-    let mut all: Option<Dataset> = None;
-    for spec in specs {
-        let d = match spec.as_str() {
-            "synthetic" => synth::generate(
-                kind,
-                samples.unwrap_or_else(|| synth::default_samples(kind)),
-                seed,
-            ),
-            other => {
-                return Err(format!(
-                    "unsupported --data '{other}': this build reads 'synthetic'"
-                ))
-            }
-        };
-        match &mut all {
-            None => all = Some(d),
-            Some(a) => a.extend(&d),
-        }
-    }
-    all.ok_or_else(|| "no --data source given".to_string())
-}
-
 fn now_s() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -165,6 +221,7 @@ fn train(
     seed: u64,
     out: &Path,
     data: &[String],
+    ro: &ReadOptions,
     json_out: bool,
 ) -> Result<(), String> {
     let start = Instant::now();
@@ -206,7 +263,13 @@ fn train(
     w(&mut human, "Step 1: Collecting training data".into());
     let mut sets = Vec::new();
     for &k in &kinds {
-        let d = load_data(k, data, samples, seed)?;
+        let (d, skipped) = trainer::evaluate::load_all(k, data, ro, samples, seed)?;
+        if skipped > 0 {
+            w(
+                &mut human,
+                format!("  {:<9} skipped {skipped} malformed row(s)", k.name()),
+            );
+        }
         w(
             &mut human,
             format!("  {:<9} {:>7} samples ({})", k.name(), d.len(), d.source),
@@ -389,6 +452,49 @@ fn export_defaults(out: &Path) -> Result<(), String> {
         let path = out.join(format!("{}.blob", kind.name()));
         write_atomic(&path, &blob, false).map_err(|e| e.to_string())?;
         println!("{}: {} bytes", path.display(), blob.len());
+    }
+    Ok(())
+}
+
+fn evaluate_cmd(
+    file: &Path,
+    data: &[String],
+    ro: &ReadOptions,
+    eo: &EvalOptions,
+    json_out: bool,
+) -> Result<(), String> {
+    let blob = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::new_spinner();
+        b.set_style(
+            ProgressStyle::with_template("  {spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let start = Instant::now();
+    let v = trainer::evaluate::evaluate(&blob, data, ro, eo, |n| {
+        if let Some(b) = &bar {
+            b.set_message(format!("{n} evaluated"));
+            b.tick();
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if json_out {
+        println!("{v}");
+    } else {
+        println!(
+            "{} (evaluated in {:.2} s)",
+            file.display(),
+            start.elapsed().as_secs_f64()
+        );
+        if let Some(o) = v.as_object() {
+            for (k, val) in o {
+                println!("  {k:<40} {val}");
+            }
+        }
     }
     Ok(())
 }

@@ -8,7 +8,8 @@
 //!   and type accuracy among detected threats.
 //! - failure: accuracy (headline) of "fails within the horizon" at probability ≥ 0.5,
 //!   `detection_rate`, `false_alarm_rate`; lead time from the first sustained alarm (3
-//!   consecutive) to the failure: median, and share of failures warned ≥ 10 min ahead.
+//!   consecutive samples, within the 2 hours before the failure) to the failure: median over
+//!   all failures (unwarned ones count as 0), and share of failures warned ≥ 10 min ahead.
 //! - memory: `top1_accuracy` (headline): the chosen candidate names the next cache line.
 
 use inference_core::features::{failure, memory, workload};
@@ -83,6 +84,18 @@ impl Metrics {
             _ => None,
         };
         v.filter(|x| x.is_finite()).unwrap_or(f64::NEG_INFINITY)
+    }
+}
+
+impl Metrics {
+    /// What picks the best epoch (higher is better): the headline, except for the workload,
+    /// where the MAE is used (within-5-points moves in coarse steps and can stall on a plateau
+    /// that persistence already reaches).
+    pub fn selection(&self) -> f64 {
+        match (self.headline_name, self.mae_pp) {
+            ("within_5pp", Some(m)) if m.is_finite() => -m,
+            _ => self.headline(),
+        }
     }
 }
 
@@ -304,6 +317,9 @@ pub fn threat_metrics_at(
     }
 }
 
+/// How far before a failure an alarm still counts as its warning, seconds.
+pub const WARNING_LOOKBACK_S: i64 = 7200;
+
 /// Failure metrics from probabilities of failing within the horizon.
 pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
     let (mut tp, mut fp, mut tn, mut fn_) = (0, 0, 0, 0);
@@ -317,10 +333,14 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
         }
     }
     // lead times per failing component
-    let mut by_group: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    // one entry per failure: a component (or a long real series) may fail several times
+    let mut by_group: std::collections::BTreeMap<(u32, i64), Vec<usize>> = Default::default();
     for i in 0..d.len() {
         if d.event_time[i] != i64::MAX {
-            by_group.entry(d.group[i]).or_default().push(i);
+            by_group
+                .entry((d.group[i], d.event_time[i]))
+                .or_default()
+                .push(i);
         }
     }
     let mut leads = Vec::new();
@@ -332,6 +352,10 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
         for &i in idx.iter() {
             if d.time[i] >= fail_t {
                 break;
+            }
+            // an alarm more than two hours ahead is a false alarm, not a warning of this failure
+            if d.time[i] < fail_t - WARNING_LOOKBACK_S {
+                continue;
             }
             run = if p[i] >= threshold { run + 1 } else { 0 };
             if run == 3 {

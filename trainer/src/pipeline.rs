@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use inference_core::features::threat;
+use inference_core::features::threat::{self, ProcessWindow, ThreatHistory};
 use inference_core::quant::softmax_permille;
 use inference_core::{Model, ModelKind};
 use ndarray::Array2;
@@ -49,6 +49,15 @@ pub fn int8_outputs(model: &Model<'_>, d: &Dataset) -> Array2<f64> {
     out
 }
 
+/// Threat score (per-mille) of one raw feature row under the deployed int8 model.
+pub fn int8_threat_score(model: &Model<'_>, row: &[i32]) -> u16 {
+    let mut logits = [0i32; threat::N_OUTPUTS];
+    model.infer(row, &mut logits);
+    let mut p = [0u16; threat::N_OUTPUTS];
+    softmax_permille(&logits, &mut p);
+    1000 - p[0].min(1000)
+}
+
 /// Metrics of a deployed (int8) model on `d`, computed from inference-core's outputs; threat
 /// scores use the engine's integer softmax, exactly as served. `threshold` (per-mille) fixes
 /// the threat operating point; `None` chooses it for FPR ≤ 5 %.
@@ -92,7 +101,29 @@ pub fn train(
     if train.is_empty() {
         return Err(format!("{}: no training samples", data.kind));
     }
-    let fit = fit(&train, &val, params, on_epoch)?;
+    // The threat model reads its own past scores. Training on label-derived scores would teach
+    // it to trust a history it never sees when serving, so: fit a behaviour-only model (no
+    // history), replay every process with its scores, and fit the final model on that.
+    let (train, val, val_raw, fit) = if data.kind == ModelKind::Threat {
+        let (t0, v0) = (zero_history(&train), zero_history(&val));
+        let first = fit(&t0, &v0, params, |_| {})?;
+        let (t1, _) = replay_threat(&t0, 500, |r| f32_threat_score(&first, r));
+        let (v1, _) = replay_threat(&v0, 500, |r| f32_threat_score(&first, r));
+        let mut fit = fit(&t1, &v1, params, on_epoch)?;
+        if !v0.is_empty() {
+            // report the f32 model as it would serve: fed its own scores, like the int8 one
+            let (v, s) = replay_threat(&v0, 500, |r| f32_threat_score(&fit, r));
+            let scores: Vec<f64> = s.iter().map(|&x| x as f64 / 1000.0).collect();
+            fit.val_metrics = metrics::threat_metrics(&v, &scores, None);
+        }
+        (t1, v1, Some((t0, v0)), fit)
+    } else if data.kind == ModelKind::Workload {
+        let fit = fit(&augment_levels(&train, params.seed), &val, params, on_epoch)?;
+        (train, val, None, fit)
+    } else {
+        let fit = fit(&train, &val, params, on_epoch)?;
+        (train, val, None, fit)
+    };
     let mut quantized = quantize(&fit.mlp, &fit.task, &fit.input, &train);
     let mut meta = BlobMeta {
         version,
@@ -110,6 +141,10 @@ pub fn train(
         let model = Model::from_blob(&draft).map_err(|e| e.to_string())?;
         if val.is_empty() {
             Metrics::default()
+        } else if let Some((_, v0)) = &val_raw {
+            // as deployed: the int8 model's own scores feed its history
+            let (v, _) = replay_threat(v0, 500, |r| int8_threat_score(&model, r));
+            int8_metrics(&model, &v, None)
         } else {
             int8_metrics(&model, &val, None)
         }
@@ -117,7 +152,11 @@ pub fn train(
     if let Some(t) = int8.threshold_permille {
         quantized.threshold_permille = t;
     }
-    let baselines = baselines::evaluate(&train, &val, params.seed);
+    // baselines see behaviour only: no learned model's scores in their features
+    let baselines = match &val_raw {
+        Some((t0, v0)) => baselines::evaluate(t0, v0, params.seed),
+        None => baselines::evaluate(&train, &val, params.seed),
+    };
     meta.metric_int8 = int8.headline();
     meta.baseline = baselines
         .iter()
@@ -191,4 +230,95 @@ pub fn default_blob(kind: ModelKind, seed: u64) -> Result<Vec<u8>, String> {
     let data = crate::synth::generate(kind, crate::synth::default_samples(kind), seed);
     let params = Params::default().with_seed(seed);
     Ok(train(&data, &params, 0.2, 1, 0, |_| {})?.blob)
+}
+
+/// The threat features with the score history wiped (no scores yet, never a threat).
+pub fn zero_history(d: &Dataset) -> Dataset {
+    let blank = ThreatHistory::new().features(&ProcessWindow::default());
+    let mut out = d.clone();
+    let nf = d.n_features();
+    for row in out.features.chunks_exact_mut(nf) {
+        row[8..19].copy_from_slice(&blank[8..19]);
+    }
+    out
+}
+
+/// Replays every process (group) in time order, scoring each window with `score` (per-mille)
+/// and writing the resulting score history into the next windows' features, exactly as
+/// `ThreatDetector::assess` does when serving. `threshold` marks a window as a threat for the
+/// time-since-last-threat feature.
+pub fn replay_threat(
+    d: &Dataset,
+    threshold: u16,
+    mut score: impl FnMut(&[i32]) -> u16,
+) -> (Dataset, Vec<u16>) {
+    let mut out = d.clone();
+    let nf = d.n_features();
+    let mut scores = vec![0u16; d.len()];
+    let mut by_group: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in 0..d.len() {
+        by_group.entry(d.group[i]).or_default().push(i);
+    }
+    for idx in by_group.values_mut() {
+        idx.sort_by_key(|&i| (d.time[i], i));
+        let mut h = ThreatHistory::new();
+        for &i in idx.iter() {
+            let end_ms = (d.time[i].max(0) as u64).saturating_mul(1000);
+            let hist = h.features(&ProcessWindow {
+                end_ms,
+                ..Default::default()
+            });
+            let row = &mut out.features[i * nf..(i + 1) * nf];
+            row[8..19].copy_from_slice(&hist[8..19]);
+            let s = score(row);
+            scores[i] = s;
+            h.record(s, s >= threshold, end_ms);
+        }
+    }
+    (out, scores)
+}
+
+/// Threat score (per-mille) of one raw feature row under an f32 fit.
+pub fn f32_threat_score(fit: &Fit, row: &[i32]) -> u16 {
+    let codes = fit.input.codes(row);
+    let x = ndarray::Array2::from_shape_fn((1, codes.len()), |(_, j)| {
+        codes[j] as f32 / crate::quantize::CODES_PER_STD as f32
+    });
+    let y = fit.task.to_fixed(fit.mlp.forward(x.view()).view());
+    let logits: Vec<i32> = (0..threat::N_OUTPUTS)
+        .map(|c| y[[0, c]].round().clamp(i32::MIN as f64, i32::MAX as f64) as i32)
+        .collect();
+    let mut p = [0u16; threat::N_OUTPUTS];
+    softmax_permille(&logits, &mut p);
+    1000 - p[0].min(1000)
+}
+
+/// Level augmentation for the workload: each sample again with its current values shifted by
+/// up to ±30 points (history is relative to them and the target is a change, so neither moves).
+/// A predictor of the next *change* should not depend on the absolute level a series happens to
+/// run at; without this, a model trained on a handful of real series memorises their levels and
+/// fails on a series at another level.
+pub fn augment_levels(d: &Dataset, seed: u64) -> Dataset {
+    use inference_core::blob::ABSENT;
+    let mut rng = crate::rng::Rng::new(seed ^ 0xA06);
+    let mut out = d.clone();
+    let nf = d.n_features();
+    for i in 0..d.len() {
+        let mut row = d.row(i).to_vec();
+        let shift = (rng.range(-3000.0, 3000.0)) as i32;
+        let ok = row[30..33]
+            .iter()
+            .all(|&v| v == ABSENT || (0..=10_000).contains(&(v + shift)));
+        if !ok {
+            continue;
+        }
+        for v in row[30..33].iter_mut() {
+            if *v != ABSENT {
+                *v += shift;
+            }
+        }
+        debug_assert_eq!(row.len(), nf);
+        out.push(&row, d.target(i), d.group[i], d.time[i]);
+    }
+    out
 }

@@ -260,7 +260,7 @@ impl Task {
                             // Huber with a small δ: close to the absolute error the metrics
                             // use (the median, not the mean, of heavy-tailed changes), smooth
                             // near zero for the optimiser
-                            const DELTA: f32 = 0.25;
+                            const DELTA: f32 = 0.02;
                             let (l, gd) = if d.abs() <= DELTA {
                                 (0.5 * d * d / DELTA, d / DELTA)
                             } else {
@@ -516,14 +516,13 @@ pub fn fit(
             metric: metrics.headline(),
         };
         on_epoch(&entry);
+        let sel = metrics.selection();
         let better = match &best {
             None => true,
-            Some((m, vl, ..)) => {
-                entry.metric > *m + 1e-9 || ((entry.metric - *m).abs() <= 1e-9 && val_loss < *vl)
-            }
+            Some((m, vl, ..)) => sel > *m + 1e-9 || ((sel - *m).abs() <= 1e-9 && val_loss < *vl),
         };
         if better || val.is_empty() {
-            best = Some((entry.metric, val_loss, mlp.clone(), epoch, metrics));
+            best = Some((sel, val_loss, mlp.clone(), epoch, metrics));
         }
         log.push(entry);
     }

@@ -1,0 +1,392 @@
+//! The project's own record format: one JSON object per line, documented in `docs/DATA.md`.
+//! `trainer collect` writes it; `--data jsonl:PATH` reads it.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::Path;
+
+use inference_core::features::failure::{FailureHistory, FailureType, HealthSample};
+use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType};
+use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
+use inference_core::ModelKind;
+use serde_json::Value;
+
+use super::{files, parse_finite, DataError, Loaded, ReadOptions, Skips};
+use crate::dataset::Dataset;
+
+/// Horizon of failure labels, seconds.
+const HORIZON_S: i64 = 1800;
+
+/// One parsed record (the fields of all models; unused ones stay default).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A utilisation sample of series `series`.
+    Workload {
+        /// Series (host) id.
+        series: String,
+        /// The sample.
+        sample: WorkloadSample,
+    },
+    /// One window of one process.
+    Threat {
+        /// Anonymised process id.
+        process: String,
+        /// The window.
+        window: ProcessWindow,
+        /// Label, when known.
+        label: ThreatType,
+    },
+    /// A health reading of a component.
+    Failure {
+        /// Component id.
+        component: String,
+        /// Reading.
+        sample: HealthSample,
+        /// A failure happened at this reading.
+        failed: bool,
+        /// Failure type, when known.
+        failure_type: Option<FailureType>,
+    },
+}
+
+fn field<'a>(o: &'a Value, name: &'static str) -> Result<&'a Value, (&'static str, String)> {
+    o.get(name).ok_or((name, "missing".to_string()))
+}
+
+fn num(o: &Value, name: &'static str) -> Result<f64, (&'static str, String)> {
+    match field(o, name)? {
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .ok_or((name, "not a finite number".into())),
+        Value::String(s) => parse_finite(s).map_err(|e| (name, e)),
+        _ => Err((name, "expected a number".into())),
+    }
+}
+
+fn opt_num(o: &Value, name: &'static str) -> Result<Option<f64>, (&'static str, String)> {
+    match o.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => num(o, name).map(Some),
+    }
+}
+
+fn count(o: &Value, name: &'static str) -> Result<u32, (&'static str, String)> {
+    let v = num(o, name)?;
+    if (0.0..=u32::MAX as f64).contains(&v) {
+        Ok(v as u32)
+    } else {
+        Err((name, format!("{v} is not a count")))
+    }
+}
+
+fn text(o: &Value, name: &'static str) -> Result<String, (&'static str, String)> {
+    match field(o, name)? {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err((name, "expected a string".into())),
+    }
+}
+
+fn pct(o: &Value, name: &'static str) -> Result<Option<u16>, (&'static str, String)> {
+    match opt_num(o, name)? {
+        None => Ok(None),
+        Some(v) if (0.0..=100.0).contains(&v) => Ok(Some((v * 100.0).round() as u16)),
+        Some(v) => Err((name, format!("{v} is not a percentage (0-100)"))),
+    }
+}
+
+/// Parses one line into a record of `kind`.
+pub fn parse_record(kind: ModelKind, line: &str) -> Result<Record, (&'static str, String)> {
+    let o: Value = serde_json::from_str(line).map_err(|e| ("json", e.to_string()))?;
+    let model = text(&o, "model")?;
+    if model != kind.name() {
+        return Err(("model", format!("'{model}' record in {kind} data")));
+    }
+    match kind {
+        ModelKind::Workload => {
+            let t = num(&o, "t")?;
+            Ok(Record::Workload {
+                series: text(&o, "series")?,
+                sample: WorkloadSample {
+                    cpu: pct(&o, "cpu")?.ok_or(("cpu", "missing".to_string()))?,
+                    mem: pct(&o, "mem")?,
+                    gpu: pct(&o, "gpu")?,
+                    unix_s: t.max(0.0) as u64,
+                },
+            })
+        }
+        ModelKind::Threat => {
+            let label = match o.get("label") {
+                None | Some(Value::Null) => ThreatType::None,
+                Some(Value::String(s)) => *ThreatType::ALL
+                    .iter()
+                    .find(|t| t.name() == s)
+                    .ok_or(("label", format!("unknown threat type '{s}'")))?,
+                Some(_) => return Err(("label", "expected a string".into())),
+            };
+            Ok(Record::Threat {
+                process: text(&o, "process")?,
+                label,
+                window: ProcessWindow {
+                    syscalls: count(&o, "syscalls")?,
+                    network_connections: count(&o, "network_connections")?,
+                    file_accesses: count(&o, "file_accesses")?,
+                    privilege_attempts: count(&o, "privilege_attempts")?,
+                    failed_syscalls: count(&o, "failed_syscalls")?,
+                    memory_allocs: count(&o, "memory_allocs")?,
+                    alloc_kib: count(&o, "alloc_kib")?,
+                    spawns: count(&o, "spawns")?,
+                    end_ms: num(&o, "t_ms")?.max(0.0) as u64,
+                },
+            })
+        }
+        ModelKind::Failure => {
+            let health = num(&o, "health")?;
+            if !(0.0..=1000.0).contains(&health) {
+                return Err(("health", format!("{health} is not per-mille (0-1000)")));
+            }
+            let failure_type = match o.get("failure_type") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(
+                    *FailureType::ALL
+                        .iter()
+                        .find(|t| t.name() == s)
+                        .ok_or(("failure_type", format!("unknown failure type '{s}'")))?,
+                ),
+                Some(_) => return Err(("failure_type", "expected a string".into())),
+            };
+            Ok(Record::Failure {
+                component: text(&o, "component")?,
+                sample: HealthSample {
+                    health: health as u16,
+                    unix_s: num(&o, "t")?.max(0.0) as u64,
+                },
+                failed: o.get("failed").and_then(Value::as_bool).unwrap_or(false),
+                failure_type,
+            })
+        }
+        ModelKind::Memory => Err((
+            "model",
+            "memory data comes from valgrind traces: use --data lackey:PATH".into(),
+        )),
+    }
+}
+
+/// Reads every record of `kind` from a file or directory of `.jsonl` files.
+pub fn read(
+    kind: ModelKind,
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(Vec<Record>, Skips), DataError> {
+    let mut out = Vec::new();
+    let mut skips = Skips::default();
+    for f in files(path, |n| n.ends_with(".jsonl") || n.ends_with(".json"))? {
+        let file = std::fs::File::open(&f).map_err(|e| DataError::file(&f, e))?;
+        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|e| DataError::at(&f, i + 1, None, e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse_record(kind, &line) {
+                Ok(r) => out.push(r),
+                Err((field, msg)) => {
+                    skips.handle(opts, DataError::at(&f, i + 1, Some(field), msg))?
+                }
+            }
+        }
+    }
+    Ok((out, skips))
+}
+
+/// Data set of `kind` from JSONL records.
+pub fn load(kind: ModelKind, path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
+    let (records, skips) = read(kind, path, opts)?;
+    let mut d = Dataset::new(kind, format!("jsonl:{}", path.display()));
+    let mut groups: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+    for r in records {
+        let key = match &r {
+            Record::Workload { series, .. } => series.clone(),
+            Record::Threat { process, .. } => process.clone(),
+            Record::Failure { component, .. } => component.clone(),
+        };
+        groups.entry(key).or_default().push(r);
+    }
+    for (g, (_, recs)) in groups.into_iter().enumerate() {
+        let g = g as u32;
+        match kind {
+            ModelKind::Workload => {
+                let s: Vec<WorkloadSample> = recs
+                    .iter()
+                    .filter_map(|r| match r {
+                        Record::Workload { sample, .. } => Some(*sample),
+                        _ => None,
+                    })
+                    .collect();
+                let mut h = WorkloadHistory::new();
+                for (k, w) in s.windows(2).enumerate() {
+                    h.push(w[0]);
+                    if k < HISTORY {
+                        continue;
+                    }
+                    let dm = |a: Option<u16>, b: Option<u16>| match (a, b) {
+                        (Some(a), Some(b)) => b as f32 - a as f32,
+                        _ => f32::NAN,
+                    };
+                    let t = [
+                        w[1].cpu as f32 - w[0].cpu as f32,
+                        dm(w[0].mem, w[1].mem),
+                        dm(w[0].gpu, w[1].gpu),
+                    ];
+                    d.push(&h.features(), &t, g, w[0].unix_s as i64);
+                }
+            }
+            ModelKind::Threat => {
+                let mut h = ThreatHistory::new();
+                for r in &recs {
+                    if let Record::Threat { window, label, .. } = r {
+                        d.push(
+                            &h.features(window),
+                            &[*label as u8 as f32],
+                            g,
+                            (window.end_ms / 1000) as i64,
+                        );
+                        let score = if *label == ThreatType::None { 100 } else { 800 };
+                        h.record(score, score >= 500, window.end_ms);
+                    }
+                }
+            }
+            ModelKind::Failure => {
+                let fails: Vec<(i64, Option<FailureType>)> = recs
+                    .iter()
+                    .filter_map(|r| match r {
+                        Record::Failure {
+                            sample,
+                            failed: true,
+                            failure_type,
+                            ..
+                        } => Some((sample.unix_s as i64, *failure_type)),
+                        _ => None,
+                    })
+                    .collect();
+                let mut h = FailureHistory::new();
+                for (k, r) in recs.iter().enumerate() {
+                    let Record::Failure { sample, failed, .. } = r else {
+                        continue;
+                    };
+                    h.push(*sample);
+                    if *failed {
+                        h.record_failure(sample.unix_s);
+                        continue;
+                    }
+                    if k < 20 {
+                        continue;
+                    }
+                    let t = sample.unix_s as i64;
+                    let next = fails.iter().find(|f| f.0 > t);
+                    let to_fail = next.map(|f| f.0 - t).unwrap_or(i64::MAX);
+                    let label = (to_fail <= HORIZON_S) as u8 as f32;
+                    let ttf = if to_fail <= 4 * HORIZON_S {
+                        to_fail as f32
+                    } else {
+                        f32::NAN
+                    };
+                    let ty = match next {
+                        Some((_, Some(ft))) if label > 0.0 => *ft as u8 as f32,
+                        _ => f32::NAN,
+                    };
+                    d.push(&h.features(), &[label, ttf, ty], g, t);
+                    if let (Some(e), Some(f)) = (d.event_time.last_mut(), next) {
+                        *e = f.0;
+                    }
+                }
+            }
+            ModelKind::Memory => {}
+        }
+    }
+    Ok(Loaded {
+        data: d,
+        skipped: skips.count,
+        first_skip: skips.first,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_their_errors() {
+        let w =
+            r#"{"model":"workload","t":1700000000,"series":"h1","cpu":12.5,"mem":40,"gpu":null}"#;
+        match parse_record(ModelKind::Workload, w).unwrap() {
+            Record::Workload { sample, .. } => {
+                assert_eq!(
+                    (sample.cpu, sample.mem, sample.gpu),
+                    (1250, Some(4000), None)
+                )
+            }
+            r => panic!("{r:?}"),
+        }
+        let cases = [
+            (
+                r#"{"model":"workload","t":1,"series":"h","cpu":"NaN"}"#,
+                "cpu",
+            ),
+            (
+                r#"{"model":"workload","t":1,"series":"h","cpu":150}"#,
+                "cpu",
+            ),
+            (r#"{"model":"workload","t":1,"series":"h"}"#, "cpu"),
+            (r#"{"model":"threat","t_ms":1}"#, "model"),
+            (r#"not json"#, "json"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(
+                parse_record(ModelKind::Workload, line).unwrap_err().0,
+                want,
+                "{line}"
+            );
+        }
+        let t = r#"{"model":"threat","t_ms":1000,"process":"ab12","syscalls":10,"network_connections":0,"file_accesses":3,"privilege_attempts":0,"failed_syscalls":1,"memory_allocs":0,"alloc_kib":0,"spawns":0,"label":"ransomware"}"#;
+        assert!(matches!(
+            parse_record(ModelKind::Threat, t),
+            Ok(Record::Threat {
+                label: ThreatType::Ransomware,
+                ..
+            })
+        ));
+        let f = r#"{"model":"failure","t":5,"component":"disk0","health":1e9}"#;
+        assert_eq!(parse_record(ModelKind::Failure, f).unwrap_err().0, "health");
+    }
+
+    #[test]
+    fn a_workload_file_becomes_samples() {
+        let dir = std::env::temp_dir().join(format!("aios-jsonl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut s = String::new();
+        for i in 0..30 {
+            s.push_str(&format!(
+                "{{\"model\":\"workload\",\"t\":{},\"series\":\"h1\",\"cpu\":{},\"mem\":50,\"gpu\":null}}\n",
+                1_700_000_000 + i,
+                i % 10
+            ));
+        }
+        s.push_str("{\"model\":\"workload\",\"t\":1,\"series\":\"h1\",\"cpu\":\"inf\"}\n");
+        let p = dir.join("w.jsonl");
+        std::fs::write(&p, &s).unwrap();
+        let e = load(ModelKind::Workload, &p, &ReadOptions::default()).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(31), Some("cpu")));
+        let l = load(
+            ModelKind::Workload,
+            &p,
+            &ReadOptions {
+                skip_bad_rows: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(l.skipped, 1);
+        assert_eq!(l.data.len(), 30 - 1 - HISTORY);
+    }
+}

@@ -1,0 +1,181 @@
+//! Real data: importers for the project's JSONL records, NAB CSV series, the ADFA-LD system-call
+//! traces and valgrind lackey memory traces, and the `--data SPEC` parser that picks them.
+//!
+//! Every importer turns its records into inference-core observations and pushes them through
+//! inference-core's own history types, exactly as the synthetic generators do. Malformed input
+//! never panics: it is a [`DataError`] naming the file, line and field, or, with
+//! `skip_bad_rows`, a counted skip.
+
+pub mod adfa;
+pub mod jsonl;
+pub mod lackey;
+pub mod nab;
+pub mod time;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use inference_core::ModelKind;
+
+use crate::dataset::Dataset;
+
+/// A data error that says where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataError {
+    /// File.
+    pub path: PathBuf,
+    /// 1-based line, when the error is in one.
+    pub line: Option<usize>,
+    /// Field name or column, when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl DataError {
+    /// An error about a whole file.
+    pub fn file(path: &Path, message: impl fmt::Display) -> DataError {
+        DataError {
+            path: path.to_path_buf(),
+            line: None,
+            field: None,
+            message: message.to_string(),
+        }
+    }
+
+    /// An error at a line (and field).
+    pub fn at(path: &Path, line: usize, field: Option<&str>, message: impl fmt::Display) -> Self {
+        DataError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            field: field.map(str::to_string),
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// How importers treat bad rows.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Skip malformed rows (and count them) instead of failing.
+    pub skip_bad_rows: bool,
+    /// NAB anomaly windows (`anomaly_windows.json`) for failure data from NAB series.
+    pub windows: Option<PathBuf>,
+}
+
+/// What an import produced.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The samples.
+    pub data: Dataset,
+    /// Rows skipped as malformed (with `skip_bad_rows`).
+    pub skipped: usize,
+    /// The first skipped row's error, to show the user what was wrong.
+    pub first_skip: Option<DataError>,
+}
+
+/// Bookkeeping of skipped rows shared by the importers.
+#[derive(Debug, Default)]
+pub struct Skips {
+    /// Count.
+    pub count: usize,
+    /// First error.
+    pub first: Option<DataError>,
+}
+
+impl Skips {
+    /// Either records the error (skip mode) or returns it.
+    pub fn handle(&mut self, opts: &ReadOptions, e: DataError) -> Result<(), DataError> {
+        if opts.skip_bad_rows {
+            self.count += 1;
+            if self.first.is_none() {
+                self.first = Some(e);
+            }
+            Ok(())
+        } else {
+            Err(e)
+        }
+    }
+}
+
+/// Parses a finite number, refusing NaN and infinities.
+pub fn parse_finite(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{}' is not a number", s.trim()))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("'{}' is not a finite number", s.trim()))
+    }
+}
+
+/// Files of a path: the file itself, or the sorted regular files of a directory whose names
+/// satisfy `keep`.
+pub fn files(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, DataError> {
+    let meta = std::fs::metadata(path).map_err(|e| DataError::file(path, e))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| DataError::file(path, e))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .map(|n| keep(&n.to_string_lossy()))
+                .unwrap_or(false)
+        })
+        .collect();
+    v.sort();
+    if v.is_empty() {
+        return Err(DataError::file(
+            path,
+            "no matching data files in this directory",
+        ));
+    }
+    Ok(v)
+}
+
+/// Loads one `--data` source for `kind`: `jsonl:PATH`, `nab:PATH`, `adfa:PATH`, `lackey:PATH`.
+pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded, String> {
+    let (scheme, path) = spec
+        .split_once(':')
+        .ok_or_else(|| format!("--data '{spec}': expected synthetic or SCHEME:PATH"))?;
+    let path = Path::new(path);
+    let r = match (scheme, kind) {
+        ("jsonl", _) => jsonl::load(kind, path, opts),
+        ("nab", ModelKind::Workload) => nab::load_workload(path, opts),
+        ("nab", ModelKind::Failure) => nab::load_failure(path, opts),
+        ("adfa", ModelKind::Threat) => adfa::load(path, opts),
+        ("lackey", ModelKind::Memory) => lackey::load(path, opts, usize::MAX),
+        ("nab" | "adfa" | "lackey", _) => {
+            return Err(format!(
+                "--data {scheme}: has no {kind} data (nab: workload, failure; adfa: threat; lackey: memory)"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, adfa, lackey)"
+            ))
+        }
+    };
+    r.map_err(|e| e.to_string())
+}

@@ -1,0 +1,240 @@
+//! `trainer evaluate`: a deployed (int8) blob run through inference-core on real or synthetic
+//! data, beside the baselines, as one JSON object.
+
+use inference_core::features::threat::ThreatType;
+use inference_core::{MemoryPredictor, Model, ModelKind};
+use serde_json::{json, Value};
+
+use crate::cachesim::{CacheConfig, Simulation};
+use crate::data::{self, lackey::AccessStream, ReadOptions};
+use crate::dataset::Dataset;
+use crate::metrics;
+use crate::pipeline::{int8_metrics, int8_threat_score, replay_threat, zero_history};
+
+/// Options of an evaluation.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Cache geometry of the memory simulation.
+    pub cache: CacheConfig,
+    /// Lowest probability (per-mille) at which the model prefetches.
+    pub min_probability: u16,
+    /// Stop after this many memory accesses.
+    pub max_accesses: u64,
+    /// Samples of synthetic data.
+    pub samples: Option<usize>,
+    /// Seed of synthetic data.
+    pub seed: u64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            cache: CacheConfig::default(),
+            min_probability: 200,
+            max_accesses: u64::MAX,
+            samples: None,
+            seed: 4242,
+        }
+    }
+}
+
+/// Loads and concatenates the data sets of `specs` for `kind` (`synthetic` included).
+pub fn load_all(
+    kind: ModelKind,
+    specs: &[String],
+    ro: &ReadOptions,
+    samples: Option<usize>,
+    seed: u64,
+) -> Result<(Dataset, usize), String> {
+    let mut all: Option<Dataset> = None;
+    let mut skipped = 0;
+    for spec in specs {
+        let d = if spec == "synthetic" {
+            crate::synth::generate(
+                kind,
+                samples.unwrap_or_else(|| crate::synth::default_samples(kind)),
+                seed,
+            )
+        } else {
+            let l = data::load(kind, spec, ro)?;
+            if let Some(e) = &l.first_skip {
+                eprintln!(
+                    "warning: {spec}: skipped {} bad row(s); first: {e}",
+                    l.skipped
+                );
+            }
+            skipped += l.skipped;
+            l.data
+        };
+        match &mut all {
+            None => all = Some(d),
+            Some(a) => {
+                a.extend(&d);
+                a.source = format!("{}+{}", a.source, d.source);
+            }
+        }
+    }
+    let d = all.ok_or("no --data source given")?;
+    if d.is_empty() {
+        return Err(format!("{kind}: the data holds no samples"));
+    }
+    Ok((d, skipped))
+}
+
+/// Evaluates `blob` on `specs`; `progress` is called with the number of items done.
+pub fn evaluate(
+    blob: &[u8],
+    specs: &[String],
+    ro: &ReadOptions,
+    eo: &EvalOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<Value, String> {
+    let model = Model::from_blob(blob).map_err(|e| format!("model file: {e}"))?;
+    let kind = model.kind();
+    let model = Model::from_blob_for(blob, kind, kind.schema_id()).map_err(|e| e.to_string())?;
+    if kind == ModelKind::Memory {
+        return evaluate_memory(blob, specs, ro, eo, progress);
+    }
+    let (d, skipped) = load_all(kind, specs, ro, eo.samples, eo.seed)?;
+    progress(d.len() as u64);
+    let mut out = match kind {
+        ModelKind::Workload => {
+            let m = int8_metrics(&model, &d, None);
+            json!({
+                "samples": d.len(),
+                "mae_pp": m.mae_pp,
+                "within_5pp": m.within_5pp,
+                "persistence_mae_pp": m.persistence_mae_pp,
+                "skill": m.skill,
+            })
+        }
+        ModelKind::Failure => {
+            let m = int8_metrics(&model, &d, None);
+            json!({
+                "samples": d.len(),
+                "events": m.events,
+                "accuracy": m.accuracy,
+                "detection_rate": m.detection_rate,
+                "false_alarm_rate": m.false_alarm_rate,
+                "median_lead_time_s": m.median_lead_time_s,
+                "share_warned_10min": m.share_warned_10min,
+            })
+        }
+        ModelKind::Threat => evaluate_threat(&model, &d),
+        ModelKind::Memory => Value::Null,
+    };
+    out["model"] = json!(kind.name());
+    out["model_version"] = json!(model.version());
+    out["data"] = json!(d.source);
+    out["skipped_rows"] = json!(skipped);
+    Ok(out)
+}
+
+/// Threat: the int8 detector replays every process with its own scores. For ADFA-LD, one
+/// decision per trace: the trace's highest window score.
+fn evaluate_threat(model: &Model<'_>, d: &Dataset) -> Value {
+    let threshold = model.header().threshold_permille;
+    let (replayed, scores) =
+        replay_threat(&zero_history(d), threshold, |r| int8_threat_score(model, r));
+    let per_trace = d.source.starts_with("adfa:");
+    let (eval_set, s): (Dataset, Vec<f64>) = if per_trace {
+        let mut best: std::collections::BTreeMap<u32, (u16, f32)> = Default::default();
+        for (i, &score) in scores.iter().enumerate() {
+            let e = best.entry(d.group[i]).or_insert((0, 0.0));
+            e.0 = e.0.max(score);
+            e.1 = e.1.max(d.target(i)[0]);
+        }
+        let mut traces = Dataset::new(ModelKind::Threat, d.source.clone());
+        let blank = vec![0i32; d.n_features()];
+        let mut s = Vec::new();
+        for (g, (score, class)) in best {
+            traces.push(&blank, &[class], g, 0);
+            s.push(score as f64 / 1000.0);
+        }
+        (traces, s)
+    } else {
+        (
+            replayed,
+            scores.iter().map(|&v| v as f64 / 1000.0).collect(),
+        )
+    };
+    let roc = metrics::threat_metrics(&eval_set, &s, None);
+    let deployed = metrics::threat_metrics_at(&eval_set, &s, None, Some(threshold as f64 / 1000.0));
+    let attacks = (0..eval_set.len())
+        .filter(|&i| eval_set.target(i)[0] != ThreatType::None as u8 as f32)
+        .count();
+    json!({
+        "samples": eval_set.len(),
+        "unit": if per_trace { "trace" } else { "window" },
+        "attacks": attacks,
+        "detection_rate": roc.detection_rate,
+        "false_positive_rate": roc.false_positive_rate,
+        "roc_auc": roc.roc_auc,
+        "accuracy": roc.accuracy,
+        "threshold_permille_for_fpr_5pct": roc.threshold_permille,
+        "model_threshold_permille": threshold,
+        "detection_rate_at_model_threshold": deployed.detection_rate,
+        "false_positive_rate_at_model_threshold": deployed.false_positive_rate,
+    })
+}
+
+/// Memory: streams the traces through the model and the cache simulator.
+fn evaluate_memory(
+    blob: &[u8],
+    specs: &[String],
+    ro: &ReadOptions,
+    eo: &EvalOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<Value, String> {
+    eo.cache.validate()?;
+    let predictor = MemoryPredictor::new(Some(blob));
+    if !matches!(
+        predictor.source(),
+        inference_core::ModelSource::Loaded { .. }
+    ) {
+        return Err(format!("model file refused: {:?}", predictor.source()));
+    }
+    let mut sim = Simulation::new(eo.cache, &predictor, eo.min_probability);
+    let mut n = 0u64;
+    let mut skipped = 0;
+    for spec in specs {
+        let path = spec.strip_prefix("lackey:").ok_or_else(|| {
+            format!("--data '{spec}': memory evaluation reads lackey:PATH traces")
+        })?;
+        let mut stream =
+            AccessStream::open(std::path::Path::new(path), ro).map_err(|e| e.to_string())?;
+        while let Some(a) = stream.next_access().map_err(|e| e.to_string())? {
+            if n >= eo.max_accesses {
+                break;
+            }
+            sim.step(a);
+            n += 1;
+            if n.is_multiple_of(100_000) {
+                progress(n);
+            }
+        }
+        skipped += stream.skips.count;
+    }
+    progress(n);
+    let st = sim.stats();
+    let scored = sim.scored.max(1) as f64;
+    Ok(json!({
+        "model": "memory",
+        "data": specs.join("+"),
+        "accesses": n,
+        "top1_accuracy": sim.model_top1 as f64 / scored,
+        "stride_top1_accuracy": sim.stride_top1 as f64 / scored,
+        "hit_rate_none": st[0].hit_rate,
+        "hit_rate_next_line": st[1].hit_rate,
+        "hit_rate_stride": st[2].hit_rate,
+        "hit_rate_model": st[3].hit_rate,
+        "miss_reduction": st[3].miss_reduction,
+        "miss_reduction_next_line": st[1].miss_reduction,
+        "miss_reduction_stride": st[2].miss_reduction,
+        "prefetch_accuracy_model": st[3].prefetch_accuracy,
+        "prefetch_accuracy_next_line": st[1].prefetch_accuracy,
+        "prefetch_accuracy_stride": st[2].prefetch_accuracy,
+        "cache": {"size": eo.cache.size, "ways": eo.cache.ways, "line": eo.cache.line},
+        "skipped_rows": skipped,
+    }))
+}
