@@ -266,7 +266,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l.skipped, 1);
-        // 120 normal calls: 3 windows; 60 attack calls: 2 windows
+        // 2W + 20 normal calls: 3 windows; W + 10 attack calls: 2 windows
         assert_eq!(l.data.len(), 5);
         assert_eq!(l.data.target(4)[0], ThreatType::BruteForce as u8 as f32);
         assert_eq!(l.data.group[4], 1);
