@@ -242,11 +242,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("Training_Data_Master")).unwrap();
         std::fs::create_dir_all(root.join("Attack_Data_Master/Hydra_SSH_1")).unwrap();
-        let normal: String = (0..120)
+        let normal: String = (0..2 * WINDOW + 20)
             .map(|i| format!("{} ", [3, 4, 5, 6][i % 4]))
             .collect();
         std::fs::write(root.join("Training_Data_Master/UTD-0001.txt"), &normal).unwrap();
-        let attack: String = (0..60)
+        let attack: String = (0..WINDOW + 10)
             .map(|i| format!("{} ", [102, 11, 120][i % 3]))
             .collect();
         std::fs::write(root.join("Attack_Data_Master/Hydra_SSH_1/a.txt"), &attack).unwrap();
