@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# kernel-shim proof (issue 5), called by .ci/run; runnable locally: `bash .ci/kernel.sh`.
+#   1. the cbindgen header is up to date (`--update-header` rewrites it);
+#   2. test vectors: blobs trained by the trainer + expected outputs computed by inference-core;
+#   3. C test (gcc -Wall -Wextra -Werror) against the header and the bare-metal static library:
+#      bit-exact predictions and every error path of the ABI;
+#   4. the shim linked into a Linux kernel module, booted in qemu (TCG): bit-exact predictions
+#      of all four models inside the kernel, in-kernel ns per prediction;
+#   5. guards on the module object: no SIMD/x87, no GOT relocation, no objtool/modpost warning;
+#   6. flash and RAM of the shim on thumbv7em-none-eabi.
+# Generated files go to target/aiml-kernel/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/target/aiml-kernel
+SHIM=$ROOT/kernel-shim
+rm -rf "$OUT"
+mkdir -p "$OUT"
+step() { echo "== kernel-shim: $*"; }
+fail() { echo "kernel-shim: FAILED: $*" >&2; exit 1; }
+
+step "packages"
+rustup target add x86_64-unknown-none thumbv7em-none-eabi >/dev/null 2>&1 || true
+need=()
+ls -d /lib/modules/*/build >/dev/null 2>&1 || need+=(linux-image-amd64 linux-headers-amd64)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v cpio >/dev/null || need+=(cpio)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static cpio
+fi
+KVER=$(ls /lib/modules | sort -V | tail -1)
+KDIR=/lib/modules/$KVER/build
+command -v cbindgen >/dev/null || cargo install cbindgen --locked
+
+step "header (cbindgen)"
+(cd "$SHIM" && cbindgen --quiet --config cbindgen.toml --crate kernel-shim --output "$OUT/aios_ml.h")
+if [ "${1:-}" = "--update-header" ]; then
+  cp "$OUT/aios_ml.h" "$SHIM/include/aios_ml.h"
+fi
+diff -u "$SHIM/include/aios_ml.h" "$OUT/aios_ml.h" \
+  || fail "kernel-shim/include/aios_ml.h is stale: run bash .ci/kernel.sh --update-header"
+
+step "test vectors (trainer blobs, expected values from inference-core)"
+cargo run -q -p trainer -- train --epochs 3 --samples 3000 --seed 7 --out "$OUT/models" >"$OUT/train.log"
+blobs=()
+for k in workload threat failure memory; do blobs+=("$k=$OUT/models/$k/v1.blob"); done
+cargo run -q -p kernel-shim --example vectors -- "$OUT/gen" "${blobs[@]}"
+grep -c . "$OUT/gen/expected.txt" | sed 's/^/  expected lines: /'
+
+step "C test (host, bare-metal static library)"
+cargo build -q --release -p kernel-shim --target x86_64-unknown-none
+gcc -std=c11 -O2 -Wall -Wextra -Werror -I "$SHIM/include" -I "$SHIM/c" -I "$OUT/gen" \
+  -o "$OUT/test_shim" "$SHIM/c/test_shim.c" \
+  "$ROOT/target/x86_64-unknown-none/release/libkernel_shim.a"
+"$OUT/test_shim" >"$OUT/host.out"
+grep '^[DL] ' "$OUT/host.out" | diff -u "$OUT/gen/expected.txt" - >/dev/null \
+  || fail "C test predictions differ from inference-core (diff $OUT/gen/expected.txt)"
+echo "  $(grep -c '^[DL] ' "$OUT/host.out") predictions and info lines identical"
+grep '^aiml-' "$OUT/host.out" | sed 's/^/  /'
+
+step "kernel object (x86_64-unknown-none, code-model=kernel, panic -> kernel panic())"
+# relro-level=off: rustc then calls memcpy/memset directly instead of through the GOT.
+RUSTFLAGS="-C code-model=kernel -C relocation-model=static -C relro-level=off" \
+  cargo build -q --release -p kernel-shim --target x86_64-unknown-none \
+  --no-default-features --features panic-kernel --target-dir "$ROOT/target/kernel"
+LIB=$ROOT/target/kernel/x86_64-unknown-none/release/libkernel_shim.a
+syms=$(grep -oE '\baiml_[a-z_]+\(' "$SHIM/include/aios_ml.h" | tr -d '(' | sort -u)
+undef=()
+for s in $syms; do undef+=(-u "$s"); done
+ld -r --gc-sections "${undef[@]}" -o "$OUT/kernel_shim_full.o" "$LIB"
+objcopy --strip-debug -R .eh_frame -R .rela.eh_frame -R .comment -R .llvmbc -R .llvmcmd \
+  "$OUT/kernel_shim_full.o" "$OUT/kernel_shim.o"
+O=$OUT/kernel_shim.o
+# core's precompiled (PIC) code still calls through the GOT, which insmod rejects.
+python3 "$ROOT/.ci/relax_gotpcrel.py" "$O"
+objdump -d "$O" >"$OUT/kernel_shim.dis"
+readelf -rW "$O" >"$OUT/kernel_shim.rel"
+if grep -E '%[xyz]mm|%mm[0-7]|%st\b|%st\(' "$OUT/kernel_shim.dis"; then
+  fail "SIMD/x87 instructions in the module object"
+fi
+if grep -i 'GOT' "$OUT/kernel_shim.rel"; then fail "GOT relocations in the module object"; fi
+echo "  no SIMD/x87 instruction, no GOT relocation"
+echo "  undefined symbols (the kernel supplies them): $(nm -u "$O" | awk '{print $2}' | tr '\n' ' ')"
+
+step "kernel module (Kbuild, $KVER)"
+M=$OUT/kmod
+mkdir -p "$M"
+cp "$SHIM/kmod/Kbuild" "$SHIM/kmod/aiml_main.c" "$SHIM/c/aiml_vectors_run.h" \
+  "$SHIM/include/aios_ml.h" "$OUT/gen/aiml_vectors.h" "$M/"
+cp "$O" "$M/kernel_shim.o_shipped"
+make -C "$KDIR" M="$M" modules >"$OUT/kbuild.log" 2>&1 || { cat "$OUT/kbuild.log"; fail "Kbuild"; }
+if grep -Ei 'warning|objtool' "$OUT/kbuild.log"; then fail "Kbuild/objtool/modpost warnings"; fi
+echo "  built $(basename "$M/aiml_test.ko"), no objtool/modpost warning"
+
+step "boot $KVER in qemu (TCG), insmod"
+R=$OUT/initramfs
+mkdir -p "$R"/{bin,proc,dev,sys}
+cp /bin/busybox "$R/bin/busybox"
+cp "$M/aiml_test.ko" "$R/"
+cat >"$R/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox insmod /aiml_test.ko
+/bin/busybox dmesg -s 8388608 | /bin/busybox grep -E 'aiml|BUG|WARNING|Oops|panic|Call Trace'
+echo AIML-INIT-END
+/bin/busybox poweroff -f
+EOF
+chmod +x "$R/init"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1 >"$OUT/initrd.cpio.gz")
+t0=$(date +%s)
+timeout 240 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nographic -no-reboot \
+  -kernel "/boot/vmlinuz-$KVER" -initrd "$OUT/initrd.cpio.gz" \
+  -append "console=ttyS0 panic=-1 quiet loglevel=4 log_buf_len=8M rdinit=/init" \
+  </dev/null >"$OUT/serial.log" 2>&1 || true
+echo "  qemu ran $(($(date +%s) - t0)) s"
+tr -d '\r' <"$OUT/serial.log" >"$OUT/serial.txt"
+grep -q AIML-INIT-END "$OUT/serial.txt" || { tail -30 "$OUT/serial.txt"; fail "guest did not finish"; }
+if grep -E 'BUG|WARNING|Oops|Call Trace|Kernel panic' "$OUT/serial.txt"; then fail "kernel complained"; fi
+sed -n 's/.*aiml-vec: \([DL] .*\)/\1/p' "$OUT/serial.txt" >"$OUT/kernel.txt"
+diff -u "$OUT/gen/expected.txt" "$OUT/kernel.txt" >"$OUT/kernel.diff" \
+  || { head -20 "$OUT/kernel.diff"; fail "in-kernel predictions differ from the host"; }
+grep -q 'aiml-done failed_calls=0' "$OUT/serial.txt" || fail "calls failed inside the kernel"
+for k in W T F M; do
+  printf '  %s: %s in-kernel predictions identical to the host\n' "$k" \
+    "$(grep -c "^[DL] $k " "$OUT/kernel.txt")"
+done
+sed -n 's/.*aiml-vec: \(aiml-bench .*\)/  \1 (in kernel, qemu TCG)/p' "$OUT/serial.txt"
+
+step "flash and RAM on thumbv7em-none-eabi (four built-in models, static slots)"
+LLD=$(find "$(rustc --print sysroot)" -name rust-lld -type f | head -1)
+cargo build -q --release -p kernel-shim --target thumbv7em-none-eabi
+"$LLD" -flavor gnu --gc-sections --entry aiml_init "${undef[@]}" -o "$OUT/thumb.elf" \
+  "$ROOT/target/thumbv7em-none-eabi/release/libkernel_shim.a"
+AIML_SHIM_SLOT_BYTES=0 cargo build -q --release -p kernel-shim --target thumbv7em-none-eabi \
+  --target-dir "$ROOT/target/thumb-noload"
+"$LLD" -flavor gnu --gc-sections --entry aiml_init "${undef[@]}" -o "$OUT/thumb-noload.elf" \
+  "$ROOT/target/thumb-noload/thumbv7em-none-eabi/release/libkernel_shim.a"
+sizes() {
+  readelf -SW "$1" | python3 -c '
+import re, sys
+text = ro = ram = 0
+for line in sys.stdin:
+    m = re.search(r"\]\s+(\.\S+)\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", line)
+    if not m:
+        continue
+    name, size = m.group(1), int(m.group(2), 16)
+    if name.startswith(".text"): text += size
+    elif name.startswith(".rodata"): ro += size
+    elif name.startswith((".data", ".bss")): ram += size
+print(f"  {sys.argv[1]}: .text {text} B + .rodata {ro} B = {(text + ro) / 1024:.1f} KiB flash; "
+      f".data+.bss {ram} B = {ram / 1024:.1f} KiB RAM")' "$2"
+}
+sizes "$OUT/thumb.elf" "loading enabled (2 x 4096-byte buffers per slot)"
+sizes "$OUT/thumb-noload.elf" "defaults only (AIML_SHIM_SLOT_BYTES=0)"
+echo "== kernel-shim: all checks passed"

@@ -1,0 +1,289 @@
+//! One model slot: two buffers, an atomic switch, reader counts.
+//!
+//! Each slot has two buffers, each holding a blob copy and the validated predictor that
+//! borrows from it. `active` names the buffer predictions use. A writer (load or reset) only
+//! ever writes the *other* buffer, and publishes it with one store of `active`, after the
+//! buffer is complete; so a prediction sees the old model or the new one, never a mix.
+//!
+//! The only remaining hazard is a writer reusing a buffer that a prediction which started
+//! before the previous switch still reads. Each buffer counts its readers: a reader
+//! increments the count of the buffer it is about to use and then re-reads `active`; if the
+//! buffer is no longer active it backs off and retries. A writer refuses (`Busy`) when the
+//! spare buffer's count is not zero. With sequentially consistent operations on both sides
+//! this is Dekker's argument: either the writer sees the reader's increment, or the reader
+//! sees the writer's switch. Readers never wait for writers; writers never wait at all.
+//!
+//! Writers of one slot are serialised by a flag taken with compare-and-swap; a second
+//! concurrent writer gets `Busy`.
+//!
+//! Single-core variant (`single-core` feature, automatic on RISC-V without the A extension):
+//! the counts and the writer flag use plain atomic loads and stores (no read-modify-write
+//! instruction exists there). That is correct when all callers run on one core and
+//! preempt each other only by nesting (an interrupt runs to completion before the code it
+//! interrupted resumes): each nested context restores what it changed before returning.
+
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
+
+use crate::status::AimlStatus;
+use inference_core::{ModelKind, ModelSource};
+
+/// Bytes of each of the two blob buffers of a slot. Set at build time with the environment
+/// variable `AIML_SHIM_SLOT_BYTES` (decimal); default 4096 (every built-in model fits). 0
+/// builds a defaults-only shim whose slots need no RAM for blobs (`aiml_load` then always
+/// answers `TooLarge`).
+pub(crate) const SLOT_BYTES: usize = parse_usize(option_env!("AIML_SHIM_SLOT_BYTES"), 4096);
+
+const fn parse_usize(s: Option<&str>, default: usize) -> usize {
+    let Some(s) = s else { return default };
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return default;
+    }
+    let mut v = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        assert!(
+            b[i].is_ascii_digit(),
+            "AIML_SHIM_SLOT_BYTES must be decimal"
+        );
+        v = v * 10 + (b[i] - b'0') as usize;
+        i += 1;
+    }
+    v
+}
+
+#[cfg(any(
+    feature = "single-core",
+    all(target_arch = "riscv32", not(target_feature = "a"))
+))]
+mod counts {
+    //! Plain load + store; see the module docs for why that is enough on one core.
+    use core::sync::atomic::{compiler_fence, AtomicU32, AtomicU8, Ordering::SeqCst};
+
+    pub fn inc(c: &AtomicU32) {
+        c.store(c.load(SeqCst).wrapping_add(1), SeqCst);
+        compiler_fence(SeqCst);
+    }
+    pub fn dec(c: &AtomicU32) {
+        compiler_fence(SeqCst);
+        c.store(c.load(SeqCst).wrapping_sub(1), SeqCst);
+    }
+    pub fn try_lock(f: &AtomicU8) -> bool {
+        if f.load(SeqCst) != 0 {
+            return false;
+        }
+        f.store(1, SeqCst);
+        compiler_fence(SeqCst);
+        true
+    }
+}
+
+#[cfg(not(any(
+    feature = "single-core",
+    all(target_arch = "riscv32", not(target_feature = "a"))
+)))]
+mod counts {
+    use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
+
+    pub fn inc(c: &AtomicU32) {
+        c.fetch_add(1, SeqCst);
+    }
+    pub fn dec(c: &AtomicU32) {
+        c.fetch_sub(1, SeqCst);
+    }
+    pub fn try_lock(f: &AtomicU8) -> bool {
+        f.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
+    }
+}
+
+/// What the four typed predictors of `inference-core` have in common.
+pub trait Predictor: Sized + 'static {
+    /// The kind of the slot.
+    const KIND: ModelKind;
+    /// The predictor for `blob`, or for the built-in model when `blob` is `None` or refused.
+    fn build(blob: Option<&'static [u8]>) -> Self;
+    /// Which model answers.
+    fn source(&self) -> &ModelSource;
+    /// The model in use.
+    fn model(&self) -> Option<&inference_core::Model<'static>>;
+}
+
+macro_rules! predictor {
+    ($t:ident, $kind:ident) => {
+        impl Predictor for inference_core::$t<'static> {
+            const KIND: ModelKind = ModelKind::$kind;
+            fn build(blob: Option<&'static [u8]>) -> Self {
+                inference_core::$t::new(blob)
+            }
+            fn source(&self) -> &ModelSource {
+                inference_core::$t::source(self)
+            }
+            fn model(&self) -> Option<&inference_core::Model<'static>> {
+                inference_core::$t::model(self)
+            }
+        }
+    };
+}
+predictor!(WorkloadPredictor, Workload);
+predictor!(ThreatDetector, Threat);
+predictor!(FailurePredictor, Failure);
+predictor!(MemoryPredictor, Memory);
+
+/// A double-buffered model slot (see the module docs).
+pub struct Slot<P> {
+    /// 0: empty (not initialised); 1 or 2: buffer 0 or 1 is active.
+    active: AtomicU8,
+    /// Writer flag (1 while a load or reset runs).
+    writer: AtomicU8,
+    readers: [AtomicU32; 2],
+    predictors: [UnsafeCell<MaybeUninit<P>>; 2],
+    blobs: [UnsafeCell<[u8; SLOT_BYTES]>; 2],
+}
+
+// SAFETY: the buffers are only written by the single writer holding `writer`, and only while
+// no reader uses them (reader counts, module docs); readers only read published buffers.
+unsafe impl<P> Sync for Slot<P> {}
+
+impl<P: Predictor> Default for Slot<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P: Predictor> Slot<P> {
+    /// An empty slot.
+    pub const fn new() -> Self {
+        Slot {
+            active: AtomicU8::new(0),
+            writer: AtomicU8::new(0),
+            readers: [AtomicU32::new(0), AtomicU32::new(0)],
+            predictors: [
+                UnsafeCell::new(MaybeUninit::uninit()),
+                UnsafeCell::new(MaybeUninit::uninit()),
+            ],
+            blobs: [
+                UnsafeCell::new([0; SLOT_BYTES]),
+                UnsafeCell::new([0; SLOT_BYTES]),
+            ],
+        }
+    }
+
+    /// Runs `f` on the active predictor; `NotInitialized` if the slot is empty.
+    pub fn read<R>(&self, f: impl FnOnce(&P) -> R) -> Result<R, AimlStatus> {
+        let idx = loop {
+            let a = self.active.load(SeqCst);
+            if a == 0 {
+                return Err(AimlStatus::NotInitialized);
+            }
+            let idx = (a - 1) as usize & 1;
+            counts::inc(&self.readers[idx]);
+            if self.active.load(SeqCst) == a {
+                break idx;
+            }
+            counts::dec(&self.readers[idx]);
+        };
+        // SAFETY: buffer `idx` was published (fully written before the switch) and cannot be
+        // rewritten while our count is held: writers refuse a spare buffer with readers.
+        let p = unsafe { (*self.predictors[idx].get()).assume_init_ref() };
+        let r = f(p);
+        counts::dec(&self.readers[idx]);
+        Ok(r)
+    }
+
+    /// Whether the slot holds a model.
+    pub fn is_initialized(&self) -> bool {
+        self.active.load(SeqCst) != 0
+    }
+
+    /// Builds a predictor into the spare buffer and publishes it if `accept` says so. `blob`
+    /// (if any) is copied into the spare blob buffer first. `only_if_empty`: do nothing when
+    /// the slot already holds a model (for `aiml_init`).
+    ///
+    /// # Safety
+    /// `blob`, if given, must be valid for reads of `len` bytes.
+    unsafe fn write(
+        &self,
+        blob: Option<(*const u8, usize)>,
+        only_if_empty: bool,
+    ) -> Result<(), AimlStatus> {
+        if let Some((_, len)) = blob {
+            if len > SLOT_BYTES {
+                return Err(AimlStatus::TooLarge);
+            }
+        }
+        if !counts::try_lock(&self.writer) {
+            return Err(AimlStatus::Busy);
+        }
+        let r = self.write_locked(blob, only_if_empty);
+        self.writer.store(0, SeqCst);
+        r
+    }
+
+    unsafe fn write_locked(
+        &self,
+        blob: Option<(*const u8, usize)>,
+        only_if_empty: bool,
+    ) -> Result<(), AimlStatus> {
+        let a = self.active.load(SeqCst);
+        if only_if_empty && a != 0 {
+            return Ok(());
+        }
+        // Empty slot: buffer 0; else the one not active.
+        let spare = if a == 1 { 1 } else { 0 };
+        if self.readers[spare].load(SeqCst) != 0 {
+            return Err(AimlStatus::Busy);
+        }
+        let bytes: Option<&'static [u8]> = match blob {
+            None => None,
+            Some((ptr, len)) => {
+                let dst = self.blobs[spare].get() as *mut u8;
+                // SAFETY: len ≤ SLOT_BYTES (checked by `write`); the caller guarantees `ptr`
+                // is readable for `len` bytes; we own the spare buffer (writer flag, no
+                // readers) and the caller's buffer cannot overlap our static one.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(ptr, dst, len);
+                    Some(core::slice::from_raw_parts(dst, len))
+                }
+            }
+        };
+        let p = P::build(bytes);
+        if bytes.is_some() {
+            match p.source() {
+                ModelSource::Loaded { .. } => {}
+                ModelSource::Default {
+                    refused: Some(e), ..
+                } => return Err(e.into()),
+                // A given blob always ends up loaded or refused with a reason.
+                _ => return Err(AimlStatus::BlobInvalid),
+            }
+        }
+        // SAFETY: as above, the spare buffer is ours alone until the store below publishes
+        // it. The predictors have no destructor, so overwriting drops nothing.
+        unsafe { (*self.predictors[spare].get()).write(p) };
+        self.active.store(spare as u8 + 1, SeqCst);
+        Ok(())
+    }
+
+    /// Puts the built-in model in an empty slot; does nothing to a slot that holds one.
+    pub fn init(&self) -> Result<(), AimlStatus> {
+        // SAFETY: no blob pointer.
+        unsafe { self.write(None, true) }
+    }
+
+    /// Switches to the built-in model.
+    pub fn reset(&self) -> Result<(), AimlStatus> {
+        // SAFETY: no blob pointer.
+        unsafe { self.write(None, false) }
+    }
+
+    /// Copies, validates and (if accepted) switches to `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads of `len` bytes.
+    pub unsafe fn load(&self, ptr: *const u8, len: usize) -> Result<(), AimlStatus> {
+        // SAFETY: forwarded contract.
+        unsafe { self.write(Some((ptr, len)), false) }
+    }
+}
