@@ -131,6 +131,7 @@ fn main() -> ExitCode {
             let ro = ReadOptions {
                 skip_bad_rows,
                 windows,
+                max_samples: samples,
             };
             train(
                 &model, epochs, val_split, samples, seed, &out, &data, &ro, json,
@@ -152,6 +153,7 @@ fn main() -> ExitCode {
             let ro = ReadOptions {
                 skip_bad_rows,
                 windows,
+                max_samples: samples,
             };
             let eo = EvalOptions {
                 cache: CacheConfig {

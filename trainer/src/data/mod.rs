@@ -76,6 +76,8 @@ pub struct ReadOptions {
     pub skip_bad_rows: bool,
     /// NAB anomaly windows (`anomaly_windows.json`) for failure data from NAB series.
     pub windows: Option<PathBuf>,
+    /// Most samples taken from one streamed source (lackey traces); `None`: 200 000.
+    pub max_samples: Option<usize>,
 }
 
 /// What an import produced.
@@ -165,7 +167,9 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded, S
         ("nab", ModelKind::Workload) => nab::load_workload(path, opts),
         ("nab", ModelKind::Failure) => nab::load_failure(path, opts),
         ("adfa", ModelKind::Threat) => adfa::load(path, opts),
-        ("lackey", ModelKind::Memory) => lackey::load(path, opts, usize::MAX),
+        ("lackey", ModelKind::Memory) => {
+            lackey::load(path, opts, opts.max_samples.unwrap_or(200_000))
+        }
         ("nab" | "adfa" | "lackey", _) => {
             return Err(format!(
                 "--data {scheme}: has no {kind} data (nab: workload, failure; adfa: threat; lackey: memory)"
