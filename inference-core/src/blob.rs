@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::crc::crc32;
 use crate::dense::{dense_i8_i32, dense_i8_i8, le_i32, Activation, DenseLayer};
 use crate::quant::Requant;
+use crate::signature::{self, Policy};
 use crate::ModelKind;
 
 /// First four bytes of every blob.
@@ -262,6 +263,21 @@ pub enum LoadError {
         /// Code found.
         found: u8,
     },
+    /// The policy requires a signature (a key is set, unsigned blobs are not accepted) and the
+    /// blob has no signature trailer.
+    Unsigned,
+    /// The blob has a signature trailer that does not verify against the policy's key
+    /// (forged, signed by another key, or altered after signing).
+    BadSignature,
+    /// The policy accepts only signed blobs but holds no key to check them with.
+    NoKey,
+    /// The model version is lower than the one the slot holds (anti-rollback).
+    Rollback {
+        /// Version held (the lowest accepted).
+        held: u32,
+        /// Version of the refused blob.
+        offered: u32,
+    },
 }
 
 impl fmt::Display for LoadError {
@@ -326,6 +342,19 @@ impl fmt::Display for LoadError {
             LoadError::InvalidActivation { layer, found } => {
                 write!(f, "layer {layer}: unknown activation code {found}")
             }
+            LoadError::Unsigned => {
+                f.write_str("blob is not signed and the policy requires a signature")
+            }
+            LoadError::BadSignature => f.write_str(
+                "signature does not verify against the configured key (forged, other key or altered)",
+            ),
+            LoadError::NoKey => {
+                f.write_str("the policy requires signed blobs but no public key is configured")
+            }
+            LoadError::Rollback { held, offered } => write!(
+                f,
+                "model version {offered} is lower than the version {held} held (rollback refused)"
+            ),
         }
     }
 }
@@ -342,6 +371,7 @@ pub struct Model<'a> {
     output_offsets: &'a [u8],
     metadata: MetadataWire<'a>,
     blob_len: usize,
+    signature_verified: bool,
 }
 
 /// Decodes one postcard section, turning errors into [`LoadError::Decode`] with the offset.
@@ -395,31 +425,73 @@ fn check_requant(section: Section, mult: &[u8], shift: &[u8]) -> Result<(), Load
     Ok(())
 }
 
+/// Magic, version and CRC of a v1 blob: the cheap checks, done before the signature.
+fn check_envelope(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < MIN_LEN {
+        return Err(LoadError::TooShort { len: bytes.len() });
+    }
+    let magic = [bytes[0], bytes[1], bytes[2], bytes[3]];
+    if magic != MAGIC {
+        return Err(LoadError::BadMagic { found: magic });
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != FORMAT_VERSION {
+        return Err(LoadError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let body_end = bytes.len() - 4;
+    let t = &bytes[body_end..];
+    let stored = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
+    let computed = crc32(&bytes[..body_end]);
+    if stored != computed {
+        return Err(LoadError::CrcMismatch { stored, computed });
+    }
+    Ok(())
+}
+
 impl<'a> Model<'a> {
-    /// Validates a blob of any kind. See the module docs for what is checked.
+    /// Validates a blob of any kind, signed or not, without checking a signature
+    /// ([`Policy::OPEN`]). See the module docs for what is checked.
     pub fn from_blob(bytes: &'a [u8]) -> Result<Model<'a>, LoadError> {
-        if bytes.len() < MIN_LEN {
-            return Err(LoadError::TooShort { len: bytes.len() });
-        }
-        let magic = [bytes[0], bytes[1], bytes[2], bytes[3]];
-        if magic != MAGIC {
-            return Err(LoadError::BadMagic { found: magic });
-        }
-        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != FORMAT_VERSION {
-            return Err(LoadError::UnsupportedVersion {
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
-        let body_end = bytes.len() - 4;
-        let t = &bytes[body_end..];
-        let stored = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
-        let computed = crc32(&bytes[..body_end]);
-        if stored != computed {
-            return Err(LoadError::CrcMismatch { stored, computed });
-        }
-        let body = &bytes[..body_end];
+        Model::from_blob_with(bytes, &Policy::OPEN)
+    }
+
+    /// Validates a blob of any kind under `policy`: envelope (magic, version, CRC), then the
+    /// signature and the unsigned policy, then every section, then the version floor.
+    pub fn from_blob_with(bytes: &'a [u8], policy: &Policy) -> Result<Model<'a>, LoadError> {
+        let env = signature::split(bytes);
+        check_envelope(env.blob)?;
+        let verified = signature::check(&env, policy)?;
+        let mut model = Model::decode(env.blob)?;
+        model.blob_len = bytes.len();
+        model.signature_verified = verified;
+        signature::check_rollback(policy.min_version, model.version(), false)?;
+        Ok(model)
+    }
+
+    /// [`Model::from_blob_with`], and requires the blob to be of `kind` with feature schema
+    /// `schema_id` (checked before the version floor).
+    pub fn from_blob_verified(
+        bytes: &'a [u8],
+        kind: ModelKind,
+        schema_id: u32,
+        policy: &Policy,
+    ) -> Result<Model<'a>, LoadError> {
+        let open = Policy {
+            min_version: 0,
+            ..*policy
+        };
+        let model = Model::from_blob_with(bytes, &open)?;
+        model.check_kind(kind, schema_id)?;
+        signature::check_rollback(policy.min_version, model.version(), false)?;
+        Ok(model)
+    }
+
+    /// Decodes and checks the sections of a v1 blob whose envelope was checked.
+    fn decode(bytes: &'a [u8]) -> Result<Model<'a>, LoadError> {
+        let body = &bytes[..bytes.len() - 4];
         let mut pos = 6;
 
         let header: BlobHeader = section(body, &mut pos, Section::Header)?;
@@ -531,6 +603,7 @@ impl<'a> Model<'a> {
             output_offsets: output.offsets,
             metadata,
             blob_len: bytes.len(),
+            signature_verified: false,
         })
     }
 
@@ -541,19 +614,24 @@ impl<'a> Model<'a> {
         schema_id: u32,
     ) -> Result<Model<'a>, LoadError> {
         let model = Model::from_blob(bytes)?;
-        if model.kind != kind {
+        model.check_kind(kind, schema_id)?;
+        Ok(model)
+    }
+
+    fn check_kind(&self, kind: ModelKind, schema_id: u32) -> Result<(), LoadError> {
+        if self.kind != kind {
             return Err(LoadError::WrongKind {
                 expected: kind,
-                found: model.kind,
+                found: self.kind,
             });
         }
-        if model.header.schema_id != schema_id {
+        if self.header.schema_id != schema_id {
             return Err(LoadError::SchemaMismatch {
                 expected: schema_id,
-                found: model.header.schema_id,
+                found: self.header.schema_id,
             });
         }
-        Ok(model)
+        Ok(())
     }
 
     /// Runs the network on raw features (fixed units, [`ABSENT`] for unobserved ones).
@@ -643,9 +721,13 @@ impl<'a> Model<'a> {
     pub fn metadata(&self) -> &MetadataWire<'a> {
         &self.metadata
     }
-    /// Size of the blob in bytes.
+    /// Size of the blob in bytes (signature trailer included).
     pub fn blob_len(&self) -> usize {
         self.blob_len
+    }
+    /// Whether a signature was checked against the policy's key and verified.
+    pub fn signature_verified(&self) -> bool {
+        self.signature_verified
     }
     /// Multiply-accumulates of one prediction.
     pub fn macs(&self) -> usize {

@@ -6,6 +6,8 @@
 //!
 //! - [`blob`]: the versioned model-blob format and its validating loader ([`Model::from_blob`]).
 //!   Load once, then prediction cannot fail.
+//! - [`signature`]: Ed25519 signatures over blobs, the load [`Policy`] (key, unsigned blobs,
+//!   lowest version) and anti-rollback ([`Model::from_blob_verified`]).
 //! - [`dense`] and [`quant`]: int8 dense layers, i32 accumulation, Q31 requantization, integer
 //!   softmax.
 //! - [`features`]: the raw observations, their fixed-size histories and the feature vectors of
@@ -26,11 +28,13 @@ pub mod dense;
 pub mod features;
 pub mod predictors;
 pub mod quant;
+pub mod signature;
 
 pub use blob::{LoadError, Model};
 pub use predictors::{
     FailurePredictor, MemoryPredictor, ModelSource, ThreatDetector, WorkloadPredictor,
 };
+pub use signature::Policy;
 
 use core::fmt;
 

@@ -12,6 +12,7 @@ use crate::features::memory::{self, AccessKind, MemoryHistory};
 use crate::features::threat::{self, ProcessWindow, ThreatHistory, ThreatType};
 use crate::features::workload::{self, WorkloadHistory};
 use crate::quant::{softmax_permille, LOGIT_ONE};
+use crate::signature::Policy;
 use crate::{defaults, ModelKind};
 
 /// Which model answered.
@@ -44,19 +45,20 @@ struct Slot<'a> {
 }
 
 impl<'a> Slot<'a> {
-    fn load(kind: ModelKind, blob: Option<&'a [u8]>) -> Slot<'a> {
-        let refused = match blob.map(|b| Model::from_blob_for(b, kind, kind.schema_id())) {
-            Some(Ok(model)) => {
-                return Slot {
-                    source: ModelSource::Loaded {
-                        version: model.version(),
-                    },
-                    model: Some(model),
+    fn load(kind: ModelKind, blob: Option<&'a [u8]>, policy: &Policy) -> Slot<'a> {
+        let refused =
+            match blob.map(|b| Model::from_blob_verified(b, kind, kind.schema_id(), policy)) {
+                Some(Ok(model)) => {
+                    return Slot {
+                        source: ModelSource::Loaded {
+                            version: model.version(),
+                        },
+                        model: Some(model),
+                    }
                 }
-            }
-            Some(Err(e)) => Some(e),
-            None => None,
-        };
+                Some(Err(e)) => Some(e),
+                None => None,
+            };
         match Model::from_blob_for(defaults::blob(kind), kind, kind.schema_id()) {
             Ok(model) => Slot {
                 source: ModelSource::Default {
@@ -147,7 +149,16 @@ impl<'a> WorkloadPredictor<'a> {
     /// Uses `blob` if it is a valid workload model, else the built-in one.
     pub fn new(blob: Option<&'a [u8]>) -> Self {
         WorkloadPredictor {
-            slot: Slot::load(ModelKind::Workload, blob),
+            slot: Slot::load(ModelKind::Workload, blob, &Policy::OPEN),
+        }
+    }
+
+    /// Uses `blob` if it is a valid workload model accepted by `policy` (signature, unsigned
+    /// blobs, lowest version), else the built-in one (which is trusted: it is part of the
+    /// image) and [`ModelSource::Default`] says why `blob` was refused.
+    pub fn with_policy(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        WorkloadPredictor {
+            slot: Slot::load(ModelKind::Workload, blob, policy),
         }
     }
     predictor_common!();
@@ -239,7 +250,16 @@ impl<'a> ThreatDetector<'a> {
     /// Uses `blob` if it is a valid threat model, else the built-in one.
     pub fn new(blob: Option<&'a [u8]>) -> Self {
         ThreatDetector {
-            slot: Slot::load(ModelKind::Threat, blob),
+            slot: Slot::load(ModelKind::Threat, blob, &Policy::OPEN),
+        }
+    }
+
+    /// Uses `blob` if it is a valid threat model accepted by `policy` (signature, unsigned
+    /// blobs, lowest version), else the built-in one (which is trusted: it is part of the
+    /// image) and [`ModelSource::Default`] says why `blob` was refused.
+    pub fn with_policy(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        ThreatDetector {
+            slot: Slot::load(ModelKind::Threat, blob, policy),
         }
     }
     predictor_common!();
@@ -313,7 +333,16 @@ impl<'a> FailurePredictor<'a> {
     /// Uses `blob` if it is a valid failure model, else the built-in one.
     pub fn new(blob: Option<&'a [u8]>) -> Self {
         FailurePredictor {
-            slot: Slot::load(ModelKind::Failure, blob),
+            slot: Slot::load(ModelKind::Failure, blob, &Policy::OPEN),
+        }
+    }
+
+    /// Uses `blob` if it is a valid failure model accepted by `policy` (signature, unsigned
+    /// blobs, lowest version), else the built-in one (which is trusted: it is part of the
+    /// image) and [`ModelSource::Default`] says why `blob` was refused.
+    pub fn with_policy(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        FailurePredictor {
+            slot: Slot::load(ModelKind::Failure, blob, policy),
         }
     }
     predictor_common!();
@@ -377,7 +406,16 @@ impl<'a> MemoryPredictor<'a> {
     /// Uses `blob` if it is a valid memory model, else the built-in one.
     pub fn new(blob: Option<&'a [u8]>) -> Self {
         MemoryPredictor {
-            slot: Slot::load(ModelKind::Memory, blob),
+            slot: Slot::load(ModelKind::Memory, blob, &Policy::OPEN),
+        }
+    }
+
+    /// Uses `blob` if it is a valid memory model accepted by `policy` (signature, unsigned
+    /// blobs, lowest version), else the built-in one (which is trusted: it is part of the
+    /// image) and [`ModelSource::Default`] says why `blob` was refused.
+    pub fn with_policy(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        MemoryPredictor {
+            slot: Slot::load(ModelKind::Memory, blob, policy),
         }
     }
     predictor_common!();

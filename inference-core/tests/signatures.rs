@@ -1,0 +1,229 @@
+//! Signed blobs: the policy, every refusal typed, and every corruption of a signed built-in
+//! blob refused (truncations, bit flips, bytes set to 0x00/0xFF).
+
+use ed25519_compact::{KeyPair, Seed};
+use inference_core::blob::LoadError;
+use inference_core::signature::{self, Policy, SIG_MAGIC, TRAILER_LEN};
+use inference_core::{defaults, Model, ModelKind, WorkloadPredictor};
+
+fn keypair(seed: u8) -> KeyPair {
+    KeyPair::from_seed(Seed::new([seed; 32]))
+}
+
+fn sign(blob: &[u8], kp: &KeyPair) -> Vec<u8> {
+    let sig = kp.sk.sign(blob, None);
+    let mut out = blob.to_vec();
+    out.extend_from_slice(&SIG_MAGIC);
+    out.extend_from_slice(&sig[..]);
+    out
+}
+
+fn recrc(b: &mut [u8]) {
+    let n = b.len() - 4;
+    let c = inference_core::crc::crc32(&b[..n]);
+    b[n..].copy_from_slice(&c.to_le_bytes());
+}
+
+fn load<'a>(b: &'a [u8], kind: ModelKind, p: &Policy) -> Result<Model<'a>, LoadError> {
+    Model::from_blob_verified(b, kind, kind.schema_id(), p)
+}
+
+#[test]
+fn signed_blobs_load_under_every_policy_that_accepts_them() {
+    let kp = keypair(7);
+    let key = *kp.pk;
+    assert!(signature::key_is_valid(&key));
+    for kind in ModelKind::ALL {
+        let plain = defaults::blob(kind);
+        let signed = sign(plain, &kp);
+        assert_eq!(signed.len(), plain.len() + TRAILER_LEN);
+        let env = signature::split(&signed);
+        assert_eq!(env.blob, plain);
+        assert!(env.signature.is_some());
+        assert!(signature::split(plain).signature.is_none());
+
+        let m = load(&signed, kind, &Policy::require(key)).unwrap();
+        assert!(m.signature_verified());
+        assert_eq!(m.blob_len(), signed.len());
+        assert!(load(&signed, kind, &Policy::prefer(key))
+            .unwrap()
+            .signature_verified());
+        // Without a key the signature is not checked, and the model is the same.
+        let open = Model::from_blob(&signed).unwrap();
+        assert!(!open.signature_verified());
+        assert_eq!(open.version(), m.version());
+        assert_eq!(open.macs(), m.macs());
+    }
+}
+
+#[test]
+fn each_refusal_has_its_typed_error_and_message() {
+    let kp = keypair(7);
+    let other = keypair(8);
+    let kind = ModelKind::Threat;
+    let plain = defaults::blob(kind);
+    let signed = sign(plain, &kp);
+    let key = *kp.pk;
+
+    // unsigned under a key that requires signatures; accepted under `prefer`
+    let e = load(plain, kind, &Policy::require(key)).unwrap_err();
+    assert_eq!(e, LoadError::Unsigned);
+    assert!(e.to_string().contains("not signed"), "{e}");
+    assert!(!load(plain, kind, &Policy::prefer(key))
+        .unwrap()
+        .signature_verified());
+
+    // signed by another key: refused even when unsigned blobs are accepted
+    let wrong = sign(plain, &other);
+    for p in [Policy::require(key), Policy::prefer(key)] {
+        let e = load(&wrong, kind, &p).unwrap_err();
+        assert_eq!(e, LoadError::BadSignature);
+        assert!(e.to_string().contains("signature"), "{e}");
+    }
+
+    // tampered after signing, CRC recomputed so only the signature can catch it
+    let mut tampered = signed.clone();
+    let n = plain.len();
+    tampered[n / 2] ^= 0x01;
+    recrc(&mut tampered[..n]);
+    assert_eq!(
+        signature::split(&tampered).blob.len(),
+        n,
+        "still a signed envelope"
+    );
+    assert_eq!(
+        load(&tampered, kind, &Policy::require(key)).unwrap_err(),
+        LoadError::BadSignature
+    );
+
+    // policy that requires signatures but has no key
+    let nokey = Policy {
+        key: None,
+        accept_unsigned: false,
+        min_version: 0,
+    };
+    for b in [plain, &signed[..]] {
+        let e = load(b, kind, &nokey).unwrap_err();
+        assert_eq!(e, LoadError::NoKey);
+        assert!(e.to_string().contains("no public key"), "{e}");
+    }
+
+    // anti-rollback: the version floor refuses older models, typed with both versions
+    let v = Model::from_blob(plain).unwrap().version();
+    let floor = Policy::require(key).with_min_version(v + 1);
+    let e = load(&signed, kind, &floor).unwrap_err();
+    assert_eq!(
+        e,
+        LoadError::Rollback {
+            held: v + 1,
+            offered: v
+        }
+    );
+    assert!(e.to_string().contains("rollback"), "{e}");
+    assert!(load(&signed, kind, &Policy::require(key).with_min_version(v)).is_ok());
+    assert_eq!(
+        signature::check_rollback(5, 4, false),
+        Err(LoadError::Rollback {
+            held: 5,
+            offered: 4
+        })
+    );
+    assert!(signature::check_rollback(5, 4, true).is_ok());
+    assert!(signature::check_rollback(5, 5, false).is_ok());
+
+    // a key that is not a curve point is recognised as unusable
+    assert!(!signature::key_is_valid(&[0xFF; 32]));
+    assert_eq!(
+        load(&signed, kind, &Policy::require([0xFF; 32])).unwrap_err(),
+        LoadError::BadSignature
+    );
+}
+
+#[test]
+fn predictors_fall_back_to_the_builtin_model_when_the_policy_refuses() {
+    let kp = keypair(7);
+    let plain = defaults::blob(ModelKind::Workload);
+    let signed = sign(plain, &kp);
+    let p = WorkloadPredictor::with_policy(Some(plain), &Policy::require(*kp.pk));
+    match p.source() {
+        inference_core::ModelSource::Default {
+            refused: Some(LoadError::Unsigned),
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
+    let p = WorkloadPredictor::with_policy(Some(&signed), &Policy::require(*kp.pk));
+    assert!(matches!(
+        p.source(),
+        inference_core::ModelSource::Loaded { .. }
+    ));
+}
+
+/// The errors a corrupted signed blob may be refused with; anything else would be a bug.
+fn corruption_error(e: &LoadError) -> bool {
+    matches!(
+        e,
+        LoadError::TooShort { .. }
+            | LoadError::BadMagic { .. }
+            | LoadError::UnsupportedVersion { .. }
+            | LoadError::CrcMismatch { .. }
+            | LoadError::BadSignature
+            | LoadError::Unsigned
+    )
+}
+
+#[test]
+fn every_truncation_of_a_signed_blob_is_refused() {
+    let kp = keypair(3);
+    let policy = Policy::require(*kp.pk);
+    for kind in ModelKind::ALL {
+        let plain = defaults::blob(kind);
+        let signed = sign(plain, &kp);
+        for len in 0..signed.len() {
+            let cut = &signed[..len];
+            let e = load(cut, kind, &policy).expect_err("truncated signed blob must be refused");
+            assert!(corruption_error(&e), "{kind} len {len}: {e}");
+            // With no key, the only truncation that loads is the unsigned blob itself:
+            // the same bytes, the same model (harmless).
+            if load(cut, kind, &Policy::OPEN).is_ok() {
+                assert_eq!(cut, plain, "{kind} len {len}");
+                assert_eq!(e, LoadError::Unsigned);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_bit_flip_and_byte_overwrite_of_a_signed_blob_is_refused() {
+    let kp = keypair(3);
+    let policy = Policy::require(*kp.pk);
+    for kind in ModelKind::ALL {
+        let mut b = sign(defaults::blob(kind), &kp);
+        let body = b.len() - TRAILER_LEN;
+        for i in 0..b.len() {
+            let orig = b[i];
+            for bit in 0..8 {
+                b[i] = orig ^ (1 << bit);
+                let e = load(&b, kind, &policy).expect_err("flipped signed blob must be refused");
+                let typed = match i {
+                    0..=3 => matches!(e, LoadError::BadMagic { .. }),
+                    4..=5 => matches!(e, LoadError::UnsupportedVersion { .. }),
+                    // body, CRC and the trailer magic: no longer a signed envelope, and the
+                    // whole is not a valid unsigned blob either
+                    _ if i < body + 4 => matches!(e, LoadError::CrcMismatch { .. }),
+                    _ => e == LoadError::BadSignature,
+                };
+                assert!(typed, "{kind} byte {i} bit {bit}: {e}");
+            }
+            for v in [0x00, 0xFF] {
+                if v != orig {
+                    b[i] = v;
+                    let e = load(&b, kind, &policy).expect_err("overwritten blob refused");
+                    assert!(corruption_error(&e), "{kind} byte {i} = {v:#x}: {e}");
+                }
+            }
+            b[i] = orig;
+        }
+        assert!(load(&b, kind, &policy).is_ok());
+    }
+}
