@@ -16,5 +16,6 @@ pub mod pipeline;
 pub mod quantize;
 pub mod registry;
 pub mod rng;
+pub mod signing;
 pub mod synth;
 pub mod task;

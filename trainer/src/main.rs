@@ -17,6 +17,8 @@ use trainer::pipeline::{self, Trained};
 use trainer::registry::{write_atomic, Registry};
 use trainer::task::Params;
 
+mod signing_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "trainer",
@@ -62,6 +64,9 @@ enum Command {
         /// Print a machine-readable JSON summary on stdout (human output goes to stderr).
         #[arg(long)]
         json: bool,
+        /// Sign the published blobs with this private key (default: $AIOS_SIGNING_KEY, if set).
+        #[arg(long)]
+        sign_key: Option<PathBuf>,
     },
     /// Run a model blob (int8, through inference-core) on data and print its metrics beside
     /// the baselines.
@@ -106,10 +111,37 @@ enum Command {
         file: PathBuf,
     },
     /// Rebuild the built-in default models (fixed seed, creation time 0) into a folder.
+    /// They are never signed: they are part of the trusted image, and must stay reproducible.
     ExportDefaults {
         /// Output folder.
         #[arg(long, default_value = "inference-core/models")]
         out: PathBuf,
+    },
+    /// Generate an Ed25519 signing key pair: DIR/aios-signing.key (mode 0600) and
+    /// DIR/aios-signing.pub.
+    Keygen {
+        /// Folder for the key files.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a blob (replacing any previous signature) in place, or into --out.
+    Sign {
+        /// Blob file.
+        file: PathBuf,
+        /// Private key file (from keygen).
+        #[arg(long)]
+        key: PathBuf,
+        /// Write the signed blob here instead of replacing FILE.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a blob as the kernel does with a key and signatures required.
+    Verify {
+        /// Blob file.
+        file: PathBuf,
+        /// Public key file (from keygen).
+        #[arg(long = "pub")]
+        public: PathBuf,
     },
 }
 
@@ -127,15 +159,27 @@ fn main() -> ExitCode {
             windows,
             skip_bad_rows,
             json,
+            sign_key,
         } => {
             let ro = ReadOptions {
                 skip_bad_rows,
                 windows,
                 max_samples: samples,
             };
-            train(
-                &model, epochs, val_split, samples, seed, &out, &data, &ro, json,
-            )
+            trainer::signing::configured_key(sign_key.as_deref()).and_then(|key| {
+                train(
+                    &model,
+                    epochs,
+                    val_split,
+                    samples,
+                    seed,
+                    &out,
+                    &data,
+                    &ro,
+                    json,
+                    key.as_ref(),
+                )
+            })
         }
         Command::Evaluate {
             model_file,
@@ -170,6 +214,9 @@ fn main() -> ExitCode {
         }
         Command::Inspect { file } => inspect(&file),
         Command::ExportDefaults { out } => export_defaults(&out),
+        Command::Keygen { out } => signing_cmd::keygen(&out),
+        Command::Sign { file, key, out } => signing_cmd::sign(&file, &key, out.as_deref()),
+        Command::Verify { file, public } => signing_cmd::verify(&file, &public),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -225,6 +272,7 @@ fn train(
     data: &[String],
     ro: &ReadOptions,
     json_out: bool,
+    sign_key: Option<&trainer::signing::SigningKey>,
 ) -> Result<(), String> {
     let start = Instant::now();
     let kinds = kinds(model)?;
@@ -320,8 +368,9 @@ fn train(
             w(&mut human, l);
         }
         let entry = trained.manifest_entry(d, &params, val_split, created);
+        let blob = trainer::signing::maybe_sign(&trained.blob, sign_key)?;
         let path = registry
-            .publish(kind, version, &trained.blob, entry.clone(), &mut |_| {})
+            .publish(kind, version, &blob, entry.clone(), &mut |_| {})
             .map_err(|e| e.to_string())?;
         w(&mut human, final_line(&trained, metric_name, &path));
         summary.push(json!({

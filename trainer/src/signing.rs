@@ -1,0 +1,237 @@
+//! Ed25519 signing of model blobs: key generation, key files, signing and verification.
+//!
+//! Key files are one line of lower-case hex: the private key file holds the 32-byte seed
+//! (mode 0600, refused when group or others may read it), the public key file the 32-byte
+//! public key (what a kernel compiles in or passes to `aiml_set_key`). The signature trailer
+//! is specified in `inference-core/BLOB_FORMAT.md`; verification is the very code the kernel
+//! runs ([`inference_core::Model::from_blob_with`]).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use ed25519_compact::{KeyPair, Seed};
+use inference_core::signature::{self, Policy, PUBLIC_KEY_LEN, SIG_MAGIC};
+use inference_core::Model;
+
+/// Name of the private key file `keygen` writes.
+pub const KEY_FILE: &str = "aios-signing.key";
+/// Name of the public key file `keygen` writes.
+pub const PUB_FILE: &str = "aios-signing.pub";
+/// Environment variable naming the private key `train` signs with when `--sign-key` is absent.
+pub const KEY_ENV: &str = "AIOS_SIGNING_KEY";
+
+/// A private signing key, loaded from its file.
+pub struct SigningKey {
+    pair: KeyPair,
+}
+
+impl SigningKey {
+    /// The public half, as the kernel needs it.
+    pub fn public(&self) -> [u8; PUBLIC_KEY_LEN] {
+        *self.pair.pk
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex32(text: &str, path: &Path) -> Result<[u8; 32], String> {
+    let t = text.trim();
+    let bad = || format!("{}: expected 64 hex digits on one line", path.display());
+    if t.len() != 64 || !t.is_ascii() {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&t[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
+/// 32 bytes from the operating system's random source.
+fn os_random_32() -> Result<[u8; 32], String> {
+    let mut seed = [0u8; 32];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .map_err(|e| format!("/dev/urandom: {e}"))?;
+    Ok(seed)
+}
+
+/// Writes `text` to `path`, which must not exist, with `mode`: temporary file (created with
+/// that mode, so the secret is never readable by others), fsync, hard link into place.
+fn write_new(path: &Path, text: &str, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".keygen.{}.tmp", std::process::id()));
+    let r = (|| -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        drop(f);
+        fs::hard_link(&tmp, path)?;
+        fs::remove_file(&tmp)?;
+        File::open(dir)?.sync_all()
+    })();
+    r.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        format!("{}: {e}", path.display())
+    })
+}
+
+/// Generates a key pair into `dir` ([`KEY_FILE`] mode 0600, [`PUB_FILE`] mode 0644). Refuses
+/// to replace an existing key: losing a signing key is not undoable.
+pub fn keygen(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (key, public) = (dir.join(KEY_FILE), dir.join(PUB_FILE));
+    for p in [&key, &public] {
+        if p.exists() {
+            return Err(format!(
+                "{}: already exists; refusing to overwrite a key",
+                p.display()
+            ));
+        }
+    }
+    let pair = KeyPair::from_seed(Seed::new(os_random_32()?));
+    write_new(&key, &format!("{}\n", hex(&pair.sk.seed()[..])), 0o600)?;
+    write_new(&public, &format!("{}\n", hex(&pair.pk[..])), 0o644)?;
+    Ok((key, public))
+}
+
+/// Reads a private key file; refuses one that group or others may read.
+pub fn load_key(path: &Path) -> Result<SigningKey, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{}: private key is accessible by others (mode {mode:03o}); run chmod 600",
+            path.display()
+        ));
+    }
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let seed = unhex32(&text, path)?;
+    let pair = KeyPair::try_from_seed(Seed::new(seed))
+        .map_err(|e| format!("{}: invalid key: {e}", path.display()))?;
+    Ok(SigningKey { pair })
+}
+
+/// Reads a public key file and checks it is a usable Ed25519 key.
+pub fn load_public(path: &Path) -> Result<[u8; PUBLIC_KEY_LEN], String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let key = unhex32(&text, path)?;
+    if !signature::key_is_valid(&key) {
+        return Err(format!(
+            "{}: not a valid Ed25519 public key",
+            path.display()
+        ));
+    }
+    Ok(key)
+}
+
+/// The signing key `train` uses: `--sign-key`, else [`KEY_ENV`], else none.
+pub fn configured_key(arg: Option<&Path>) -> Result<Option<SigningKey>, String> {
+    let path = match arg {
+        Some(p) => Some(p.to_path_buf()),
+        None => std::env::var_os(KEY_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    };
+    path.map(|p| load_key(&p)).transpose()
+}
+
+/// Signs a blob: checks it is a valid v1 blob (signed or not), drops any previous signature,
+/// appends `SIG1` and the signature over the v1 blob, and checks the result verifies.
+pub fn sign_blob(bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>, String> {
+    Model::from_blob(bytes).map_err(|e| format!("not a valid blob: {e}"))?;
+    let blob = signature::split(bytes).blob;
+    let sig = key.pair.sk.sign(blob, None);
+    let mut out = Vec::with_capacity(blob.len() + signature::TRAILER_LEN);
+    out.extend_from_slice(blob);
+    out.extend_from_slice(&SIG_MAGIC);
+    out.extend_from_slice(&sig[..]);
+    verify_blob(&out, &key.public()).map_err(|e| format!("fresh signature refused: {e}"))?;
+    Ok(out)
+}
+
+/// Signs `blob` when a key is given, else returns it unchanged.
+pub fn maybe_sign(blob: &[u8], key: Option<&SigningKey>) -> Result<Vec<u8>, String> {
+    match key {
+        Some(k) => sign_blob(blob, k),
+        None => Ok(blob.to_vec()),
+    }
+}
+
+/// Verifies `bytes` as the kernel does with [`Policy::require`]: signed by `key`, valid blob.
+pub fn verify_blob<'a>(bytes: &'a [u8], key: &[u8; PUBLIC_KEY_LEN]) -> Result<Model<'a>, String> {
+    Model::from_blob_with(bytes, &Policy::require(*key)).map_err(|e| e.to_string())
+}
+
+/// Hex of a public key (for messages).
+pub fn key_hex(key: &[u8; PUBLIC_KEY_LEN]) -> String {
+    hex(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inference_core::{defaults, LoadError, ModelKind};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("aiml-sign-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn keygen_sign_verify_round_trip() {
+        let d = tmpdir("rt");
+        let (k, p) = keygen(&d).unwrap();
+        assert_eq!(
+            fs::metadata(&k).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(keygen(&d).unwrap_err().contains("refusing to overwrite"));
+        let key = load_key(&k).unwrap();
+        let public = load_public(&p).unwrap();
+        assert_eq!(key.public(), public);
+        let plain = defaults::blob(ModelKind::Memory);
+        let signed = sign_blob(plain, &key).unwrap();
+        assert_eq!(&signed[..plain.len()], plain);
+        assert!(verify_blob(&signed, &public).unwrap().signature_verified());
+        // re-signing replaces the trailer instead of stacking one
+        assert_eq!(sign_blob(&signed, &key).unwrap(), signed);
+        // unsigned and foreign-signed blobs are refused by verify
+        assert!(verify_blob(plain, &public)
+            .unwrap_err()
+            .contains(&LoadError::Unsigned.to_string()));
+        let other = keygen(&d.join("other")).unwrap();
+        let other_pub = load_public(&other.1).unwrap();
+        assert_eq!(
+            verify_blob(&signed, &other_pub).unwrap_err(),
+            LoadError::BadSignature.to_string()
+        );
+        // garbage is not signed
+        assert!(sign_blob(b"AIML garbage", &key).is_err());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn loose_permissions_and_bad_files_are_refused() {
+        let d = tmpdir("perm");
+        let (k, p) = keygen(&d).unwrap();
+        fs::set_permissions(&k, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load_key(&k).err().unwrap().contains("chmod 600"));
+        fs::write(&p, "zz\n").unwrap();
+        assert!(load_public(&p).unwrap_err().contains("64 hex digits"));
+        fs::write(&p, format!("{}\n", "ff".repeat(32))).unwrap();
+        assert!(load_public(&p).unwrap_err().contains("not a valid"));
+        fs::remove_dir_all(&d).unwrap();
+    }
+}
