@@ -113,6 +113,90 @@ static int aiml_load_vector_blobs(void)
 	return bad;
 }
 
+/* Signed blobs and anti-rollback through the ABI (workload slot), then back to the open
+ * policy and the phase-L workload blob. Prints each failed check and one timing line;
+ * returns the number of failed checks. */
+static unsigned char aiml_sig_scratch[sizeof(AIML_SIGNED_WORKLOAD_V9)];
+
+static int aiml_sig_expect(const char *what, AimlStatus got, AimlStatus want)
+{
+	if (got == want)
+		return 0;
+	AIML_PRINT("aiml-sig FAIL %s: status %d, expected %d\n", what, (int)got, (int)want);
+	return 1;
+}
+
+static int aiml_sig_version(unsigned int want)
+{
+	AimlModelInfo info;
+	if (aiml_info(AIML_KIND_WORKLOAD, &info) != AIML_STATUS_OK || info.version != want ||
+	    info.source != AIML_SOURCE_LOADED) {
+		AIML_PRINT("aiml-sig FAIL workload slot does not hold version %u\n", want);
+		return 1;
+	}
+	return 0;
+}
+
+static int aiml_run_signing(void)
+{
+	static const unsigned char not_a_key[32] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+						     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+						     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+						     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
+	const unsigned int W = AIML_KIND_WORKLOAD;
+	const size_t n9 = sizeof(AIML_SIGNED_WORKLOAD_V9);
+	unsigned long long t0, t1;
+	unsigned int i;
+	int bad = 0;
+
+	bad += aiml_sig_expect("invalid key", aiml_set_key(not_a_key, false),
+			       AIML_STATUS_INVALID_ARGUMENT);
+	bad += aiml_sig_expect("set key", aiml_set_key(AIML_TEST_PUBKEY, false), AIML_STATUS_OK);
+	bad += aiml_sig_expect("unsigned", aiml_load(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_BLOB_UNSIGNED);
+	t0 = AIML_NOW_NS();
+	bad += aiml_sig_expect("signed v9", aiml_load(W, AIML_SIGNED_WORKLOAD_V9, n9), AIML_STATUS_OK);
+	t1 = AIML_NOW_NS();
+	AIML_PRINT("aiml-sig signed load (copy, Ed25519 verify, validate) %llu ns\n", t1 - t0);
+	bad += aiml_sig_version(9);
+
+	for (i = 0; i < n9; i++)
+		aiml_sig_scratch[i] = AIML_SIGNED_WORKLOAD_V9[i];
+	aiml_sig_scratch[n9 - 1] ^= 0x01; /* last signature byte */
+	bad += aiml_sig_expect("bad signature", aiml_load(W, aiml_sig_scratch, n9),
+			       AIML_STATUS_BLOB_BAD_SIGNATURE);
+	aiml_sig_scratch[n9 - 1] ^= 0x01;
+	aiml_sig_scratch[n9 - 80] ^= 0x01; /* body: the CRC catches it first */
+	bad += aiml_sig_expect("tampered body", aiml_load(W, aiml_sig_scratch, n9),
+			       AIML_STATUS_BLOB_CRC_MISMATCH);
+	bad += aiml_sig_expect("truncated", aiml_load(W, AIML_SIGNED_WORKLOAD_V9, n9 - 1),
+			       AIML_STATUS_BLOB_CRC_MISMATCH);
+	bad += aiml_sig_version(9);
+
+	bad += aiml_sig_expect("rollback", aiml_load(W, AIML_SIGNED_WORKLOAD_V8,
+						     sizeof(AIML_SIGNED_WORKLOAD_V8)),
+			       AIML_STATUS_BLOB_ROLLBACK);
+	bad += aiml_sig_version(9);
+	bad += aiml_sig_expect("forced rollback", aiml_load_force(W, AIML_SIGNED_WORKLOAD_V8,
+								  sizeof(AIML_SIGNED_WORKLOAD_V8)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_version(8);
+	bad += aiml_sig_expect("same version", aiml_load(W, AIML_SIGNED_WORKLOAD_V8,
+							 sizeof(AIML_SIGNED_WORKLOAD_V8)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_expect("force null", aiml_load_force(W, NULL, 1), AIML_STATUS_NULL_POINTER);
+	bad += aiml_sig_expect("force kind", aiml_load_force(9, AIML_SIGNED_WORKLOAD_V8, 1),
+			       AIML_STATUS_UNKNOWN_KIND);
+
+	bad += aiml_sig_expect("no key", aiml_set_key(NULL, false), AIML_STATUS_OK);
+	bad += aiml_sig_expect("no key load", aiml_load(W, AIML_SIGNED_WORKLOAD_V9, n9),
+			       AIML_STATUS_BLOB_NO_KEY);
+	bad += aiml_sig_expect("open", aiml_set_key(NULL, true), AIML_STATUS_OK);
+	bad += aiml_sig_expect("restore", aiml_load_force(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_OK);
+	return bad;
+}
+
 /* Mean ns per prediction of each model over `n` calls on the last history of the vectors
  * (feature extraction included); prints one line per model. */
 static void aiml_bench(unsigned int n)

@@ -241,6 +241,11 @@ static void probe(void)
 	case 3: aiml_failure_predict(&aiml_run_fh, &ff); break;
 	case 4: aiml_memory_predict(&aiml_run_mh, &ap); break;
 	case 5: aiml_load(AIML_KIND_MEMORY, AIML_BLOB_MEMORY, sizeof(AIML_BLOB_MEMORY)); break;
+	case 6:
+		aiml_set_key(AIML_TEST_PUBKEY, false);
+		aiml_load_force(AIML_KIND_WORKLOAD, AIML_SIGNED_WORKLOAD_V9, sizeof(AIML_SIGNED_WORKLOAD_V9));
+		aiml_set_key(NULL, true);
+		break;
 	default: break; /* 0: the probe's own frame */
 	}
 }
@@ -266,7 +271,8 @@ int main(void)
 	AimlModelInfo info;
 	static AimlWorkloadHistory wh;
 	AimlWorkloadPrediction wp;
-	static const char *names[] = { "", "workload", "threat", "failure", "memory", "load(memory)" };
+	static const char *names[] = { "", "workload", "threat", "failure", "memory", "load(memory)",
+				       "signed load(workload)" };
 	size_t base;
 	int bad, k;
 
@@ -283,9 +289,10 @@ int main(void)
 	CHECK(aiml_load_vector_blobs() == 0);
 	bad = aiml_run_vectors('L');
 	CHECK(bad == 0);
+	CHECK(aiml_run_signing() == 0);
 
 	base = stack_of(0);
-	for (k = 1; k <= 5; k++)
+	for (k = 1; k <= 6; k++)
 		printf("aiml-stack %s %zu bytes (painted; probe frame of %zu bytes excluded)\n",
 		       names[k], stack_of(k) - base, base);
 

@@ -44,18 +44,44 @@ impl Rng {
 }
 
 fn patched_default(kind: ModelKind) -> Vec<u8> {
+    with_version(kind, 7)
+}
+
+/// The built-in blob of `kind` with its model version set to `version` (< 128) and the CRC
+/// fixed.
+fn with_version(kind: ModelKind, version: u8) -> Vec<u8> {
     let mut b = defaults::blob(kind).to_vec();
     // Header: magic(4) version(2) kind(1) model_version(varint). A one-byte varint stays one.
-    assert!(b[7] < 0x80, "default model_version is a one-byte varint");
-    b[7] = 7;
+    assert!(
+        b[7] < 0x80 && version < 0x80,
+        "model_version is a one-byte varint"
+    );
+    b[7] = version;
     let n = b.len() - 4;
     let crc = crc32(&b[..n]);
     b[n..].copy_from_slice(&crc.to_le_bytes());
     let version = Model::from_blob_for(&b, kind, kind.schema_id())
         .expect("patched blob is valid")
         .version();
-    assert_eq!(version, 7);
+    assert_eq!(version, u32::from(version_byte(&b)));
     b
+}
+
+fn version_byte(b: &[u8]) -> u8 {
+    b[7]
+}
+
+/// Test key of the C test and the kernel module (a fixed seed: it signs test blobs only).
+fn test_key() -> ed25519_compact::KeyPair {
+    ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([0x5A; 32]))
+}
+
+fn signed(b: &[u8]) -> Vec<u8> {
+    let sig = test_key().sk.sign(b, None);
+    let mut out = b.to_vec();
+    out.extend_from_slice(&inference_core::signature::SIG_MAGIC);
+    out.extend_from_slice(&sig[..]);
+    out
 }
 
 fn c_bytes(name: &str, b: &[u8], h: &mut String) {
@@ -322,6 +348,20 @@ fn main() {
     for (k, b) in ModelKind::ALL.iter().zip(&loaded) {
         c_bytes(&format!("AIML_BLOB_{}", k.name().to_uppercase()), b, &mut h);
     }
+    // ---- signing and anti-rollback: the test public key, built-in workload blobs signed
+    // with versions 9 and 8 (aiml_run_signing)
+    c_bytes("AIML_TEST_PUBKEY", &test_key().pk[..], &mut h);
+    let w = ModelKind::Workload;
+    c_bytes(
+        "AIML_SIGNED_WORKLOAD_V9",
+        &signed(&with_version(w, 9)),
+        &mut h,
+    );
+    c_bytes(
+        "AIML_SIGNED_WORKLOAD_V8",
+        &signed(&with_version(w, 8)),
+        &mut h,
+    );
     h.push_str("\n#endif\n");
 
     // ---- expected lines

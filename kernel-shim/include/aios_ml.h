@@ -5,6 +5,7 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #else
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #endif
@@ -81,7 +82,7 @@
 #define AIML_MEMORY_HISTORY_WORDS 352
 
 /**
- * Result of every call. `Ok` is 0; caller errors are 1..=15; a refused blob is 16..=31 and
+ * Result of every call. `Ok` is 0; caller errors are 1..=15; a refused blob is 16..=47 and
  * names the check that failed (the previous model stays in the slot).
  */
 typedef enum AimlStatus {
@@ -183,6 +184,24 @@ typedef enum AimlStatus {
    * Blob refused for a reason this build of the shim has no code for.
    */
   AIML_STATUS_BLOB_INVALID = 31,
+  /**
+   * Blob refused: not signed, and the key policy requires a signature.
+   */
+  AIML_STATUS_BLOB_UNSIGNED = 32,
+  /**
+   * Blob refused: its signature does not verify against the key (forged, other key,
+   * altered after signing).
+   */
+  AIML_STATUS_BLOB_BAD_SIGNATURE = 33,
+  /**
+   * Blob refused: the policy requires signatures but no key is set.
+   */
+  AIML_STATUS_BLOB_NO_KEY = 34,
+  /**
+   * Blob refused: its version is lower than the last one loaded into the slot
+   * (anti-rollback; `aiml_load_force` overrides).
+   */
+  AIML_STATUS_BLOB_ROLLBACK = 35,
 } AimlStatus;
 
 /**
@@ -517,10 +536,37 @@ size_t aiml_slot_capacity(void);
  * the status says why (`BLOB_*`: the check that refused it). The caller's buffer is not
  * referenced after the call returns.
  *
+ * The blob must pass the key policy (`aiml_set_key`: signature, unsigned blobs) and carry a
+ * model version no lower than the last blob loaded into this slot (`BLOB_ROLLBACK`
+ * otherwise; `aiml_reset` does not lower that floor).
+ *
  * # Safety
  * `blob`, if non-null, must be valid for reads of `len` bytes.
  */
 enum AimlStatus aiml_load(uint32_t kind, const uint8_t *blob, size_t len);
+
+/**
+ * `aiml_load` without the anti-rollback check: a deliberate downgrade by the operator. The
+ * key policy still applies. The slot's rollback floor becomes the forced blob's version.
+ *
+ * # Safety
+ * `blob`, if non-null, must be valid for reads of `len` bytes.
+ */
+enum AimlStatus aiml_load_force(uint32_t kind, const uint8_t *blob, size_t len);
+
+/**
+ * Sets the key policy of every later load: `key` (32 bytes, an Ed25519 public key; NULL for
+ * none) and whether blobs without a signature are accepted. With a key and
+ * `accept_unsigned = false`, only blobs signed by that key load (`BLOB_UNSIGNED`,
+ * `BLOB_BAD_SIGNATURE`); with no key and `accept_unsigned = false`, every load is refused
+ * (`BLOB_NO_KEY`). Until the first call: no key, unsigned blobs accepted. The key is copied.
+ * `INVALID_ARGUMENT`: not a valid Ed25519 public key (nothing changed); `BUSY`: another
+ * `aiml_set_key` runs. Models already loaded stay.
+ *
+ * # Safety
+ * `key`, if non-null, must be valid for reads of 32 bytes.
+ */
+enum AimlStatus aiml_set_key(const uint8_t *key, bool accept_unsigned);
 
 /**
  * Switches the slot of `kind` back to its built-in model.

@@ -90,29 +90,72 @@ pub extern "C" fn aiml_slot_capacity() -> usize {
     SLOT_BYTES
 }
 
-/// Copies `len` bytes at `blob` into the spare buffer of the slot of `kind`, validates them
-/// and, if accepted, makes them the slot's model. On any error the previous model stays and
-/// the status says why (`BLOB_*`: the check that refused it). The caller's buffer is not
-/// referenced after the call returns.
-///
 /// # Safety
 /// `blob`, if non-null, must be valid for reads of `len` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn aiml_load(kind: u32, blob: *const u8, len: usize) -> AimlStatus {
+unsafe fn load(kind: u32, blob: *const u8, len: usize, force: bool) -> AimlStatus {
     if blob.is_null() {
         return AimlStatus::NullPointer;
     }
     // SAFETY: forwarded contract.
     let r = unsafe {
         match kind {
-            AIML_KIND_WORKLOAD => WORKLOAD.load(blob, len),
-            AIML_KIND_THREAT => THREAT.load(blob, len),
-            AIML_KIND_FAILURE => FAILURE.load(blob, len),
-            AIML_KIND_MEMORY => MEMORY.load(blob, len),
+            AIML_KIND_WORKLOAD => WORKLOAD.load(blob, len, force),
+            AIML_KIND_THREAT => THREAT.load(blob, len, force),
+            AIML_KIND_FAILURE => FAILURE.load(blob, len, force),
+            AIML_KIND_MEMORY => MEMORY.load(blob, len, force),
             _ => Err(AimlStatus::UnknownKind),
         }
     };
     status(r)
+}
+
+/// Copies `len` bytes at `blob` into the spare buffer of the slot of `kind`, validates them
+/// and, if accepted, makes them the slot's model. On any error the previous model stays and
+/// the status says why (`BLOB_*`: the check that refused it). The caller's buffer is not
+/// referenced after the call returns.
+///
+/// The blob must pass the key policy (`aiml_set_key`: signature, unsigned blobs) and carry a
+/// model version no lower than the last blob loaded into this slot (`BLOB_ROLLBACK`
+/// otherwise; `aiml_reset` does not lower that floor).
+///
+/// # Safety
+/// `blob`, if non-null, must be valid for reads of `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_load(kind: u32, blob: *const u8, len: usize) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    unsafe { load(kind, blob, len, false) }
+}
+
+/// `aiml_load` without the anti-rollback check: a deliberate downgrade by the operator. The
+/// key policy still applies. The slot's rollback floor becomes the forced blob's version.
+///
+/// # Safety
+/// `blob`, if non-null, must be valid for reads of `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_load_force(kind: u32, blob: *const u8, len: usize) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    unsafe { load(kind, blob, len, true) }
+}
+
+/// Sets the key policy of every later load: `key` (32 bytes, an Ed25519 public key; NULL for
+/// none) and whether blobs without a signature are accepted. With a key and
+/// `accept_unsigned = false`, only blobs signed by that key load (`BLOB_UNSIGNED`,
+/// `BLOB_BAD_SIGNATURE`); with no key and `accept_unsigned = false`, every load is refused
+/// (`BLOB_NO_KEY`). Until the first call: no key, unsigned blobs accepted. The key is copied.
+/// `INVALID_ARGUMENT`: not a valid Ed25519 public key (nothing changed); `BUSY`: another
+/// `aiml_set_key` runs. Models already loaded stay.
+///
+/// # Safety
+/// `key`, if non-null, must be valid for reads of 32 bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_set_key(key: *const u8, accept_unsigned: bool) -> AimlStatus {
+    let key = if key.is_null() {
+        None
+    } else {
+        // SAFETY: non-null, readable for 32 bytes by contract; `[u8; 32]` has alignment 1.
+        Some(unsafe { &*(key as *const [u8; 32]) })
+    };
+    status(crate::policy::set(key, accept_unsigned))
 }
 
 /// Switches the slot of `kind` back to its built-in model.

@@ -33,6 +33,7 @@ pub use inference_core;
 
 mod ffi;
 mod history;
+pub mod policy;
 pub mod slot;
 mod status;
 

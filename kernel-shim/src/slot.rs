@@ -27,7 +27,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
 
 use crate::status::AimlStatus;
-use inference_core::{ModelKind, ModelSource};
+use inference_core::{ModelKind, ModelSource, Policy};
 
 /// Bytes of each of the two blob buffers of a slot. Set at build time with the environment
 /// variable `AIML_SHIM_SLOT_BYTES` (decimal); default 4096 (every built-in model fits). 0
@@ -58,7 +58,7 @@ const fn parse_usize(s: Option<&str>, default: usize) -> usize {
     feature = "single-core",
     all(target_arch = "riscv32", not(target_feature = "a"))
 ))]
-mod counts {
+pub(crate) mod counts {
     //! Plain load + store; see the module docs for why that is enough on one core.
     use core::sync::atomic::{compiler_fence, AtomicU32, AtomicU8, Ordering::SeqCst};
 
@@ -84,7 +84,7 @@ mod counts {
     feature = "single-core",
     all(target_arch = "riscv32", not(target_feature = "a"))
 )))]
-mod counts {
+pub(crate) mod counts {
     use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
 
     pub fn inc(c: &AtomicU32) {
@@ -102,8 +102,9 @@ mod counts {
 pub trait Predictor: Sized + 'static {
     /// The kind of the slot.
     const KIND: ModelKind;
-    /// The predictor for `blob`, or for the built-in model when `blob` is `None` or refused.
-    fn build(blob: Option<&'static [u8]>) -> Self;
+    /// The predictor for `blob` if `policy` accepts it, or for the built-in model when `blob`
+    /// is `None` or refused.
+    fn build(blob: Option<&'static [u8]>, policy: &Policy) -> Self;
     /// Which model answers.
     fn source(&self) -> &ModelSource;
     /// The model in use.
@@ -114,8 +115,8 @@ macro_rules! predictor {
     ($t:ident, $kind:ident) => {
         impl Predictor for inference_core::$t<'static> {
             const KIND: ModelKind = ModelKind::$kind;
-            fn build(blob: Option<&'static [u8]>) -> Self {
-                inference_core::$t::new(blob)
+            fn build(blob: Option<&'static [u8]>, policy: &Policy) -> Self {
+                inference_core::$t::with_policy(blob, policy)
             }
             fn source(&self) -> &ModelSource {
                 inference_core::$t::source(self)
@@ -137,6 +138,8 @@ pub struct Slot<P> {
     active: AtomicU8,
     /// Writer flag (1 while a load or reset runs).
     writer: AtomicU8,
+    /// Anti-rollback floor: the version of the last blob loaded (only written under `writer`).
+    floor: AtomicU32,
     readers: [AtomicU32; 2],
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
     blobs: [UnsafeCell<[u8; SLOT_BYTES]>; 2],
@@ -158,6 +161,7 @@ impl<P: Predictor> Slot<P> {
         Slot {
             active: AtomicU8::new(0),
             writer: AtomicU8::new(0),
+            floor: AtomicU32::new(0),
             readers: [AtomicU32::new(0), AtomicU32::new(0)],
             predictors: [
                 UnsafeCell::new(MaybeUninit::uninit()),
@@ -207,6 +211,7 @@ impl<P: Predictor> Slot<P> {
         &self,
         blob: Option<(*const u8, usize)>,
         only_if_empty: bool,
+        force: bool,
     ) -> Result<(), AimlStatus> {
         if let Some((_, len)) = blob {
             if len > SLOT_BYTES {
@@ -216,7 +221,7 @@ impl<P: Predictor> Slot<P> {
         if !counts::try_lock(&self.writer) {
             return Err(AimlStatus::Busy);
         }
-        let r = self.write_locked(blob, only_if_empty);
+        let r = self.write_locked(blob, only_if_empty, force);
         self.writer.store(0, SeqCst);
         r
     }
@@ -225,11 +230,20 @@ impl<P: Predictor> Slot<P> {
         &self,
         blob: Option<(*const u8, usize)>,
         only_if_empty: bool,
+        force: bool,
     ) -> Result<(), AimlStatus> {
         let a = self.active.load(SeqCst);
         if only_if_empty && a != 0 {
             return Ok(());
         }
+        // The built-in models are part of the image: no policy applies to them.
+        let policy = match blob {
+            None => Policy::OPEN,
+            Some(_) => {
+                let floor = if force { 0 } else { self.floor.load(SeqCst) };
+                crate::policy::get()?.with_min_version(floor)
+            }
+        };
         // Empty slot: buffer 0; else the one not active.
         let spare = if a == 1 { 1 } else { 0 };
         if self.readers[spare].load(SeqCst) != 0 {
@@ -248,10 +262,10 @@ impl<P: Predictor> Slot<P> {
                 }
             }
         };
-        let p = P::build(bytes);
+        let p = P::build(bytes, &policy);
         if bytes.is_some() {
             match p.source() {
-                ModelSource::Loaded { .. } => {}
+                ModelSource::Loaded { version } => self.floor.store(*version, SeqCst),
                 ModelSource::Default {
                     refused: Some(e), ..
                 } => return Err(e.into()),
@@ -269,21 +283,24 @@ impl<P: Predictor> Slot<P> {
     /// Puts the built-in model in an empty slot; does nothing to a slot that holds one.
     pub fn init(&self) -> Result<(), AimlStatus> {
         // SAFETY: no blob pointer.
-        unsafe { self.write(None, true) }
+        unsafe { self.write(None, true, false) }
     }
 
     /// Switches to the built-in model.
     pub fn reset(&self) -> Result<(), AimlStatus> {
         // SAFETY: no blob pointer.
-        unsafe { self.write(None, false) }
+        unsafe { self.write(None, false, false) }
     }
 
-    /// Copies, validates and (if accepted) switches to `len` bytes at `ptr`.
+    /// Copies, validates and (if accepted) switches to `len` bytes at `ptr`. The blob must
+    /// pass the key policy ([`crate::policy`]) and, unless `force`, carry a version no lower
+    /// than the last blob loaded into this slot (anti-rollback; [`Slot::reset`] does not
+    /// lower that floor, a forced load sets it to the forced version).
     ///
     /// # Safety
     /// `ptr` must be valid for reads of `len` bytes.
-    pub unsafe fn load(&self, ptr: *const u8, len: usize) -> Result<(), AimlStatus> {
+    pub unsafe fn load(&self, ptr: *const u8, len: usize, force: bool) -> Result<(), AimlStatus> {
         // SAFETY: forwarded contract.
-        unsafe { self.write(Some((ptr, len)), false) }
+        unsafe { self.write(Some((ptr, len)), false, force) }
     }
 }

@@ -2,7 +2,7 @@
 
 use inference_core::LoadError;
 
-/// Result of every call. `Ok` is 0; caller errors are 1..=15; a refused blob is 16..=31 and
+/// Result of every call. `Ok` is 0; caller errors are 1..=15; a refused blob is 16..=47 and
 /// names the check that failed (the previous model stays in the slot).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,16 @@ pub enum AimlStatus {
     BlobInvalidActivation = 30,
     /// Blob refused for a reason this build of the shim has no code for.
     BlobInvalid = 31,
+    /// Blob refused: not signed, and the key policy requires a signature.
+    BlobUnsigned = 32,
+    /// Blob refused: its signature does not verify against the key (forged, other key,
+    /// altered after signing).
+    BlobBadSignature = 33,
+    /// Blob refused: the policy requires signatures but no key is set.
+    BlobNoKey = 34,
+    /// Blob refused: its version is lower than the last one loaded into the slot
+    /// (anti-rollback; `aiml_load_force` overrides).
+    BlobRollback = 35,
 }
 
 impl From<&LoadError> for AimlStatus {
@@ -77,6 +87,10 @@ impl From<&LoadError> for AimlStatus {
             LoadError::LengthMismatch { .. } => AimlStatus::BlobLengthMismatch,
             LoadError::InvalidRequant { .. } => AimlStatus::BlobInvalidRequant,
             LoadError::InvalidActivation { .. } => AimlStatus::BlobInvalidActivation,
+            LoadError::Unsigned => AimlStatus::BlobUnsigned,
+            LoadError::BadSignature => AimlStatus::BlobBadSignature,
+            LoadError::NoKey => AimlStatus::BlobNoKey,
+            LoadError::Rollback { .. } => AimlStatus::BlobRollback,
             _ => AimlStatus::BlobInvalid,
         }
     }
