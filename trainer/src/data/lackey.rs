@@ -140,7 +140,9 @@ pub fn parse_line(line: &str) -> Result<Line, (&'static str, String)> {
         return Ok(Line::Other);
     }
     let t = l.trim_start();
-    let (tag, rest) = t.split_at(1);
+    // The tag is one character, which need not be one byte (found by fuzzing: `split_at(1)`
+    // panicked on a line starting with a multi-byte character).
+    let (tag, rest) = t.split_at(t.chars().next().map_or(0, char::len_utf8));
     let kind = match tag {
         "I" => None,
         "L" => Some(AccessKind::Read),
@@ -219,6 +221,7 @@ mod tests {
         assert_eq!(parse_line("==123== Lackey"), Ok(Line::Other));
         assert_eq!(parse_line(" X 12,4").unwrap_err().0, "kind");
         assert_eq!(parse_line(" L zz,4").unwrap_err().0, "address");
+        assert_eq!(parse_line(" \u{e9}S 7ff000108,8").unwrap_err().0, "kind");
         assert_eq!(parse_line(" L 12,").unwrap_err().0, "size");
 
         let dir = std::env::temp_dir().join(format!("aios-lackey-{}", std::process::id()));
