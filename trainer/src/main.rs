@@ -445,6 +445,9 @@ fn inspect(file: &Path) -> Result<(), String> {
     let h = model.header();
     let m = model.metadata();
     println!("{}: {} bytes, CRC-32 verified", file.display(), bytes.len());
+    if inference_core::signature::split(&bytes).signature.is_some() {
+        println!("  signed (Ed25519 trailer, not checked here: trainer verify FILE --pub KEY)");
+    }
     println!(
         "  format v{}  kind {}  model version {}  schema {:#010x}",
         inference_core::blob::FORMAT_VERSION,
