@@ -15,6 +15,11 @@
 //! model kind and feature schema, every length, every layer's chaining to the previous one, and
 //! every requantization parameter. After it returns `Ok`, [`Model::infer`] is total: it cannot
 //! panic or fail for any input values. Weights are not copied: the model borrows the blob.
+//!
+//! A blob may carry an Ed25519 signature trailer after its CRC ([`crate::signature`]).
+//! [`Model::from_blob_with`] and [`Model::from_blob_verified`] apply a [`Policy`] (key,
+//! unsigned blobs, lowest version) between the envelope checks and the section decoding;
+//! [`Model::from_blob`] reads signed and unsigned blobs alike without checking signatures.
 
 use core::fmt;
 
