@@ -71,3 +71,31 @@ pub fn get() -> Result<Policy, AimlStatus> {
         min_version: 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_get_and_a_torn_read_is_busy() {
+        assert_eq!(get(), Ok(Policy::OPEN));
+        assert_eq!(
+            set(Some(&[0xFF; 32]), false),
+            Err(AimlStatus::InvalidArgument)
+        );
+        assert_eq!(get(), Ok(Policy::OPEN), "a refused key changes nothing");
+        // the public key of seed [1; 32] is a valid point; any valid key will do here
+        let key = {
+            let kp = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([1; 32]));
+            *kp.pk
+        };
+        assert_eq!(set(Some(&key), false), Ok(()));
+        assert_eq!(get(), Ok(Policy::require(key)));
+        // a reader that finds a write in progress answers Busy instead of spinning
+        SEQ.fetch_add(1, SeqCst);
+        assert_eq!(get(), Err(AimlStatus::Busy));
+        SEQ.fetch_add(1, SeqCst);
+        assert_eq!(set(None, true), Ok(()));
+        assert_eq!(get(), Ok(Policy::OPEN));
+    }
+}
