@@ -90,6 +90,10 @@ enum Command {
         /// Stop after this many memory accesses.
         #[arg(long)]
         max_accesses: Option<u64>,
+        /// Lowest probability (per-mille) at which the memory model prefetches (20 was best on
+        /// the training programs of docs/EVALUATION.md).
+        #[arg(long, default_value_t = 20)]
+        min_probability: u16,
         /// Samples of synthetic data.
         #[arg(long)]
         samples: Option<usize>,
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
             cache_ways,
             cache_line,
             max_accesses,
+            min_probability,
             samples,
             seed,
             json,
@@ -181,9 +186,9 @@ fn main() -> ExitCode {
                     line: cache_line,
                 },
                 max_accesses: max_accesses.unwrap_or(u64::MAX),
+                min_probability,
                 samples,
                 seed,
-                ..Default::default()
             };
             evaluate_cmd(&model_file, &data, &ro, &eo, json)
         }
