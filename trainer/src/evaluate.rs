@@ -30,7 +30,7 @@ impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
             cache: CacheConfig::default(),
-            min_probability: 200,
+            min_probability: 20,
             max_accesses: u64::MAX,
             samples: None,
             seed: 4242,

@@ -7,6 +7,7 @@
 
 pub mod baselines;
 pub mod cachesim;
+pub mod collect;
 pub mod data;
 pub mod dataset;
 pub mod evaluate;

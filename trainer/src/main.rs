@@ -95,6 +95,10 @@ enum Command {
         /// Stop after this many memory accesses.
         #[arg(long)]
         max_accesses: Option<u64>,
+        /// Lowest probability (per-mille) at which the memory model prefetches (20 was best on
+        /// the training programs of docs/EVALUATION.md).
+        #[arg(long, default_value_t = 20)]
+        min_probability: u16,
         /// Samples of synthetic data.
         #[arg(long)]
         samples: Option<usize>,
@@ -104,6 +108,25 @@ enum Command {
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Collect live telemetry from this host's /proc into JSONL records (Ctrl-C keeps what
+    /// was written).
+    Collect {
+        /// Model whose records to collect: workload, threat or failure.
+        #[arg(long)]
+        model: String,
+        /// How long, e.g. 60s, 5m.
+        #[arg(long, default_value = "60s")]
+        duration: String,
+        /// Sampling interval, e.g. 1s, 500ms.
+        #[arg(long, default_value = "1s")]
+        interval: String,
+        /// Output file (appended).
+        #[arg(long)]
+        out: PathBuf,
+        /// Anonymisation key file (default ~/.config/aios-ml/anon.key; env AIOS_ANON_KEY wins).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
     /// Print a blob's header, shapes, quantization and metadata, and verify its CRC.
     Inspect {
@@ -190,6 +213,7 @@ fn main() -> ExitCode {
             cache_ways,
             cache_line,
             max_accesses,
+            min_probability,
             samples,
             seed,
             json,
@@ -206,13 +230,20 @@ fn main() -> ExitCode {
                     line: cache_line,
                 },
                 max_accesses: max_accesses.unwrap_or(u64::MAX),
+                min_probability,
                 samples,
                 seed,
-                ..Default::default()
             };
             evaluate_cmd(&model_file, &data, &ro, &eo, json)
         }
         Command::Inspect { file } => inspect(&file),
+        Command::Collect {
+            model,
+            duration,
+            interval,
+            out,
+            key_file,
+        } => collect_cmd(&model, &duration, &interval, &out, key_file),
         Command::ExportDefaults { out } => export_defaults(&out),
         Command::Keygen { out } => signing_cmd::keygen(&out),
         Command::Sign { file, key, out } => signing_cmd::sign(&file, &key, out.as_deref()),
@@ -550,5 +581,52 @@ fn evaluate_cmd(
             }
         }
     }
+    Ok(())
+}
+
+fn collect_cmd(
+    model: &str,
+    duration: &str,
+    interval: &str,
+    out: &Path,
+    key_file: Option<PathBuf>,
+) -> Result<(), String> {
+    use trainer::collect;
+    let kind = ModelKind::from_name(model)
+        .ok_or_else(|| format!("unknown model '{model}': expected workload, threat or failure"))?;
+    let duration = collect::parse_duration(duration)?;
+    let interval = collect::parse_duration(interval)?;
+    let anon = collect::Anonymiser::load(&key_file.unwrap_or_else(collect::default_key_file))?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::new(duration.as_secs().max(1));
+        b.set_style(
+            ProgressStyle::with_template("  [{bar:30}] {pos}/{len} s {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    });
+    eprintln!(
+        "collecting {kind} records every {:?} for {:?} into {} (Ctrl-C keeps what was written)",
+        interval,
+        duration,
+        out.display()
+    );
+    let mut last_report = 0;
+    let n = collect::collect(kind, duration, interval, out, &anon, |n, t| match &bar {
+        Some(b) => {
+            b.set_position(t.as_secs());
+            b.set_message(format!("{n} records"));
+        }
+        None => {
+            if t.as_secs() >= last_report + 10 {
+                last_report = t.as_secs();
+                eprintln!("  {:>4} s: {n} records", t.as_secs());
+            }
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!("wrote {n} {kind} records to {}", out.display());
     Ok(())
 }

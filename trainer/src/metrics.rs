@@ -204,6 +204,15 @@ fn workload_absent() -> i32 {
     inference_core::blob::ABSENT
 }
 
+/// `a / b`, NaN when `b` is 0 (an undefined rate, not a perfect or a zero one).
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        f64::NAN
+    } else {
+        a as f64 / b as f64
+    }
+}
+
 /// ROC AUC of `scores` for binary `labels` (ties count half).
 pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
     let mut idx: Vec<usize> = (0..scores.len()).collect();
@@ -297,13 +306,6 @@ pub fn threat_metrics_at(
             (false, true) => fn_ += 1,
         }
     }
-    let ratio = |a: usize, b: usize| {
-        if b == 0 {
-            f64::NAN
-        } else {
-            a as f64 / b as f64
-        }
-    };
     Metrics {
         samples: d.len(),
         headline_name: "detection_rate",
@@ -381,13 +383,6 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
         let mut all: Vec<f64> = leads.iter().map(|l| l.unwrap_or(0.0)).collect();
         all.sort_by(|a, b| a.total_cmp(b));
         all[all.len() / 2]
-    };
-    let ratio = |a: usize, b: usize| {
-        if b == 0 {
-            f64::NAN
-        } else {
-            a as f64 / b as f64
-        }
     };
     Metrics {
         samples: d.len(),

@@ -106,7 +106,12 @@ pub fn train(
     // history), replay every process with its scores, and fit the final model on that.
     let (train, val, val_raw, fit) = if data.kind == ModelKind::Threat {
         let (t0, v0) = (zero_history(&train), zero_history(&val));
-        let first = fit(&t0, &v0, params, |_| {})?;
+        // the behaviour-only model only has to give plausible scores: a third of the epochs
+        let quick = Params {
+            epochs: (params.epochs / 3).max(1),
+            ..params.clone()
+        };
+        let first = fit(&t0, &v0, &quick, |_| {})?;
         let (t1, _) = replay_threat(&t0, 500, |r| f32_threat_score(&first, r));
         let (v1, _) = replay_threat(&v0, 500, |r| f32_threat_score(&first, r));
         let mut fit = fit(&t1, &v1, params, on_epoch)?;

@@ -225,11 +225,7 @@ pub fn load(root: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
             "not an ADFA-LD directory (no Training_Data_Master, Validation_Data_Master or Attack_Data_Master)",
         ));
     }
-    Ok(Loaded {
-        data: d,
-        skipped: skips.count,
-        first_skip: skips.first,
-    })
+    Ok(Loaded::new(d, skips))
 }
 
 #[cfg(test)]

@@ -304,11 +304,7 @@ pub fn load(kind: ModelKind, path: &Path, opts: &ReadOptions) -> Result<Loaded, 
             ModelKind::Memory => {}
         }
     }
-    Ok(Loaded {
-        data: d,
-        skipped: skips.count,
-        first_skip: skips.first,
-    })
+    Ok(Loaded::new(d, skips))
 }
 
 #[cfg(test)]

@@ -193,11 +193,7 @@ pub fn load(path: &Path, opts: &ReadOptions, max_samples: usize) -> Result<Loade
     for (i, g) in d.group.iter_mut().enumerate() {
         *g = (i / 5000) as u32;
     }
-    Ok(Loaded {
-        data: d,
-        skipped: s.skips.count,
-        first_skip: s.skips.first,
-    })
+    Ok(Loaded::new(d, s.skips))
 }
 
 #[cfg(test)]

@@ -91,6 +91,17 @@ pub struct Loaded {
     pub first_skip: Option<DataError>,
 }
 
+impl Loaded {
+    /// The samples of an import and its skipped rows.
+    pub fn new(data: Dataset, skips: Skips) -> Loaded {
+        Loaded {
+            data,
+            skipped: skips.count,
+            first_skip: skips.first,
+        }
+    }
+}
+
 /// Bookkeeping of skipped rows shared by the importers.
 #[derive(Debug, Default)]
 pub struct Skips {

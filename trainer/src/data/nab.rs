@@ -92,11 +92,7 @@ pub fn load_workload(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataErro
         let s = read_series(file, opts, &mut skips)?;
         append_workload(&mut d, &s, g as u32);
     }
-    Ok(Loaded {
-        data: d,
-        skipped: skips.count,
-        first_skip: skips.first,
-    })
+    Ok(Loaded::new(d, skips))
 }
 
 fn pct(v: f64) -> u16 {
@@ -203,11 +199,7 @@ pub fn load_failure(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError
         let w = windows_for(windows, file)?;
         append_failure(&mut d, &s, &w, g as u32);
     }
-    Ok(Loaded {
-        data: d,
-        skipped: skips.count,
-        first_skip: skips.first,
-    })
+    Ok(Loaded::new(d, skips))
 }
 
 /// Appends the failure samples of one series with its windows as group `g`.
