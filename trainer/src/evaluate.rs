@@ -91,7 +91,13 @@ pub fn evaluate(
 ) -> Result<Value, String> {
     let model = Model::from_blob(blob).map_err(|e| format!("model file: {e}"))?;
     let kind = model.kind();
-    let model = Model::from_blob_for(blob, kind, kind.schema_id()).map_err(|e| e.to_string())?;
+    if model.header().schema_id != kind.schema_id() {
+        return Err(format!(
+            "model file: feature schema {:#010x}, but this build extracts {:#010x} for {kind}",
+            model.header().schema_id,
+            kind.schema_id()
+        ));
+    }
     if kind == ModelKind::Memory {
         return evaluate_memory(blob, specs, ro, eo, progress);
     }
