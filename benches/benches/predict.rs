@@ -10,21 +10,13 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use inference_core::features::failure::{FailureHistory, HealthSample};
 use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
-use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
+use inference_core::features::workload::WorkloadSample;
 use inference_core::{FailurePredictor, MemoryPredictor, ThreatDetector, WorkloadPredictor};
 use std::hint::black_box;
 
 fn workload(c: &mut Criterion) {
     let p = WorkloadPredictor::new(None);
-    let mut h = WorkloadHistory::new();
-    for k in 0..11u64 {
-        h.push(WorkloadSample {
-            cpu: (3000 + 100 * k) as u16,
-            mem: Some(4000),
-            gpu: Some(1500),
-            unix_s: 1_700_000_000 + 300 * k,
-        });
-    }
+    let mut h = aios_benches::workload_history();
     let f = h.features();
     let mut g = c.benchmark_group("workload");
     g.throughput(Throughput::Elements(
