@@ -11,17 +11,17 @@
 //!
 //! # Contract
 //!
-//! [`Model::from_blob`] checks everything once: magic, version, CRC, every section's decoding,
-//! model kind and feature schema, every length, every layer's chaining to the previous one, and
-//! every requantization parameter. After it returns `Ok`, [`Model::infer`] is total: it cannot
-//! panic or fail for any input values. Weights are not copied: the model borrows the blob.
+//! [`Model::from_blob`] and [`Model::load`] check everything once: magic, version, CRC, every
+//! section's decoding, every length, every layer's chaining to the previous one, and every
+//! requantization parameter (`load` also the model kind and feature schema). After they return
+//! `Ok`, [`Model::infer`] is total: it cannot panic or fail for any input values. Weights are
+//! not copied: the model borrows the blob.
 //!
 //! A blob may carry an Ed25519 signature trailer after its CRC ([`crate::signature`]).
-//! [`Model::from_blob_with`] and [`Model::from_blob_verified`] apply a [`Policy`] (key,
-//! unsigned blobs, lowest version) between the envelope checks and the section decoding;
-//! [`Model::from_blob`] reads signed and unsigned blobs alike without checking signatures.
-
-use core::fmt;
+//! [`Model::load`] applies a [`Policy`] (key, unsigned blobs, lowest version) between the
+//! envelope checks and the section decoding, and checks the model kind and feature schema;
+//! [`Model::from_blob`] reads signed and unsigned blobs of any kind alike without checking
+//! signatures.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,9 @@ use crate::dense::{dense_i8_i32, dense_i8_i8, le_i32, Activation, DenseLayer};
 use crate::quant::Requant;
 use crate::signature::{self, Policy};
 use crate::ModelKind;
+
+// The errors live in `crate::error`; re-exported here, where the loader and writer return them.
+pub use crate::error::{EncodeError, LoadError, Section};
 
 /// First four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"AIML";
@@ -129,243 +132,6 @@ pub struct MetadataWire<'a> {
     pub source: &'a str,
 }
 
-/// Part of the blob a decoding error happened in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
-    /// [`BlobHeader`].
-    Header,
-    /// [`InputQuantWire`].
-    InputQuant,
-    /// The layer count.
-    LayerCount,
-    /// Layer N (0-based).
-    Layer(u8),
-    /// [`OutputWire`].
-    Output,
-    /// [`MetadataWire`].
-    Metadata,
-}
-
-impl fmt::Display for Section {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Section::Header => f.write_str("header"),
-            Section::InputQuant => f.write_str("input quantization"),
-            Section::LayerCount => f.write_str("layer count"),
-            Section::Layer(n) => write!(f, "layer {n}"),
-            Section::Output => f.write_str("output"),
-            Section::Metadata => f.write_str("metadata"),
-        }
-    }
-}
-
-/// Why a blob was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LoadError {
-    /// Shorter than magic + version + CRC.
-    TooShort {
-        /// Bytes given.
-        len: usize,
-    },
-    /// The first four bytes are not `AIML`.
-    BadMagic {
-        /// What was found.
-        found: [u8; 4],
-    },
-    /// A format version this build does not read.
-    UnsupportedVersion {
-        /// Version in the blob.
-        found: u16,
-        /// Version this build reads.
-        supported: u16,
-    },
-    /// The CRC-32 trailer does not match the contents (corruption or truncation).
-    CrcMismatch {
-        /// CRC stored in the blob.
-        stored: u32,
-        /// CRC of the bytes.
-        computed: u32,
-    },
-    /// A section does not decode.
-    Decode {
-        /// Section that failed.
-        section: Section,
-        /// Byte offset of the section's start.
-        offset: usize,
-        /// What postcard reported.
-        error: postcard::Error,
-    },
-    /// Bytes left between the metadata and the CRC.
-    TrailingBytes {
-        /// Offset of the first unexpected byte.
-        offset: usize,
-    },
-    /// The kind code is not a known model kind.
-    UnknownKind {
-        /// Code found.
-        found: u8,
-    },
-    /// A model of another kind was given.
-    WrongKind {
-        /// Kind required.
-        expected: ModelKind,
-        /// Kind in the blob.
-        found: ModelKind,
-    },
-    /// The model was built for another feature layout.
-    SchemaMismatch {
-        /// Schema the code extracts.
-        expected: u32,
-        /// Schema the blob was trained on.
-        found: u32,
-    },
-    /// No layers, or more than [`MAX_LAYERS`].
-    LayerCount {
-        /// Count found.
-        found: usize,
-        /// Maximum accepted.
-        max: usize,
-    },
-    /// A layer is wider than [`MAX_WIDTH`] or has zero inputs/outputs.
-    LayerWidth {
-        /// Layer index.
-        layer: usize,
-        /// Offending width.
-        width: usize,
-    },
-    /// A layer's input count differs from what feeds it (the features or the previous layer).
-    ShapeMismatch {
-        /// Layer index.
-        layer: usize,
-        /// Inputs it should have.
-        expected: usize,
-        /// Inputs it declares.
-        found: usize,
-    },
-    /// A parameter array has the wrong length.
-    LengthMismatch {
-        /// Section the array is in.
-        section: Section,
-        /// Field name.
-        field: &'static str,
-        /// Expected byte length.
-        expected: usize,
-        /// Actual byte length.
-        found: usize,
-    },
-    /// A requantization multiplier or shift outside its valid range.
-    InvalidRequant {
-        /// Section it is in.
-        section: Section,
-        /// Channel (output or feature) index.
-        channel: usize,
-    },
-    /// Activation code is not 0 or 1.
-    InvalidActivation {
-        /// Layer index.
-        layer: usize,
-        /// Code found.
-        found: u8,
-    },
-    /// The policy requires a signature (a key is set, unsigned blobs are not accepted) and the
-    /// blob has no signature trailer.
-    Unsigned,
-    /// The blob has a signature trailer that does not verify against the policy's key
-    /// (forged, signed by another key, or altered after signing).
-    BadSignature,
-    /// The policy accepts only signed blobs but holds no key to check them with.
-    NoKey,
-    /// The model version is lower than the one the slot holds (anti-rollback).
-    Rollback {
-        /// Version held (the lowest accepted).
-        held: u32,
-        /// Version of the refused blob.
-        offered: u32,
-    },
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.clone() {
-            LoadError::TooShort { len } => {
-                write!(f, "blob is {len} bytes, shorter than the minimum {MIN_LEN}")
-            }
-            LoadError::BadMagic { found } => write!(f, "bad magic {found:02x?}, expected \"AIML\""),
-            LoadError::UnsupportedVersion { found, supported } => write!(
-                f,
-                "blob format version {found} is not supported (this build reads {supported})"
-            ),
-            LoadError::CrcMismatch { stored, computed } => write!(
-                f,
-                "CRC mismatch: stored {stored:#010x}, computed {computed:#010x} (corrupt or truncated)"
-            ),
-            LoadError::Decode {
-                section,
-                offset,
-                error,
-            } => write!(f, "cannot decode {section} at byte offset {offset}: {error}"),
-            LoadError::TrailingBytes { offset } => {
-                write!(f, "unexpected bytes at offset {offset} before the CRC")
-            }
-            LoadError::UnknownKind { found } => write!(f, "unknown model kind code {found}"),
-            LoadError::WrongKind { expected, found } => {
-                write!(f, "expected a {expected} model, got a {found} model")
-            }
-            LoadError::SchemaMismatch { expected, found } => write!(
-                f,
-                "feature schema mismatch: code extracts {expected:#010x}, model expects {found:#010x}"
-            ),
-            LoadError::LayerCount { found, max } => {
-                write!(f, "{found} layers; a model needs 1 to {max}")
-            }
-            LoadError::LayerWidth { layer, width } => write!(
-                f,
-                "layer {layer} has width {width}; widths must be 1 to {MAX_WIDTH}"
-            ),
-            LoadError::ShapeMismatch {
-                layer,
-                expected,
-                found,
-            } => write!(
-                f,
-                "shape mismatch at layer {layer}: {found} inputs declared, {expected} fed"
-            ),
-            LoadError::LengthMismatch {
-                section,
-                field,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{section}: field `{field}` is {found} bytes, expected {expected}"
-            ),
-            LoadError::InvalidRequant { section, channel } => write!(
-                f,
-                "{section}: requantization parameters of channel {channel} out of range"
-            ),
-            LoadError::InvalidActivation { layer, found } => {
-                write!(f, "layer {layer}: unknown activation code {found}")
-            }
-            LoadError::Unsigned => {
-                f.write_str("blob is not signed and the policy requires a signature")
-            }
-            LoadError::BadSignature => f.write_str(
-                "signature does not verify against the configured key (forged, other key or altered)",
-            ),
-            LoadError::NoKey => {
-                f.write_str("the policy requires signed blobs but no public key is configured")
-            }
-            LoadError::Rollback { held, offered } => write!(
-                f,
-                "model version {offered} is lower than the version {held} held (rollback refused)"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for LoadError {}
-
 /// A validated model borrowing its parameters from a blob.
 #[derive(Debug, Clone)]
 pub struct Model<'a> {
@@ -433,7 +199,10 @@ fn check_requant(section: Section, mult: &[u8], shift: &[u8]) -> Result<(), Load
 /// Magic, version and CRC of a v1 blob: the cheap checks, done before the signature.
 fn check_envelope(bytes: &[u8]) -> Result<(), LoadError> {
     if bytes.len() < MIN_LEN {
-        return Err(LoadError::TooShort { len: bytes.len() });
+        return Err(LoadError::TooShort {
+            len: bytes.len(),
+            min: MIN_LEN,
+        });
     }
     let magic = [bytes[0], bytes[1], bytes[2], bytes[3]];
     if magic != MAGIC {
@@ -456,40 +225,142 @@ fn check_envelope(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// Input quantization: one record per feature, every requantization in range.
+fn check_input(input: &InputQuantWire<'_>, n_features: usize) -> Result<(), LoadError> {
+    expect_len(
+        Section::InputQuant,
+        "records",
+        input.records,
+        n_features * INPUT_RECORD_LEN,
+    )?;
+    for (channel, r) in input.records.chunks_exact(INPUT_RECORD_LEN).enumerate() {
+        let rq = Requant {
+            multiplier: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
+            shift: r[8] as i8,
+        };
+        if !rq.is_valid() {
+            return Err(LoadError::InvalidRequant {
+                section: Section::InputQuant,
+                channel,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The layer count and the layers: each fed by the features or the previous layer, the last
+/// one producing `n_outputs`.
+fn decode_layers<'a>(
+    body: &'a [u8],
+    pos: &mut usize,
+    n_features: usize,
+    n_outputs: usize,
+) -> Result<heapless::Vec<DenseLayer<'a>, MAX_LAYERS>, LoadError> {
+    let count: u8 = section(body, pos, Section::LayerCount)?;
+    let count = count as usize;
+    if count == 0 || count > MAX_LAYERS {
+        return Err(LoadError::LayerCount {
+            found: count,
+            max: MAX_LAYERS,
+        });
+    }
+    let mut layers = heapless::Vec::new();
+    let mut fed = n_features;
+    if fed == 0 || fed > MAX_WIDTH {
+        return Err(LoadError::LayerWidth {
+            layer: 0,
+            width: fed,
+            max: MAX_WIDTH,
+        });
+    }
+    for index in 0..count {
+        let w: LayerWire<'a> = section(body, pos, Section::Layer(index as u8))?;
+        let layer = check_layer(w, index, fed)?;
+        fed = layer.n_out;
+        // Cannot fail: count ≤ MAX_LAYERS was checked above.
+        let _ = layers.push(layer);
+    }
+    if fed != n_outputs {
+        return Err(LoadError::ShapeMismatch {
+            layer: count,
+            expected: n_outputs,
+            found: fed,
+        });
+    }
+    Ok(layers)
+}
+
+/// One layer's shape (it reads the `fed` values before it), lengths, requantization and
+/// activation.
+fn check_layer(w: LayerWire<'_>, index: usize, fed: usize) -> Result<DenseLayer<'_>, LoadError> {
+    let sec = Section::Layer(index as u8);
+    let (n_in, n_out) = (w.n_in as usize, w.n_out as usize);
+    if n_in != fed {
+        return Err(LoadError::ShapeMismatch {
+            layer: index,
+            expected: fed,
+            found: n_in,
+        });
+    }
+    if n_out == 0 || n_out > MAX_WIDTH {
+        return Err(LoadError::LayerWidth {
+            layer: index,
+            width: n_out,
+            max: MAX_WIDTH,
+        });
+    }
+    expect_len(sec, "weights", w.weights, n_in * n_out)?;
+    expect_len(sec, "bias", w.bias, n_out * 4)?;
+    expect_len(sec, "multiplier", w.multiplier, n_out * 4)?;
+    expect_len(sec, "shift", w.shift, n_out)?;
+    check_requant(sec, w.multiplier, w.shift)?;
+    let activation = match w.activation {
+        0 => Activation::Linear,
+        1 => Activation::Relu,
+        found => {
+            return Err(LoadError::InvalidActivation {
+                layer: index,
+                found,
+            })
+        }
+    };
+    Ok(DenseLayer {
+        n_in,
+        n_out,
+        activation,
+        output_zero_point: w.output_zero_point,
+        weights: w.weights,
+        bias: w.bias,
+        multiplier: w.multiplier,
+        shift: w.shift,
+    })
+}
+
 impl<'a> Model<'a> {
     /// Validates a blob of any kind, signed or not, without checking a signature
     /// ([`Policy::OPEN`]). See the module docs for what is checked.
     pub fn from_blob(bytes: &'a [u8]) -> Result<Model<'a>, LoadError> {
-        Model::from_blob_with(bytes, &Policy::OPEN)
+        Model::load(bytes, None, &Policy::OPEN)
     }
 
-    /// Validates a blob of any kind under `policy`: envelope (magic, version, CRC), then the
-    /// signature and the unsigned policy, then every section, then the version floor.
-    pub fn from_blob_with(bytes: &'a [u8], policy: &Policy) -> Result<Model<'a>, LoadError> {
+    /// Validates a blob under `policy`: envelope (magic, version, CRC), then the signature and
+    /// the unsigned policy, then every section, then, with `Some(kind)`, the model kind and the
+    /// feature schema this build extracts for it ([`ModelKind::schema_id`]), then the version
+    /// floor. `None` accepts a model of any kind and schema (a tool checking a signature).
+    pub fn load(
+        bytes: &'a [u8],
+        kind: Option<ModelKind>,
+        policy: &Policy,
+    ) -> Result<Model<'a>, LoadError> {
         let env = signature::split(bytes);
         check_envelope(env.blob)?;
         let verified = signature::check(&env, policy)?;
         let mut model = Model::decode(env.blob)?;
         model.blob_len = bytes.len();
         model.signature_verified = verified;
-        signature::check_rollback(policy.min_version, model.version(), false)?;
-        Ok(model)
-    }
-
-    /// [`Model::from_blob_with`], and requires the blob to be of `kind` with feature schema
-    /// `schema_id` (checked before the version floor).
-    pub fn from_blob_verified(
-        bytes: &'a [u8],
-        kind: ModelKind,
-        schema_id: u32,
-        policy: &Policy,
-    ) -> Result<Model<'a>, LoadError> {
-        let open = Policy {
-            min_version: 0,
-            ..*policy
-        };
-        let model = Model::from_blob_with(bytes, &open)?;
-        model.check_kind(kind, schema_id)?;
+        if let Some(kind) = kind {
+            model.check_kind(kind)?;
+        }
         signature::check_rollback(policy.min_version, model.version(), false)?;
         Ok(model)
     }
@@ -506,94 +377,8 @@ impl<'a> Model<'a> {
         let n_outputs = header.n_outputs as usize;
 
         let input: InputQuantWire<'a> = section(body, &mut pos, Section::InputQuant)?;
-        expect_len(
-            Section::InputQuant,
-            "records",
-            input.records,
-            n_features * INPUT_RECORD_LEN,
-        )?;
-        for (channel, r) in input.records.chunks_exact(INPUT_RECORD_LEN).enumerate() {
-            let rq = Requant {
-                multiplier: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
-                shift: r[8] as i8,
-            };
-            if !rq.is_valid() {
-                return Err(LoadError::InvalidRequant {
-                    section: Section::InputQuant,
-                    channel,
-                });
-            }
-        }
-
-        let count: u8 = section(body, &mut pos, Section::LayerCount)?;
-        let count = count as usize;
-        if count == 0 || count > MAX_LAYERS {
-            return Err(LoadError::LayerCount {
-                found: count,
-                max: MAX_LAYERS,
-            });
-        }
-        let mut layers = heapless::Vec::new();
-        let mut fed = n_features;
-        if fed == 0 || fed > MAX_WIDTH {
-            return Err(LoadError::LayerWidth {
-                layer: 0,
-                width: fed,
-            });
-        }
-        for index in 0..count {
-            let sec = Section::Layer(index as u8);
-            let w: LayerWire<'a> = section(body, &mut pos, sec)?;
-            let (n_in, n_out) = (w.n_in as usize, w.n_out as usize);
-            if n_in != fed {
-                return Err(LoadError::ShapeMismatch {
-                    layer: index,
-                    expected: fed,
-                    found: n_in,
-                });
-            }
-            if n_out == 0 || n_out > MAX_WIDTH {
-                return Err(LoadError::LayerWidth {
-                    layer: index,
-                    width: n_out,
-                });
-            }
-            expect_len(sec, "weights", w.weights, n_in * n_out)?;
-            expect_len(sec, "bias", w.bias, n_out * 4)?;
-            expect_len(sec, "multiplier", w.multiplier, n_out * 4)?;
-            expect_len(sec, "shift", w.shift, n_out)?;
-            check_requant(sec, w.multiplier, w.shift)?;
-            let activation = match w.activation {
-                0 => Activation::Linear,
-                1 => Activation::Relu,
-                found => {
-                    return Err(LoadError::InvalidActivation {
-                        layer: index,
-                        found,
-                    })
-                }
-            };
-            let layer = DenseLayer {
-                n_in,
-                n_out,
-                activation,
-                output_zero_point: w.output_zero_point,
-                weights: w.weights,
-                bias: w.bias,
-                multiplier: w.multiplier,
-                shift: w.shift,
-            };
-            // Cannot fail: count ≤ MAX_LAYERS was checked above.
-            let _ = layers.push(layer);
-            fed = n_out;
-        }
-        if fed != n_outputs {
-            return Err(LoadError::ShapeMismatch {
-                layer: count,
-                expected: n_outputs,
-                found: fed,
-            });
-        }
+        check_input(&input, n_features)?;
+        let layers = decode_layers(body, &mut pos, n_features, n_outputs)?;
         let output: OutputWire<'a> = section(body, &mut pos, Section::Output)?;
         expect_len(Section::Output, "offsets", output.offsets, n_outputs * 4)?;
         let metadata: MetadataWire<'a> = section(body, &mut pos, Section::Metadata)?;
@@ -612,24 +397,14 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// Validates a blob and requires it to be of `kind` with feature schema `schema_id`.
-    pub fn from_blob_for(
-        bytes: &'a [u8],
-        kind: ModelKind,
-        schema_id: u32,
-    ) -> Result<Model<'a>, LoadError> {
-        let model = Model::from_blob(bytes)?;
-        model.check_kind(kind, schema_id)?;
-        Ok(model)
-    }
-
-    fn check_kind(&self, kind: ModelKind, schema_id: u32) -> Result<(), LoadError> {
+    fn check_kind(&self, kind: ModelKind) -> Result<(), LoadError> {
         if self.kind != kind {
             return Err(LoadError::WrongKind {
                 expected: kind,
                 found: self.kind,
             });
         }
+        let schema_id = kind.schema_id();
         if self.header.schema_id != schema_id {
             return Err(LoadError::SchemaMismatch {
                 expected: schema_id,
@@ -783,30 +558,6 @@ pub struct BlobParts<'a> {
     /// Metadata section.
     pub metadata: MetadataWire<'a>,
 }
-
-/// Why a blob could not be written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EncodeError {
-    /// The output buffer is too small.
-    BufferTooSmall,
-    /// More than 255 layers.
-    TooManyLayers,
-    /// postcard failed.
-    Encode(postcard::Error),
-}
-
-impl fmt::Display for EncodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EncodeError::BufferTooSmall => f.write_str("output buffer too small for the blob"),
-            EncodeError::TooManyLayers => f.write_str("more than 255 layers"),
-            EncodeError::Encode(e) => write!(f, "postcard: {e}"),
-        }
-    }
-}
-
-impl core::error::Error for EncodeError {}
 
 fn put<T: Serialize>(v: &T, buf: &mut [u8], pos: &mut usize) -> Result<(), EncodeError> {
     let rest = buf.get_mut(*pos..).ok_or(EncodeError::BufferTooSmall)?;

@@ -7,7 +7,8 @@
 //! - [`blob`]: the versioned model-blob format and its validating loader ([`Model::from_blob`]).
 //!   Load once, then prediction cannot fail.
 //! - [`signature`]: Ed25519 signatures over blobs, the load [`Policy`] (key, unsigned blobs,
-//!   lowest version) and anti-rollback ([`Model::from_blob_verified`]).
+//!   lowest version) and anti-rollback ([`Model::load`]).
+//! - [`error`]: why a blob is refused ([`LoadError`]) or cannot be written.
 //! - [`dense`] and [`quant`]: int8 dense layers, i32 accumulation, Q31 requantization, integer
 //!   softmax.
 //! - [`features`]: the raw observations, their fixed-size histories and the feature vectors of
@@ -25,12 +26,14 @@ pub mod blob;
 pub mod crc;
 pub mod defaults;
 pub mod dense;
+pub mod error;
 pub mod features;
 pub mod predictors;
 pub mod quant;
 pub mod signature;
 
-pub use blob::{LoadError, Model};
+pub use blob::Model;
+pub use error::LoadError;
 pub use predictors::{
     FailurePredictor, MemoryPredictor, ModelSource, ThreatDetector, WorkloadPredictor,
 };

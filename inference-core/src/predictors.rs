@@ -6,7 +6,8 @@
 //! not), the predictor answers with a neutral network that outputs zeros: persistence for the
 //! workload, "no threat, low confidence" elsewhere; [`ModelSource::None`] reports that.
 
-use crate::blob::{LoadError, Model};
+use crate::blob::Model;
+use crate::error::LoadError;
 use crate::features::failure::{self, FailureHistory, FailureType};
 use crate::features::memory::{self, AccessKind, MemoryHistory};
 use crate::features::threat::{self, ProcessWindow, ThreatHistory, ThreatType};
@@ -46,20 +47,19 @@ struct Slot<'a> {
 
 impl<'a> Slot<'a> {
     fn load(kind: ModelKind, blob: Option<&'a [u8]>, policy: &Policy) -> Slot<'a> {
-        let refused =
-            match blob.map(|b| Model::from_blob_verified(b, kind, kind.schema_id(), policy)) {
-                Some(Ok(model)) => {
-                    return Slot {
-                        source: ModelSource::Loaded {
-                            version: model.version(),
-                        },
-                        model: Some(model),
-                    }
+        let refused = match blob.map(|b| Model::load(b, Some(kind), policy)) {
+            Some(Ok(model)) => {
+                return Slot {
+                    source: ModelSource::Loaded {
+                        version: model.version(),
+                    },
+                    model: Some(model),
                 }
-                Some(Err(e)) => Some(e),
-                None => None,
-            };
-        match Model::from_blob_for(defaults::blob(kind), kind, kind.schema_id()) {
+            }
+            Some(Err(e)) => Some(e),
+            None => None,
+        };
+        match Model::load(defaults::blob(kind), Some(kind), &Policy::OPEN) {
             Ok(model) => Slot {
                 source: ModelSource::Default {
                     version: model.version(),

@@ -23,8 +23,8 @@
 
 use ed25519_compact::{PublicKey, Signature};
 
-use crate::blob::LoadError;
 use crate::crc::crc32;
+use crate::error::LoadError;
 
 /// First bytes of the signature trailer.
 pub const SIG_MAGIC: [u8; 4] = *b"SIG1";
@@ -39,7 +39,7 @@ pub const TRAILER_LEN: usize = SIG_MAGIC.len() + SIGNATURE_LEN;
 const MIN_BLOB: usize = 4 + 2 + 4;
 
 /// What a loader accepts. Cheap to copy; build it once (e.g. `const`) and pass it to
-/// [`Model::from_blob_verified`](crate::Model::from_blob_verified).
+/// [`Model::load`](crate::Model::load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     /// Ed25519 public key signatures are checked against. `None`: signatures are not

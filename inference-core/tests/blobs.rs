@@ -1,13 +1,13 @@
 //! The blob loader against the built-in blobs: round trip, and every corruption refused.
 
 use inference_core::blob::{self, BlobParts, LoadError, Section};
-use inference_core::{defaults, Model, ModelKind};
+use inference_core::{defaults, Model, ModelKind, Policy};
 
 #[test]
 fn default_blobs_load_as_their_kind() {
     for kind in ModelKind::ALL {
         let b = defaults::blob(kind);
-        let m = Model::from_blob_for(b, kind, kind.schema_id()).expect("default blob loads");
+        let m = Model::load(b, Some(kind), &Policy::OPEN).expect("default blob loads");
         assert_eq!(m.kind(), kind);
         assert_eq!(m.n_features(), kind.n_features());
         assert_eq!(m.n_outputs(), kind.n_outputs());
@@ -160,11 +160,18 @@ fn structural_errors_are_typed_and_located() {
     let b = defaults::blob(ModelKind::Workload);
     // kind and schema checks
     assert!(matches!(
-        Model::from_blob_for(b, ModelKind::Threat, ModelKind::Threat.schema_id()),
+        Model::load(b, Some(ModelKind::Threat), &Policy::OPEN),
         Err(LoadError::WrongKind { .. })
     ));
+    // header: kind (byte 6), model version (byte 7, a one-byte varint), then the schema id
+    // (a varint): flipping its lowest bit gives a schema this build does not extract
+    let mut s = b.to_vec();
+    assert!(s[7] < 0x80, "one-byte model version");
+    s[8] ^= 1;
+    recrc(&mut s);
+    assert!(Model::from_blob(&s).is_ok());
     assert!(matches!(
-        Model::from_blob_for(b, ModelKind::Workload, 0xdead),
+        Model::load(&s, Some(ModelKind::Workload), &Policy::OPEN),
         Err(LoadError::SchemaMismatch { .. })
     ));
     // header byte 6 is the kind code (a one-byte varint)

@@ -19,7 +19,7 @@ use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
 use inference_core::{
-    FailurePredictor, MemoryPredictor, Model, ModelKind, ModelSource, ThreatDetector,
+    FailurePredictor, MemoryPredictor, Model, ModelKind, ModelSource, Policy, ThreatDetector,
     WorkloadPredictor,
 };
 
@@ -60,7 +60,7 @@ fn with_version(kind: ModelKind, version: u8) -> Vec<u8> {
     let n = b.len() - 4;
     let crc = crc32(&b[..n]);
     b[n..].copy_from_slice(&crc.to_le_bytes());
-    let version = Model::from_blob_for(&b, kind, kind.schema_id())
+    let version = Model::load(&b, Some(kind), &Policy::OPEN)
         .expect("patched blob is valid")
         .version();
     assert_eq!(version, u32::from(version_byte(&b)));

@@ -1,6 +1,6 @@
 //! Trainer → blob → inference-core, end to end.
 
-use inference_core::{Model, ModelKind};
+use inference_core::{Model, ModelKind, Policy};
 use trainer::pipeline::{self, default_blob};
 use trainer::synth;
 use trainer::task::Params;
@@ -13,7 +13,7 @@ fn exported_models_match_the_trainer_reference_bit_for_bit() {
         let data = synth::generate(kind, 3000, 7);
         let params = Params::default().with_epochs(3).with_seed(7);
         let t = pipeline::train(&data, &params, 0.2, 3, 1234, |_| {}).unwrap();
-        let model = Model::from_blob_for(&t.blob, kind, kind.schema_id()).unwrap();
+        let model = Model::load(&t.blob, Some(kind), &Policy::OPEN).unwrap();
         assert_eq!(model.version(), 3);
         assert_eq!(model.metadata().created_unix_s, 1234);
         let mut out = vec![0i32; model.n_outputs()];

@@ -4,7 +4,7 @@
 //! (mode 0600, refused when group or others may read it), the public key file the 32-byte
 //! public key (what a kernel compiles in or passes to `aiml_set_key`). The signature trailer
 //! is specified in `inference-core/BLOB_FORMAT.md`; verification is the very code the kernel
-//! runs ([`inference_core::Model::from_blob_with`]).
+//! runs ([`inference_core::Model::load`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -169,7 +169,7 @@ pub fn maybe_sign(blob: &[u8], key: Option<&SigningKey>) -> Result<Vec<u8>, Stri
 
 /// Verifies `bytes` as the kernel does with [`Policy::require`]: signed by `key`, valid blob.
 pub fn verify_blob<'a>(bytes: &'a [u8], key: &[u8; PUBLIC_KEY_LEN]) -> Result<Model<'a>, String> {
-    Model::from_blob_with(bytes, &Policy::require(*key)).map_err(|e| e.to_string())
+    Model::load(bytes, None, &Policy::require(*key)).map_err(|e| e.to_string())
 }
 
 /// Hex of a public key (for messages).
