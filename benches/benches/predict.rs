@@ -11,7 +11,9 @@ use inference_core::features::failure::{FailureHistory, HealthSample};
 use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::features::workload::WorkloadSample;
-use inference_core::{FailurePredictor, MemoryPredictor, ThreatDetector, WorkloadPredictor};
+use inference_core::{
+    FailurePredictor, MemoryPredictor, Predictor, ThreatDetector, WorkloadPredictor,
+};
 use std::hint::black_box;
 
 fn workload(c: &mut Criterion) {

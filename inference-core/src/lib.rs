@@ -13,8 +13,9 @@
 //!   softmax.
 //! - [`features`]: the raw observations, their fixed-size histories and the feature vectors of
 //!   each model. The trainer calls exactly this code, so training and serving never disagree.
-//! - [`predictors`]: one typed predictor per model, falling back to the built-in
-//!   [`defaults`] models when no trained model is given or it is refused.
+//! - [`predictors`]: one typed predictor per model, all loaded the same way ([`Predictor`]),
+//!   falling back to the built-in [`defaults`] models when no trained model is given or it is
+//!   refused.
 //!
 //! No `f32`/`f64` is used on the prediction path; the `float` feature only adds conversion
 //! getters for hosts that want them.
@@ -35,7 +36,7 @@ pub mod signature;
 pub use blob::Model;
 pub use error::LoadError;
 pub use predictors::{
-    FailurePredictor, MemoryPredictor, ModelSource, ThreatDetector, WorkloadPredictor,
+    FailurePredictor, MemoryPredictor, ModelSource, Predictor, ThreatDetector, WorkloadPredictor,
 };
 pub use signature::Policy;
 

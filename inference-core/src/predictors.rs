@@ -38,18 +38,39 @@ pub enum ModelSource {
     },
 }
 
-/// A model plus where it came from; shared by the four predictors.
+/// What the four typed predictors have in common: how they are loaded and which model answers.
+///
+/// Every predictor holds one validated [`Model`] of its [`Predictor::KIND`], or none at all
+/// (see the module docs); prediction itself is typed and lives on each predictor.
+pub trait Predictor<'a>: Sized {
+    /// The kind of model this predictor runs.
+    const KIND: ModelKind;
+
+    /// Uses `blob` if it is a valid model of [`Self::KIND`] accepted by `policy` (signature,
+    /// unsigned blobs, lowest version), else the built-in one (which is trusted: it is part of
+    /// the image) and [`ModelSource::Default`] says why `blob` was refused. `None`: the
+    /// built-in model.
+    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self;
+
+    /// Which model answers.
+    fn source(&self) -> &ModelSource;
+
+    /// The model in use, if any.
+    fn model(&self) -> Option<&Model<'a>>;
+}
+
+/// A model plus where it came from; what each of the four predictors holds.
 #[derive(Debug, Clone)]
-struct Slot<'a> {
+struct ModelCell<'a> {
     model: Option<Model<'a>>,
     source: ModelSource,
 }
 
-impl<'a> Slot<'a> {
-    fn load(kind: ModelKind, blob: Option<&'a [u8]>, policy: &Policy) -> Slot<'a> {
+impl<'a> ModelCell<'a> {
+    fn load(kind: ModelKind, blob: Option<&'a [u8]>, policy: &Policy) -> ModelCell<'a> {
         let refused = match blob.map(|b| Model::load(b, Some(kind), policy)) {
             Some(Ok(model)) => {
-                return Slot {
+                return ModelCell {
                     source: ModelSource::Loaded {
                         version: model.version(),
                     },
@@ -60,14 +81,14 @@ impl<'a> Slot<'a> {
             None => None,
         };
         match Model::load(defaults::blob(kind), Some(kind), &Policy::OPEN) {
-            Ok(model) => Slot {
+            Ok(model) => ModelCell {
                 source: ModelSource::Default {
                     version: model.version(),
                     refused,
                 },
                 model: Some(model),
             },
-            Err(e) => Slot {
+            Err(e) => ModelCell {
                 model: None,
                 source: ModelSource::None { refused: e },
             },
@@ -101,19 +122,6 @@ fn argmax<T: Ord + Copy>(v: &[T]) -> usize {
     best
 }
 
-macro_rules! predictor_common {
-    () => {
-        /// Which model answers.
-        pub fn source(&self) -> &ModelSource {
-            &self.slot.source
-        }
-        /// The model in use, if any.
-        pub fn model(&self) -> Option<&Model<'a>> {
-            self.slot.model.as_ref()
-        }
-    };
-}
-
 // ---------------------------------------------------------------------------------------------
 
 /// Next CPU, memory and GPU utilisation.
@@ -142,32 +150,36 @@ impl WorkloadPrediction {
 /// Scheduler's workload predictor.
 #[derive(Debug, Clone)]
 pub struct WorkloadPredictor<'a> {
-    slot: Slot<'a>,
+    cell: ModelCell<'a>,
+}
+
+impl<'a> Predictor<'a> for WorkloadPredictor<'a> {
+    const KIND: ModelKind = ModelKind::Workload;
+    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        WorkloadPredictor {
+            cell: ModelCell::load(Self::KIND, blob, policy),
+        }
+    }
+    fn source(&self) -> &ModelSource {
+        &self.cell.source
+    }
+    fn model(&self) -> Option<&Model<'a>> {
+        self.cell.model.as_ref()
+    }
 }
 
 impl<'a> WorkloadPredictor<'a> {
-    /// Uses `blob` if it is a valid workload model, else the built-in one.
+    /// Uses `blob` if it is a valid workload model, else the built-in one ([`Predictor::load`]
+    /// with [`Policy::OPEN`]).
     pub fn new(blob: Option<&'a [u8]>) -> Self {
-        WorkloadPredictor {
-            slot: Slot::load(ModelKind::Workload, blob, &Policy::OPEN),
-        }
+        Self::load(blob, &Policy::OPEN)
     }
-
-    /// Uses `blob` if it is a valid workload model accepted by `policy` (signature, unsigned
-    /// blobs, lowest version), else the built-in one (which is trusted: it is part of the
-    /// image) and [`ModelSource::Default`] says why `blob` was refused.
-    pub fn with_policy(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
-        WorkloadPredictor {
-            slot: Slot::load(ModelKind::Workload, blob, policy),
-        }
-    }
-    predictor_common!();
 
     /// Predicts the next sample from ready features (the output of
     /// [`WorkloadHistory::features`]).
     pub fn predict_features(&self, f: &[i32; workload::N_FEATURES]) -> WorkloadPrediction {
         let mut out = [0i32; workload::N_OUTPUTS];
-        self.slot.infer(f, &mut out);
+        self.cell.infer(f, &mut out);
         let next =
             |cur: i32, delta: i32| cur.saturating_add(delta).clamp(0, workload::FULL as i32) as u16;
         let present = |v: i32| v != crate::blob::ABSENT;
@@ -243,36 +255,40 @@ pub fn recommend_action(score: u16, t: ThreatType, confidence: u16, threshold: u
 /// Security subsystem's threat detector.
 #[derive(Debug, Clone)]
 pub struct ThreatDetector<'a> {
-    slot: Slot<'a>,
+    cell: ModelCell<'a>,
+}
+
+impl<'a> Predictor<'a> for ThreatDetector<'a> {
+    const KIND: ModelKind = ModelKind::Threat;
+    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        ThreatDetector {
+            cell: ModelCell::load(Self::KIND, blob, policy),
+        }
+    }
+    fn source(&self) -> &ModelSource {
+        &self.cell.source
+    }
+    fn model(&self) -> Option<&Model<'a>> {
+        self.cell.model.as_ref()
+    }
 }
 
 impl<'a> ThreatDetector<'a> {
-    /// Uses `blob` if it is a valid threat model, else the built-in one.
+    /// Uses `blob` if it is a valid threat model, else the built-in one ([`Predictor::load`]
+    /// with [`Policy::OPEN`]).
     pub fn new(blob: Option<&'a [u8]>) -> Self {
-        ThreatDetector {
-            slot: Slot::load(ModelKind::Threat, blob, &Policy::OPEN),
-        }
+        Self::load(blob, &Policy::OPEN)
     }
-
-    /// Uses `blob` if it is a valid threat model accepted by `policy` (signature, unsigned
-    /// blobs, lowest version), else the built-in one (which is trusted: it is part of the
-    /// image) and [`ModelSource::Default`] says why `blob` was refused.
-    pub fn with_policy(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
-        ThreatDetector {
-            slot: Slot::load(ModelKind::Threat, blob, policy),
-        }
-    }
-    predictor_common!();
 
     /// Operating threshold, per-mille.
     pub fn threshold(&self) -> u16 {
-        self.slot.threshold(DEFAULT_THRESHOLD)
+        self.cell.threshold(DEFAULT_THRESHOLD)
     }
 
     /// Class probabilities (per-mille, [`ThreatType`] order) from ready features.
     pub fn probabilities(&self, f: &[i32; threat::N_FEATURES]) -> [u16; threat::N_OUTPUTS] {
         let mut logits = [0i32; threat::N_OUTPUTS];
-        self.slot.infer(f, &mut logits);
+        self.cell.infer(f, &mut logits);
         let mut p = [0u16; threat::N_OUTPUTS];
         softmax_permille(&logits, &mut p);
         p
@@ -326,39 +342,43 @@ pub struct FailureForecast {
 /// Self-healing subsystem's failure predictor.
 #[derive(Debug, Clone)]
 pub struct FailurePredictor<'a> {
-    slot: Slot<'a>,
+    cell: ModelCell<'a>,
+}
+
+impl<'a> Predictor<'a> for FailurePredictor<'a> {
+    const KIND: ModelKind = ModelKind::Failure;
+    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        FailurePredictor {
+            cell: ModelCell::load(Self::KIND, blob, policy),
+        }
+    }
+    fn source(&self) -> &ModelSource {
+        &self.cell.source
+    }
+    fn model(&self) -> Option<&Model<'a>> {
+        self.cell.model.as_ref()
+    }
 }
 
 impl<'a> FailurePredictor<'a> {
-    /// Uses `blob` if it is a valid failure model, else the built-in one.
+    /// Uses `blob` if it is a valid failure model, else the built-in one ([`Predictor::load`]
+    /// with [`Policy::OPEN`]).
     pub fn new(blob: Option<&'a [u8]>) -> Self {
-        FailurePredictor {
-            slot: Slot::load(ModelKind::Failure, blob, &Policy::OPEN),
-        }
+        Self::load(blob, &Policy::OPEN)
     }
-
-    /// Uses `blob` if it is a valid failure model accepted by `policy` (signature, unsigned
-    /// blobs, lowest version), else the built-in one (which is trusted: it is part of the
-    /// image) and [`ModelSource::Default`] says why `blob` was refused.
-    pub fn with_policy(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
-        FailurePredictor {
-            slot: Slot::load(ModelKind::Failure, blob, policy),
-        }
-    }
-    predictor_common!();
 
     /// Operating threshold, per-mille.
     pub fn threshold(&self) -> u16 {
-        self.slot.threshold(DEFAULT_THRESHOLD)
+        self.cell.threshold(DEFAULT_THRESHOLD)
     }
 
     /// Forecast from ready features.
     pub fn predict_features(&self, f: &[i32; failure::N_FEATURES]) -> FailureForecast {
         let mut out = [0i32; failure::N_OUTPUTS];
-        if self.slot.model.is_none() {
+        if self.cell.model.is_none() {
             out[failure::OUT_FAIL] = -8 * LOGIT_ONE;
         }
-        self.slot.infer(f, &mut out);
+        self.cell.infer(f, &mut out);
         let probability = crate::quant::sigmoid_permille(out[failure::OUT_FAIL]);
         let mut pt = [0u16; FailureType::COUNT];
         softmax_permille(&out[failure::OUT_TYPE..], &mut pt);
@@ -399,31 +419,35 @@ pub struct AccessPrediction {
 /// Prefetcher's memory-access predictor.
 #[derive(Debug, Clone)]
 pub struct MemoryPredictor<'a> {
-    slot: Slot<'a>,
+    cell: ModelCell<'a>,
+}
+
+impl<'a> Predictor<'a> for MemoryPredictor<'a> {
+    const KIND: ModelKind = ModelKind::Memory;
+    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        MemoryPredictor {
+            cell: ModelCell::load(Self::KIND, blob, policy),
+        }
+    }
+    fn source(&self) -> &ModelSource {
+        &self.cell.source
+    }
+    fn model(&self) -> Option<&Model<'a>> {
+        self.cell.model.as_ref()
+    }
 }
 
 impl<'a> MemoryPredictor<'a> {
-    /// Uses `blob` if it is a valid memory model, else the built-in one.
+    /// Uses `blob` if it is a valid memory model, else the built-in one ([`Predictor::load`]
+    /// with [`Policy::OPEN`]).
     pub fn new(blob: Option<&'a [u8]>) -> Self {
-        MemoryPredictor {
-            slot: Slot::load(ModelKind::Memory, blob, &Policy::OPEN),
-        }
+        Self::load(blob, &Policy::OPEN)
     }
-
-    /// Uses `blob` if it is a valid memory model accepted by `policy` (signature, unsigned
-    /// blobs, lowest version), else the built-in one (which is trusted: it is part of the
-    /// image) and [`ModelSource::Default`] says why `blob` was refused.
-    pub fn with_policy(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
-        MemoryPredictor {
-            slot: Slot::load(ModelKind::Memory, blob, policy),
-        }
-    }
-    predictor_common!();
 
     /// Class probabilities (per-mille) for the candidates of `history`, from ready features.
     pub fn class_probabilities(&self, f: &[i32; memory::N_FEATURES]) -> [u16; memory::N_CLASSES] {
         let mut out = [0i32; memory::N_OUTPUTS];
-        self.slot.infer(f, &mut out);
+        self.cell.infer(f, &mut out);
         let mut p = [0u16; memory::N_CLASSES];
         softmax_permille(&out[..memory::N_CLASSES], &mut p);
         p
@@ -436,7 +460,7 @@ impl<'a> MemoryPredictor<'a> {
         f: &[i32; memory::N_FEATURES],
     ) -> AccessPrediction {
         let mut out = [0i32; memory::N_OUTPUTS];
-        self.slot.infer(f, &mut out);
+        self.cell.infer(f, &mut out);
         let mut p = [0u16; memory::N_CLASSES];
         softmax_permille(&out[..memory::N_CLASSES], &mut p);
         let mut pk = [0u16; 3];

@@ -6,7 +6,8 @@ use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
 use inference_core::{
-    FailurePredictor, MemoryPredictor, Model, ModelKind, ThreatDetector, WorkloadPredictor,
+    FailurePredictor, MemoryPredictor, Model, ModelKind, Predictor, ThreatDetector,
+    WorkloadPredictor,
 };
 use proptest::prelude::*;
 

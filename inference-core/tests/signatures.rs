@@ -4,7 +4,7 @@
 use ed25519_compact::{KeyPair, Seed};
 use inference_core::blob::LoadError;
 use inference_core::signature::{self, Policy, SIG_MAGIC, TRAILER_LEN};
-use inference_core::{defaults, Model, ModelKind, WorkloadPredictor};
+use inference_core::{defaults, Model, ModelKind, Predictor, WorkloadPredictor};
 
 fn keypair(seed: u8) -> KeyPair {
     KeyPair::from_seed(Seed::new([seed; 32]))
@@ -144,7 +144,7 @@ fn predictors_fall_back_to_the_builtin_model_when_the_policy_refuses() {
     let kp = keypair(7);
     let plain = defaults::blob(ModelKind::Workload);
     let signed = sign(plain, &kp);
-    let p = WorkloadPredictor::with_policy(Some(plain), &Policy::require(*kp.pk));
+    let p = WorkloadPredictor::load(Some(plain), &Policy::require(*kp.pk));
     match p.source() {
         inference_core::ModelSource::Default {
             refused: Some(LoadError::Unsigned),
@@ -152,7 +152,7 @@ fn predictors_fall_back_to_the_builtin_model_when_the_policy_refuses() {
         } => {}
         other => panic!("{other:?}"),
     }
-    let p = WorkloadPredictor::with_policy(Some(&signed), &Policy::require(*kp.pk));
+    let p = WorkloadPredictor::load(Some(&signed), &Policy::require(*kp.pk));
     assert!(matches!(
         p.source(),
         inference_core::ModelSource::Loaded { .. }

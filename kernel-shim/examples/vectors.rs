@@ -19,8 +19,8 @@ use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
 use inference_core::{
-    FailurePredictor, MemoryPredictor, Model, ModelKind, ModelSource, Policy, ThreatDetector,
-    WorkloadPredictor,
+    FailurePredictor, MemoryPredictor, Model, ModelKind, ModelSource, Policy, Predictor,
+    ThreatDetector, WorkloadPredictor,
 };
 
 /// Ops: bit 0 = re-initialise the history first, bit 1 = predict after the step,

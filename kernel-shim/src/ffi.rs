@@ -5,13 +5,14 @@ use inference_core::features::failure::{FailureHistory, HealthSample};
 use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
-use inference_core::ModelSource;
-use inference_core::{FailurePredictor, MemoryPredictor, ThreatDetector, WorkloadPredictor};
+use inference_core::{
+    FailurePredictor, MemoryPredictor, ModelSource, Predictor, ThreatDetector, WorkloadPredictor,
+};
 
 use crate::history::AimlWorkloadHistory;
 use crate::history::{self, check_ptr};
 use crate::history::{AimlFailureHistory, AimlMemoryHistory, AimlThreatHistory};
-use crate::slot::{Predictor, Slot, SLOT_BYTES};
+use crate::slot::{Slot, SLOT_BYTES};
 use crate::status::AimlStatus;
 
 /// Kind code of the workload predictor.
@@ -192,7 +193,7 @@ pub struct AimlModelInfo {
     pub threshold_permille: u32,
 }
 
-fn info_of<P: Predictor>(p: &P) -> AimlModelInfo {
+fn info_of<P: Predictor<'static>>(p: &P) -> AimlModelInfo {
     let source = match p.source() {
         ModelSource::Loaded { .. } => AIML_SOURCE_LOADED,
         ModelSource::Default { .. } => AIML_SOURCE_DEFAULT,

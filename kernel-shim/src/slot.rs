@@ -27,7 +27,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
 
 use crate::status::AimlStatus;
-use inference_core::{ModelKind, ModelSource, Policy};
+use inference_core::{ModelSource, Policy, Predictor};
 
 /// Bytes of each of the two blob buffers of a slot. Set at build time with the environment
 /// variable `AIML_SHIM_SLOT_BYTES` (decimal); default 4096 (every built-in model fits). 0
@@ -98,40 +98,6 @@ pub(crate) mod counts {
     }
 }
 
-/// What the four typed predictors of `inference-core` have in common.
-pub trait Predictor: Sized + 'static {
-    /// The kind of the slot.
-    const KIND: ModelKind;
-    /// The predictor for `blob` if `policy` accepts it, or for the built-in model when `blob`
-    /// is `None` or refused.
-    fn build(blob: Option<&'static [u8]>, policy: &Policy) -> Self;
-    /// Which model answers.
-    fn source(&self) -> &ModelSource;
-    /// The model in use.
-    fn model(&self) -> Option<&inference_core::Model<'static>>;
-}
-
-macro_rules! predictor {
-    ($t:ident, $kind:ident) => {
-        impl Predictor for inference_core::$t<'static> {
-            const KIND: ModelKind = ModelKind::$kind;
-            fn build(blob: Option<&'static [u8]>, policy: &Policy) -> Self {
-                inference_core::$t::with_policy(blob, policy)
-            }
-            fn source(&self) -> &ModelSource {
-                inference_core::$t::source(self)
-            }
-            fn model(&self) -> Option<&inference_core::Model<'static>> {
-                inference_core::$t::model(self)
-            }
-        }
-    };
-}
-predictor!(WorkloadPredictor, Workload);
-predictor!(ThreatDetector, Threat);
-predictor!(FailurePredictor, Failure);
-predictor!(MemoryPredictor, Memory);
-
 /// A double-buffered model slot (see the module docs).
 pub struct Slot<P> {
     /// 0: empty (not initialised); 1 or 2: buffer 0 or 1 is active.
@@ -149,13 +115,13 @@ pub struct Slot<P> {
 // no reader uses them (reader counts, module docs); readers only read published buffers.
 unsafe impl<P> Sync for Slot<P> {}
 
-impl<P: Predictor> Default for Slot<P> {
+impl<P: Predictor<'static>> Default for Slot<P> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<P: Predictor> Slot<P> {
+impl<P: Predictor<'static>> Slot<P> {
     /// An empty slot.
     pub const fn new() -> Self {
         Slot {
@@ -262,7 +228,7 @@ impl<P: Predictor> Slot<P> {
                 }
             }
         };
-        let p = P::build(bytes, &policy);
+        let p = P::load(bytes, &policy);
         if bytes.is_some() {
             match p.source() {
                 ModelSource::Loaded { version } => self.floor.store(*version, SeqCst),

@@ -195,10 +195,13 @@ fn evaluate_memory(
     eo.cache.validate()?;
     let predictor = MemoryPredictor::new(Some(blob));
     if !matches!(
-        predictor.source(),
+        inference_core::Predictor::source(&predictor),
         inference_core::ModelSource::Loaded { .. }
     ) {
-        return Err(format!("model file refused: {:?}", predictor.source()));
+        return Err(format!(
+            "model file refused: {:?}",
+            inference_core::Predictor::source(&predictor)
+        ));
     }
     let mut sim = Simulation::new(eo.cache, &predictor, eo.min_probability);
     let mut n = 0u64;
