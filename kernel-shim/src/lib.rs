@@ -36,6 +36,7 @@ mod history;
 pub mod policy;
 pub mod slot;
 mod status;
+mod sync;
 
 pub use ffi::*;
 pub use history::*;

@@ -15,8 +15,8 @@ use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
 use inference_core::signature::{self, PUBLIC_KEY_LEN};
 use inference_core::Policy;
 
-use crate::slot::counts;
 use crate::status::AimlStatus;
+use crate::sync;
 
 const HAS_KEY: u32 = 1;
 const ACCEPT_UNSIGNED: u32 = 2;
@@ -34,7 +34,7 @@ pub fn set(key: Option<&[u8; PUBLIC_KEY_LEN]>, accept_unsigned: bool) -> Result<
             return Err(AimlStatus::InvalidArgument);
         }
     }
-    if !counts::try_lock(&WRITER) {
+    if !sync::try_lock(&WRITER) {
         return Err(AimlStatus::Busy);
     }
     let s = SEQ.load(SeqCst);

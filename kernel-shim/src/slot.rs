@@ -16,17 +16,16 @@
 //! Writers of one slot are serialised by a flag taken with compare-and-swap; a second
 //! concurrent writer gets `Busy`.
 //!
-//! Single-core variant (`single-core` feature, automatic on RISC-V without the A extension):
-//! the counts and the writer flag use plain atomic loads and stores (no read-modify-write
-//! instruction exists there). That is correct when all callers run on one core and
-//! preempt each other only by nesting (an interrupt runs to completion before the code it
-//! interrupted resumes): each nested context restores what it changed before returning.
+//! The counts and the writer flag are [`crate::sync`]'s: atomic read-modify-write, or plain
+//! loads and stores on a single core (`single-core` feature, automatic on RISC-V without the A
+//! extension).
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
 
 use crate::status::AimlStatus;
+use crate::sync;
 use inference_core::{ModelSource, Policy, Predictor};
 
 /// Bytes of each of the two blob buffers of a slot. Set at build time with the environment
@@ -52,50 +51,6 @@ const fn parse_usize(s: Option<&str>, default: usize) -> usize {
         i += 1;
     }
     v
-}
-
-#[cfg(any(
-    feature = "single-core",
-    all(target_arch = "riscv32", not(target_feature = "a"))
-))]
-pub(crate) mod counts {
-    //! Plain load + store; see the module docs for why that is enough on one core.
-    use core::sync::atomic::{compiler_fence, AtomicU32, AtomicU8, Ordering::SeqCst};
-
-    pub fn inc(c: &AtomicU32) {
-        c.store(c.load(SeqCst).wrapping_add(1), SeqCst);
-        compiler_fence(SeqCst);
-    }
-    pub fn dec(c: &AtomicU32) {
-        compiler_fence(SeqCst);
-        c.store(c.load(SeqCst).wrapping_sub(1), SeqCst);
-    }
-    pub fn try_lock(f: &AtomicU8) -> bool {
-        if f.load(SeqCst) != 0 {
-            return false;
-        }
-        f.store(1, SeqCst);
-        compiler_fence(SeqCst);
-        true
-    }
-}
-
-#[cfg(not(any(
-    feature = "single-core",
-    all(target_arch = "riscv32", not(target_feature = "a"))
-)))]
-pub(crate) mod counts {
-    use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
-
-    pub fn inc(c: &AtomicU32) {
-        c.fetch_add(1, SeqCst);
-    }
-    pub fn dec(c: &AtomicU32) {
-        c.fetch_sub(1, SeqCst);
-    }
-    pub fn try_lock(f: &AtomicU8) -> bool {
-        f.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
-    }
 }
 
 /// A double-buffered model slot (see the module docs).
@@ -148,17 +103,17 @@ impl<P: Predictor<'static>> Slot<P> {
                 return Err(AimlStatus::NotInitialized);
             }
             let idx = (a - 1) as usize & 1;
-            counts::inc(&self.readers[idx]);
+            sync::inc(&self.readers[idx]);
             if self.active.load(SeqCst) == a {
                 break idx;
             }
-            counts::dec(&self.readers[idx]);
+            sync::dec(&self.readers[idx]);
         };
         // SAFETY: buffer `idx` was published (fully written before the switch) and cannot be
         // rewritten while our count is held: writers refuse a spare buffer with readers.
         let p = unsafe { (*self.predictors[idx].get()).assume_init_ref() };
         let r = f(p);
-        counts::dec(&self.readers[idx]);
+        sync::dec(&self.readers[idx]);
         Ok(r)
     }
 
@@ -184,7 +139,7 @@ impl<P: Predictor<'static>> Slot<P> {
                 return Err(AimlStatus::TooLarge);
             }
         }
-        if !counts::try_lock(&self.writer) {
+        if !sync::try_lock(&self.writer) {
             return Err(AimlStatus::Busy);
         }
         let r = self.write_locked(blob, only_if_empty, force);
