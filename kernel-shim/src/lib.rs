@@ -25,6 +25,7 @@
 //! `panic-kernel` must be enabled.
 #![no_std]
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(not(target_os = "none"))]
 extern crate std;

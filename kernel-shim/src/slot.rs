@@ -142,11 +142,16 @@ impl<P: Predictor<'static>> Slot<P> {
         if !sync::try_lock(&self.writer) {
             return Err(AimlStatus::Busy);
         }
-        let r = self.write_locked(blob, only_if_empty, force);
+        // SAFETY: forwarded contract; we hold the writer flag.
+        let r = unsafe { self.write_locked(blob, only_if_empty, force) };
         self.writer.store(0, SeqCst);
         r
     }
 
+    /// [`Slot::write`] once the writer flag is held.
+    ///
+    /// # Safety
+    /// As [`Slot::write`]; the caller holds the writer flag.
     unsafe fn write_locked(
         &self,
         blob: Option<(*const u8, usize)>,

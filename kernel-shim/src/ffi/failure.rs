@@ -1,0 +1,143 @@
+//! Failure entry points: a component's health readings and failure events in, a forecast out.
+
+use inference_core::features::failure::{FailureHistory, HealthSample};
+use inference_core::predictors::FailureForecast;
+
+use super::{put, status, take, FAILURE};
+use crate::history::{self, check_ptr, AimlFailureHistory};
+use crate::status::AimlStatus;
+
+/// One health reading.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AimlHealthSample {
+    /// Time of the reading, seconds (any monotonic clock).
+    pub unix_s: u64,
+    /// Health, per-mille (1000 = healthy; larger values are clamped).
+    pub health: u16,
+    /// Must be zero.
+    pub reserved: [u16; 3],
+}
+
+/// The failure predictor's forecast for a component.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AimlFailureForecast {
+    /// Predicted time to failure, seconds.
+    pub time_to_failure_s: u32,
+    /// Probability of failure within the model's horizon, per-mille.
+    pub probability: u16,
+    /// Confidence, per-mille.
+    pub confidence: u16,
+    /// 1 if the probability reaches the operating threshold.
+    pub alarm: u8,
+    /// Failure type: 0 degradation, 1 sudden, 2 intermittent.
+    pub failure_type: u8,
+    /// Zero.
+    pub reserved: u16,
+}
+
+impl From<AimlHealthSample> for HealthSample {
+    fn from(s: AimlHealthSample) -> Self {
+        HealthSample {
+            health: s.health,
+            unix_s: s.unix_s,
+        }
+    }
+}
+
+impl From<FailureForecast> for AimlFailureForecast {
+    fn from(f: FailureForecast) -> Self {
+        AimlFailureForecast {
+            time_to_failure_s: f.time_to_failure_s,
+            probability: f.probability,
+            confidence: f.confidence,
+            alarm: f.alarm as u8,
+            failure_type: f.failure_type as u8,
+            reserved: 0,
+        }
+    }
+}
+
+/// Initialises (or clears) a failure history (one per component).
+///
+/// # Safety
+/// `h`, if non-null and aligned, must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_failure_history_init(h: *mut AimlFailureHistory) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { history::init(h, FailureHistory::new()) })
+}
+
+/// # Safety
+/// As [`aiml_failure_push`].
+unsafe fn push(h: *mut AimlFailureHistory, s: *const AimlHealthSample) -> Result<(), AimlStatus> {
+    // SAFETY: forwarded contract; `take` checks null and alignment.
+    let s = unsafe { take(s) }?;
+    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+    let hist = unsafe { history::get_mut(h) }?;
+    hist.push(s.into());
+    Ok(())
+}
+
+/// Appends a health reading (it becomes the current one).
+///
+/// # Safety
+/// Non-null, aligned pointers must be valid; `h` must not be used concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_failure_push(
+    h: *mut AimlFailureHistory,
+    s: *const AimlHealthSample,
+) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { push(h, s) })
+}
+
+/// # Safety
+/// As [`aiml_failure_record`].
+unsafe fn record(h: *mut AimlFailureHistory, unix_s: u64) -> Result<(), AimlStatus> {
+    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+    let hist = unsafe { history::get_mut(h) }?;
+    hist.record_failure(unix_s);
+    Ok(())
+}
+
+/// Records a failure event at `unix_s`.
+///
+/// # Safety
+/// `h`, if non-null and aligned, must be valid and not used concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_failure_record(
+    h: *mut AimlFailureHistory,
+    unix_s: u64,
+) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { record(h, unix_s) })
+}
+
+/// # Safety
+/// As [`aiml_failure_predict`].
+unsafe fn predict(
+    h: *const AimlFailureHistory,
+    out: *mut AimlFailureForecast,
+) -> Result<(), AimlStatus> {
+    check_ptr(out)?;
+    // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
+    let hist = unsafe { history::get(h) }?;
+    let f = FAILURE.read(|p| p.predict(hist))?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, f.into()) }
+}
+
+/// Forecast for the component whose readings are in `h`.
+///
+/// # Safety
+/// Non-null, aligned pointers must be valid; `h` must not be written concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_failure_predict(
+    h: *const AimlFailureHistory,
+    out: *mut AimlFailureForecast,
+) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { predict(h, out) })
+}

@@ -1,0 +1,252 @@
+//! The C entry points and their `#[repr(C)]` types. Units are integers throughout:
+//! percent × 100, per-mille, seconds, milliseconds, nanoseconds, bytes.
+//!
+//! This file holds what concerns every model (init, load, key policy, reset, info) and the
+//! helpers of all entry points; each model's histories and predictions are in its own file.
+//!
+//! Every entry point has the same shape: a Rust function returning `Result<(), AimlStatus>`
+//! does the work, and the `extern "C"` function turns its result into a status with
+//! [`status`]. Pointers are checked (null, alignment) before they are dereferenced, and each
+//! dereference sits in its own `unsafe` block.
+
+use inference_core::{
+    FailurePredictor, MemoryPredictor, ModelSource, Predictor, ThreatDetector, WorkloadPredictor,
+};
+
+use crate::history::check_ptr;
+use crate::slot::{Slot, SLOT_BYTES};
+use crate::status::AimlStatus;
+
+// cbindgen writes the header in this order (this file first, then these modules as declared):
+// keep it, or the checked-in header changes.
+mod workload;
+pub use workload::*;
+mod threat;
+pub use threat::*;
+mod failure;
+pub use failure::*;
+mod memory;
+pub use memory::*;
+
+/// Kind code of the workload predictor.
+pub const AIML_KIND_WORKLOAD: u32 = 1;
+/// Kind code of the threat detector.
+pub const AIML_KIND_THREAT: u32 = 2;
+/// Kind code of the failure predictor.
+pub const AIML_KIND_FAILURE: u32 = 3;
+/// Kind code of the memory-access predictor.
+pub const AIML_KIND_MEMORY: u32 = 4;
+
+/// `AimlModelInfo::source`: the built-in model.
+pub const AIML_SOURCE_DEFAULT: u32 = 0;
+/// `AimlModelInfo::source`: a model loaded with `aiml_load`.
+pub const AIML_SOURCE_LOADED: u32 = 1;
+/// `AimlModelInfo::source`: no model (the built-in one was refused; outputs are neutral).
+pub const AIML_SOURCE_NONE: u32 = 2;
+
+static WORKLOAD: Slot<WorkloadPredictor<'static>> = Slot::new();
+static THREAT: Slot<ThreatDetector<'static>> = Slot::new();
+static FAILURE: Slot<FailurePredictor<'static>> = Slot::new();
+static MEMORY: Slot<MemoryPredictor<'static>> = Slot::new();
+
+fn status(r: Result<(), AimlStatus>) -> AimlStatus {
+    match r {
+        Ok(()) => AimlStatus::Ok,
+        Err(e) => e,
+    }
+}
+
+/// Writes `v` to `out` after checking the pointer.
+///
+/// # Safety
+/// `out`, if non-null and aligned, must be valid for writes.
+unsafe fn put<T>(out: *mut T, v: T) -> Result<(), AimlStatus> {
+    check_ptr(out)?;
+    // SAFETY: checked; validity is the caller's contract.
+    unsafe { out.write(v) };
+    Ok(())
+}
+
+/// Reads `*p` after checking the pointer.
+///
+/// # Safety
+/// `p`, if non-null and aligned, must be valid for reads.
+unsafe fn take<T: Copy>(p: *const T) -> Result<T, AimlStatus> {
+    check_ptr(p)?;
+    // SAFETY: checked; validity is the caller's contract.
+    Ok(unsafe { p.read() })
+}
+
+/// Puts the built-in model in every slot that holds none. Call once before predicting (e.g.
+/// in `module_init`); calling it again changes nothing. Any context; does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn aiml_init() -> AimlStatus {
+    let rs = [
+        WORKLOAD.init(),
+        THREAT.init(),
+        FAILURE.init(),
+        MEMORY.init(),
+    ];
+    status(rs.into_iter().collect())
+}
+
+/// Bytes a blob may have at most (`AIML_SHIM_SLOT_BYTES` at build time).
+#[unsafe(no_mangle)]
+pub extern "C" fn aiml_slot_capacity() -> usize {
+    SLOT_BYTES
+}
+
+/// # Safety
+/// `blob`, if non-null, must be valid for reads of `len` bytes.
+unsafe fn load(kind: u32, blob: *const u8, len: usize, force: bool) -> Result<(), AimlStatus> {
+    if blob.is_null() {
+        return Err(AimlStatus::NullPointer);
+    }
+    // SAFETY: `blob` is non-null and, by the caller's contract, readable for `len` bytes.
+    unsafe {
+        match kind {
+            AIML_KIND_WORKLOAD => WORKLOAD.load(blob, len, force),
+            AIML_KIND_THREAT => THREAT.load(blob, len, force),
+            AIML_KIND_FAILURE => FAILURE.load(blob, len, force),
+            AIML_KIND_MEMORY => MEMORY.load(blob, len, force),
+            _ => Err(AimlStatus::UnknownKind),
+        }
+    }
+}
+
+/// Copies `len` bytes at `blob` into the spare buffer of the slot of `kind`, validates them
+/// and, if accepted, makes them the slot's model. On any error the previous model stays and
+/// the status says why (`BLOB_*`: the check that refused it). The caller's buffer is not
+/// referenced after the call returns.
+///
+/// The blob must pass the key policy (`aiml_set_key`: signature, unsigned blobs) and carry a
+/// model version no lower than the last blob loaded into this slot (`BLOB_ROLLBACK`
+/// otherwise; `aiml_reset` does not lower that floor).
+///
+/// # Safety
+/// `blob`, if non-null, must be valid for reads of `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_load(kind: u32, blob: *const u8, len: usize) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { load(kind, blob, len, false) })
+}
+
+/// `aiml_load` without the anti-rollback check: a deliberate downgrade by the operator. The
+/// key policy still applies. The slot's rollback floor becomes the forced blob's version.
+///
+/// # Safety
+/// `blob`, if non-null, must be valid for reads of `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_load_force(kind: u32, blob: *const u8, len: usize) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { load(kind, blob, len, true) })
+}
+
+/// # Safety
+/// `key`, if non-null, must be valid for reads of 32 bytes.
+unsafe fn set_key(key: *const u8, accept_unsigned: bool) -> Result<(), AimlStatus> {
+    let key = if key.is_null() {
+        None
+    } else {
+        // SAFETY: non-null, readable for 32 bytes by contract; `[u8; 32]` has alignment 1.
+        Some(unsafe { &*(key as *const [u8; 32]) })
+    };
+    crate::policy::set(key, accept_unsigned)
+}
+
+/// Sets the key policy of every later load: `key` (32 bytes, an Ed25519 public key; NULL for
+/// none) and whether blobs without a signature are accepted. With a key and
+/// `accept_unsigned = false`, only blobs signed by that key load (`BLOB_UNSIGNED`,
+/// `BLOB_BAD_SIGNATURE`); with no key and `accept_unsigned = false`, every load is refused
+/// (`BLOB_NO_KEY`). Until the first call: no key, unsigned blobs accepted. The key is copied.
+/// `INVALID_ARGUMENT`: not a valid Ed25519 public key (nothing changed); `BUSY`: another
+/// `aiml_set_key` runs. Models already loaded stay.
+///
+/// # Safety
+/// `key`, if non-null, must be valid for reads of 32 bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_set_key(key: *const u8, accept_unsigned: bool) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { set_key(key, accept_unsigned) })
+}
+
+/// Switches the slot of `kind` back to its built-in model.
+#[unsafe(no_mangle)]
+pub extern "C" fn aiml_reset(kind: u32) -> AimlStatus {
+    status(match kind {
+        AIML_KIND_WORKLOAD => WORKLOAD.reset(),
+        AIML_KIND_THREAT => THREAT.reset(),
+        AIML_KIND_FAILURE => FAILURE.reset(),
+        AIML_KIND_MEMORY => MEMORY.reset(),
+        _ => Err(AimlStatus::UnknownKind),
+    })
+}
+
+/// What a slot holds.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AimlModelInfo {
+    /// `AIML_KIND_*`.
+    pub kind: u32,
+    /// Model version from the blob.
+    pub version: u32,
+    /// `AIML_SOURCE_*`.
+    pub source: u32,
+    /// Size of the blob, bytes.
+    pub blob_len: u32,
+    /// Raw features the model reads.
+    pub n_features: u32,
+    /// Network outputs.
+    pub n_outputs: u32,
+    /// Multiply-accumulates per prediction.
+    pub macs: u32,
+    /// Operating threshold of the decision head, per-mille.
+    pub threshold_permille: u32,
+}
+
+fn info_of<P: Predictor<'static>>(p: &P) -> AimlModelInfo {
+    let source = match p.source() {
+        ModelSource::Loaded { .. } => AIML_SOURCE_LOADED,
+        ModelSource::Default { .. } => AIML_SOURCE_DEFAULT,
+        ModelSource::None { .. } => AIML_SOURCE_NONE,
+    };
+    let mut info = AimlModelInfo {
+        kind: P::KIND as u32,
+        source,
+        ..AimlModelInfo::default()
+    };
+    if let Some(m) = p.model() {
+        info.version = m.version();
+        info.blob_len = m.blob_len() as u32;
+        info.n_features = m.n_features() as u32;
+        info.n_outputs = m.n_outputs() as u32;
+        info.macs = m.macs() as u32;
+        info.threshold_permille = m.header().threshold_permille as u32;
+    }
+    info
+}
+
+/// # Safety
+/// `out`, if non-null and aligned, must be valid for writes.
+unsafe fn info(kind: u32, out: *mut AimlModelInfo) -> Result<(), AimlStatus> {
+    check_ptr(out)?;
+    let info = match kind {
+        AIML_KIND_WORKLOAD => WORKLOAD.read(info_of),
+        AIML_KIND_THREAT => THREAT.read(info_of),
+        AIML_KIND_FAILURE => FAILURE.read(info_of),
+        AIML_KIND_MEMORY => MEMORY.read(info_of),
+        _ => Err(AimlStatus::UnknownKind),
+    }?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, info) }
+}
+
+/// Fills `out` with what the slot of `kind` holds.
+///
+/// # Safety
+/// `out`, if non-null and aligned, must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_info(kind: u32, out: *mut AimlModelInfo) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { info(kind, out) })
+}

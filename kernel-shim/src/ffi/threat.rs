@@ -1,0 +1,119 @@
+//! Threat entry points: one process's activity per window in, a verdict and an action out.
+
+use inference_core::features::threat::{ProcessWindow, ThreatHistory};
+use inference_core::predictors::ThreatAssessment;
+
+use super::{put, status, take, THREAT};
+use crate::history::{self, check_ptr, AimlThreatHistory};
+use crate::status::AimlStatus;
+
+/// What one process did during one observation window.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AimlProcessWindow {
+    /// End of the window, milliseconds on any monotonic clock.
+    pub end_ms: u64,
+    /// System calls made.
+    pub syscalls: u32,
+    /// Network connections opened.
+    pub network_connections: u32,
+    /// File accesses.
+    pub file_accesses: u32,
+    /// Capability or privilege escalation attempts.
+    pub privilege_attempts: u32,
+    /// System calls that failed.
+    pub failed_syscalls: u32,
+    /// Memory allocation calls.
+    pub memory_allocs: u32,
+    /// Memory allocated, KiB.
+    pub alloc_kib: u32,
+    /// Processes or threads spawned.
+    pub spawns: u32,
+}
+
+/// The threat detector's verdict for one window.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AimlThreatAssessment {
+    /// Threat score, per-mille.
+    pub score: u16,
+    /// Probability of the reported type, per-mille.
+    pub confidence: u16,
+    /// Operating threshold used, per-mille.
+    pub threshold: u16,
+    /// Threat type code (0 none, 1 cryptominer, 2 exfiltration, 3 privilege escalation,
+    /// 4 ransomware, 5 resource exhaustion, 6 brute force, 7 backdoor).
+    pub threat_type: u8,
+    /// Recommended action: 0 allow, 1 monitor, 2 throttle, 3 kill.
+    pub action: u8,
+}
+
+impl From<AimlProcessWindow> for ProcessWindow {
+    fn from(w: AimlProcessWindow) -> Self {
+        ProcessWindow {
+            syscalls: w.syscalls,
+            network_connections: w.network_connections,
+            file_accesses: w.file_accesses,
+            privilege_attempts: w.privilege_attempts,
+            failed_syscalls: w.failed_syscalls,
+            memory_allocs: w.memory_allocs,
+            alloc_kib: w.alloc_kib,
+            spawns: w.spawns,
+            end_ms: w.end_ms,
+        }
+    }
+}
+
+impl From<ThreatAssessment> for AimlThreatAssessment {
+    fn from(a: ThreatAssessment) -> Self {
+        AimlThreatAssessment {
+            score: a.score,
+            confidence: a.confidence,
+            threshold: a.threshold,
+            threat_type: a.threat_type as u8,
+            action: a.action as u8,
+        }
+    }
+}
+
+/// Initialises (or clears) a threat history (one per process).
+///
+/// # Safety
+/// `h`, if non-null and aligned, must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_threat_history_init(h: *mut AimlThreatHistory) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { history::init(h, ThreatHistory::new()) })
+}
+
+/// # Safety
+/// As [`aiml_threat_assess`].
+unsafe fn assess(
+    h: *mut AimlThreatHistory,
+    w: *const AimlProcessWindow,
+    out: *mut AimlThreatAssessment,
+) -> Result<(), AimlStatus> {
+    check_ptr(out)?;
+    // SAFETY: forwarded contract; `take` checks null and alignment.
+    let w = unsafe { take(w) }?;
+    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+    let hist = unsafe { history::get_mut(h) }?;
+    let win = ProcessWindow::from(w);
+    let a = THREAT.read(|d| d.assess(hist, &win))?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, a.into()) }
+}
+
+/// Assesses one window of a process and records the verdict in its history.
+///
+/// # Safety
+/// Non-null, aligned pointers must be valid; `h` must not be used concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_threat_assess(
+    h: *mut AimlThreatHistory,
+    w: *const AimlProcessWindow,
+    out: *mut AimlThreatAssessment,
+) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { assess(h, w, out) })
+}

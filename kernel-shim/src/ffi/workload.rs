@@ -1,0 +1,137 @@
+//! Workload entry points: utilisation samples in, next CPU/memory/GPU utilisation out.
+
+use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
+use inference_core::predictors::WorkloadPrediction;
+
+use super::{put, status, take, WORKLOAD};
+use crate::history::{self, check_ptr, AimlWorkloadHistory};
+use crate::status::AimlStatus;
+
+/// `flags` bit: the memory channel is observed / predicted.
+pub const AIML_HAS_MEM: u16 = 1;
+/// `flags` bit: the GPU channel is observed / predicted.
+pub const AIML_HAS_GPU: u16 = 2;
+
+/// One utilisation sample.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AimlWorkloadSample {
+    /// Time of the sample, seconds since the Unix epoch.
+    pub unix_s: u64,
+    /// CPU utilisation, percent × 100 (0..=10000; larger values are clamped).
+    pub cpu: u16,
+    /// Memory utilisation, percent × 100 (read only with `AIML_HAS_MEM`).
+    pub mem: u16,
+    /// GPU utilisation, percent × 100 (read only with `AIML_HAS_GPU`).
+    pub gpu: u16,
+    /// `AIML_HAS_MEM | AIML_HAS_GPU`: which channels are observed.
+    pub flags: u16,
+}
+
+/// Next CPU, memory and GPU utilisation.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AimlWorkloadPrediction {
+    /// Next CPU utilisation, percent × 100.
+    pub cpu: u16,
+    /// Next memory utilisation, percent × 100 (valid with `AIML_HAS_MEM`).
+    pub mem: u16,
+    /// Next GPU utilisation, percent × 100 (valid with `AIML_HAS_GPU`).
+    pub gpu: u16,
+    /// Expected absolute error, percent × 100.
+    pub expected_error: u16,
+    /// Confidence, per-mille.
+    pub confidence: u16,
+    /// `AIML_HAS_MEM | AIML_HAS_GPU`: which predictions are present.
+    pub flags: u16,
+}
+
+impl From<AimlWorkloadSample> for WorkloadSample {
+    fn from(s: AimlWorkloadSample) -> Self {
+        WorkloadSample {
+            cpu: s.cpu,
+            mem: (s.flags & AIML_HAS_MEM != 0).then_some(s.mem),
+            gpu: (s.flags & AIML_HAS_GPU != 0).then_some(s.gpu),
+            unix_s: s.unix_s,
+        }
+    }
+}
+
+impl From<WorkloadPrediction> for AimlWorkloadPrediction {
+    fn from(p: WorkloadPrediction) -> Self {
+        let flags = if p.mem.is_some() { AIML_HAS_MEM } else { 0 }
+            | if p.gpu.is_some() { AIML_HAS_GPU } else { 0 };
+        AimlWorkloadPrediction {
+            cpu: p.cpu,
+            mem: p.mem.unwrap_or(0),
+            gpu: p.gpu.unwrap_or(0),
+            expected_error: p.expected_error,
+            confidence: p.confidence,
+            flags,
+        }
+    }
+}
+
+/// Initialises (or clears) a workload history.
+///
+/// # Safety
+/// `h`, if non-null and aligned, must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_workload_history_init(h: *mut AimlWorkloadHistory) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { history::init(h, WorkloadHistory::new()) })
+}
+
+/// # Safety
+/// As [`aiml_workload_push`].
+unsafe fn push(
+    h: *mut AimlWorkloadHistory,
+    s: *const AimlWorkloadSample,
+) -> Result<(), AimlStatus> {
+    // SAFETY: forwarded contract; `take` checks null and alignment.
+    let s = unsafe { take(s) }?;
+    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+    let hist = unsafe { history::get_mut(h) }?;
+    hist.push(s.into());
+    Ok(())
+}
+
+/// Appends the newest sample to a workload history.
+///
+/// # Safety
+/// Non-null, aligned pointers must be valid; `h` must not be used concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_workload_push(
+    h: *mut AimlWorkloadHistory,
+    s: *const AimlWorkloadSample,
+) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { push(h, s) })
+}
+
+/// # Safety
+/// As [`aiml_workload_predict`].
+unsafe fn predict(
+    h: *const AimlWorkloadHistory,
+    out: *mut AimlWorkloadPrediction,
+) -> Result<(), AimlStatus> {
+    check_ptr(out)?;
+    // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
+    let hist = unsafe { history::get(h) }?;
+    let p = WORKLOAD.read(|w| w.predict(hist))?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, p.into()) }
+}
+
+/// Predicts the sample after the newest one in `h`.
+///
+/// # Safety
+/// Non-null, aligned pointers must be valid; `h` must not be written concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_workload_predict(
+    h: *const AimlWorkloadHistory,
+    out: *mut AimlWorkloadPrediction,
+) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { predict(h, out) })
+}
