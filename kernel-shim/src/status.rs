@@ -69,6 +69,13 @@ pub enum AimlStatus {
     BlobRollback = 35,
 }
 
+/// For conversions that cannot fail (see `ffi::push`).
+impl From<core::convert::Infallible> for AimlStatus {
+    fn from(never: core::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl From<&LoadError> for AimlStatus {
     fn from(e: &LoadError) -> Self {
         match e {

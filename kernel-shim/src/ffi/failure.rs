@@ -2,9 +2,10 @@
 
 use inference_core::features::failure::{FailureHistory, HealthSample};
 use inference_core::predictors::FailureForecast;
+use inference_core::FailurePredictor;
 
-use super::{put, status, take, FAILURE};
-use crate::history::{self, check_ptr, AimlFailureHistory};
+use super::{predict, push, status, FAILURE};
+use crate::history::{self, AimlFailureHistory};
 use crate::status::AimlStatus;
 
 /// One health reading.
@@ -69,17 +70,6 @@ pub unsafe extern "C" fn aiml_failure_history_init(h: *mut AimlFailureHistory) -
     status(unsafe { history::init(h, FailureHistory::new()) })
 }
 
-/// # Safety
-/// As [`aiml_failure_push`].
-unsafe fn push(h: *mut AimlFailureHistory, s: *const AimlHealthSample) -> Result<(), AimlStatus> {
-    // SAFETY: forwarded contract; `take` checks null and alignment.
-    let s = unsafe { take(s) }?;
-    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
-    let hist = unsafe { history::get_mut(h) }?;
-    hist.push(s.into());
-    Ok(())
-}
-
 /// Appends a health reading (it becomes the current one).
 ///
 /// # Safety
@@ -90,7 +80,7 @@ pub unsafe extern "C" fn aiml_failure_push(
     s: *const AimlHealthSample,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { push(h, s) })
+    status(unsafe { push(h, s, FailureHistory::push) })
 }
 
 /// # Safety
@@ -115,20 +105,6 @@ pub unsafe extern "C" fn aiml_failure_record(
     status(unsafe { record(h, unix_s) })
 }
 
-/// # Safety
-/// As [`aiml_failure_predict`].
-unsafe fn predict(
-    h: *const AimlFailureHistory,
-    out: *mut AimlFailureForecast,
-) -> Result<(), AimlStatus> {
-    check_ptr(out)?;
-    // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
-    let hist = unsafe { history::get(h) }?;
-    let f = FAILURE.read(|p| p.predict(hist))?;
-    // SAFETY: forwarded contract.
-    unsafe { put(out, f.into()) }
-}
-
 /// Forecast for the component whose readings are in `h`.
 ///
 /// # Safety
@@ -139,5 +115,5 @@ pub unsafe extern "C" fn aiml_failure_predict(
     out: *mut AimlFailureForecast,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { predict(h, out) })
+    status(unsafe { predict(&FAILURE, h, out, FailurePredictor::predict) })
 }

@@ -2,9 +2,10 @@
 
 use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::predictors::AccessPrediction;
+use inference_core::MemoryPredictor;
 
-use super::{put, status, take, MEMORY};
-use crate::history::{self, check_ptr, AimlMemoryHistory};
+use super::{predict, push, status, MEMORY};
+use crate::history::{self, AimlMemoryHistory};
 use crate::status::AimlStatus;
 
 /// One memory access.
@@ -86,17 +87,6 @@ pub unsafe extern "C" fn aiml_memory_history_init(h: *mut AimlMemoryHistory) -> 
     status(unsafe { history::init(h, MemoryHistory::new()) })
 }
 
-/// # Safety
-/// As [`aiml_memory_push`].
-unsafe fn push(h: *mut AimlMemoryHistory, a: *const AimlMemoryAccess) -> Result<(), AimlStatus> {
-    // SAFETY: forwarded contract; `take` checks null and alignment.
-    let a = MemoryAccess::try_from(unsafe { take(a) }?)?;
-    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
-    let hist = unsafe { history::get_mut(h) }?;
-    hist.push(a);
-    Ok(())
-}
-
 /// Records an access.
 ///
 /// # Safety
@@ -107,21 +97,7 @@ pub unsafe extern "C" fn aiml_memory_push(
     a: *const AimlMemoryAccess,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { push(h, a) })
-}
-
-/// # Safety
-/// As [`aiml_memory_predict`].
-unsafe fn predict(
-    h: *const AimlMemoryHistory,
-    out: *mut AimlAccessPrediction,
-) -> Result<(), AimlStatus> {
-    check_ptr(out)?;
-    // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
-    let hist = unsafe { history::get(h) }?;
-    let p = MEMORY.read(|m| m.predict(hist))?;
-    // SAFETY: forwarded contract.
-    unsafe { put(out, p.into()) }
+    status(unsafe { push(h, a, MemoryHistory::push) })
 }
 
 /// Predicts the access after the newest one in `h`.
@@ -134,5 +110,5 @@ pub unsafe extern "C" fn aiml_memory_predict(
     out: *mut AimlAccessPrediction,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { predict(h, out) })
+    status(unsafe { predict(&MEMORY, h, out, MemoryPredictor::predict) })
 }

@@ -13,7 +13,7 @@ use inference_core::{
     FailurePredictor, MemoryPredictor, ModelSource, Predictor, ThreatDetector, WorkloadPredictor,
 };
 
-use crate::history::check_ptr;
+use crate::history::{self, check_ptr, Opaque};
 use crate::slot::{Slot, SLOT_BYTES};
 use crate::status::AimlStatus;
 
@@ -75,6 +75,47 @@ unsafe fn take<T: Copy>(p: *const T) -> Result<T, AimlStatus> {
     check_ptr(p)?;
     // SAFETY: checked; validity is the caller's contract.
     Ok(unsafe { p.read() })
+}
+
+/// Reads the record at `s`, converts it (a field out of range is refused before the history
+/// is touched) and adds it to the history at `h` with `add`.
+///
+/// # Safety
+/// As [`take`] for `s` and [`history::get_mut`] for `h`.
+unsafe fn push<O: Opaque, S: Copy, T>(
+    h: *mut O,
+    s: *const S,
+    add: impl FnOnce(&mut O::Inner, T),
+) -> Result<(), AimlStatus>
+where
+    T: TryFrom<S>,
+    AimlStatus: From<T::Error>,
+{
+    // SAFETY: forwarded contract; `take` checks null and alignment.
+    let s = T::try_from(unsafe { take(s) }?)?;
+    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+    let hist = unsafe { history::get_mut(h) }?;
+    add(hist, s);
+    Ok(())
+}
+
+/// Runs `predict` of the predictor in `slot` on the history at `h` and writes the answer, in
+/// its C type, to `out`.
+///
+/// # Safety
+/// As [`history::get`] for `h` and [`put`] for `out`.
+unsafe fn predict<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
+    slot: &Slot<P>,
+    h: *const O,
+    out: *mut C,
+    predict: impl FnOnce(&P, &O::Inner) -> R,
+) -> Result<(), AimlStatus> {
+    check_ptr(out)?;
+    // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
+    let hist = unsafe { history::get(h) }?;
+    let r = slot.read(|p| predict(p, hist))?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, r.into()) }
 }
 
 /// Puts the built-in model in every slot that holds none. Call once before predicting (e.g.

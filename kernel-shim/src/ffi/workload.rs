@@ -2,9 +2,10 @@
 
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
 use inference_core::predictors::WorkloadPrediction;
+use inference_core::WorkloadPredictor;
 
-use super::{put, status, take, WORKLOAD};
-use crate::history::{self, check_ptr, AimlWorkloadHistory};
+use super::{predict, push, status, WORKLOAD};
+use crate::history::{self, AimlWorkloadHistory};
 use crate::status::AimlStatus;
 
 /// `flags` bit: the memory channel is observed / predicted.
@@ -82,20 +83,6 @@ pub unsafe extern "C" fn aiml_workload_history_init(h: *mut AimlWorkloadHistory)
     status(unsafe { history::init(h, WorkloadHistory::new()) })
 }
 
-/// # Safety
-/// As [`aiml_workload_push`].
-unsafe fn push(
-    h: *mut AimlWorkloadHistory,
-    s: *const AimlWorkloadSample,
-) -> Result<(), AimlStatus> {
-    // SAFETY: forwarded contract; `take` checks null and alignment.
-    let s = unsafe { take(s) }?;
-    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
-    let hist = unsafe { history::get_mut(h) }?;
-    hist.push(s.into());
-    Ok(())
-}
-
 /// Appends the newest sample to a workload history.
 ///
 /// # Safety
@@ -106,21 +93,7 @@ pub unsafe extern "C" fn aiml_workload_push(
     s: *const AimlWorkloadSample,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { push(h, s) })
-}
-
-/// # Safety
-/// As [`aiml_workload_predict`].
-unsafe fn predict(
-    h: *const AimlWorkloadHistory,
-    out: *mut AimlWorkloadPrediction,
-) -> Result<(), AimlStatus> {
-    check_ptr(out)?;
-    // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
-    let hist = unsafe { history::get(h) }?;
-    let p = WORKLOAD.read(|w| w.predict(hist))?;
-    // SAFETY: forwarded contract.
-    unsafe { put(out, p.into()) }
+    status(unsafe { push(h, s, WorkloadHistory::push) })
 }
 
 /// Predicts the sample after the newest one in `h`.
@@ -133,5 +106,5 @@ pub unsafe extern "C" fn aiml_workload_predict(
     out: *mut AimlWorkloadPrediction,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { predict(h, out) })
+    status(unsafe { predict(&WORKLOAD, h, out, WorkloadPredictor::predict) })
 }
