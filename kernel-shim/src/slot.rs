@@ -16,7 +16,7 @@
 //! Writers of one slot are serialised by a flag taken with compare-and-swap; a second
 //! concurrent writer gets `Busy`.
 //!
-//! The counts and the writer flag are [`crate::sync`]'s: atomic read-modify-write, or plain
+//! The counts and the writer flag are those of `crate::sync`: atomic read-modify-write, or plain
 //! loads and stores on a single core (`single-core` feature, automatic on RISC-V without the A
 //! extension).
 
