@@ -7,6 +7,8 @@
 //! valid blob. A lock file (`ROOT/.lock`, holding the writer's pid) keeps two trainers from
 //! publishing at once; a lock left by a dead process is taken over.
 
+pub mod signing;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
