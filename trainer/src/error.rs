@@ -9,8 +9,7 @@ use std::path::PathBuf;
 use inference_core::blob::EncodeError;
 use inference_core::{LoadError, ModelKind};
 
-use crate::data::DataError;
-use crate::registry::RegistryError;
+use std::path::Path;
 
 /// Everything that can go wrong in the trainer.
 #[derive(Debug)]
@@ -179,3 +178,70 @@ impl From<LoadError> for Error {
 
 /// The trainer's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A data error that says where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataError {
+    /// File.
+    pub path: PathBuf,
+    /// 1-based line, when the error is in one.
+    pub line: Option<usize>,
+    /// Field name or column, when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl DataError {
+    /// An error about a whole file.
+    pub fn file(path: &Path, message: impl fmt::Display) -> DataError {
+        DataError {
+            path: path.to_path_buf(),
+            line: None,
+            field: None,
+            message: message.to_string(),
+        }
+    }
+
+    /// An error at a line (and field).
+    pub fn at(path: &Path, line: usize, field: Option<&str>, message: impl fmt::Display) -> Self {
+        DataError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            field: field.map(str::to_string),
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// A registry error, naming the path involved.
+#[derive(Debug)]
+pub struct RegistryError {
+    /// Path involved.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for RegistryError {}

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use trainer::data::collect::{self, Anonymiser};
 use trainer::Error;
 
+use super::common;
+
 /// Arguments of `trainer collect`.
 #[derive(clap::Args)]
 pub struct CollectArgs {
@@ -28,13 +30,13 @@ pub struct CollectArgs {
 
 /// Runs `trainer collect`.
 pub fn run(a: CollectArgs) -> Result<(), Error> {
-    let kind = super::kind(&a.model)?;
+    let kind = common::kind(&a.model)?;
     let duration = collect::parse_duration(&a.duration)?;
     let interval = collect::parse_duration(&a.interval)?;
     let anon = Anonymiser::load(&a.key_file.unwrap_or_else(collect::default_key_file))?;
     let template = "  [{bar:30}] {pos}/{len} s {msg}";
     let on_terminal = std::io::stderr().is_terminal();
-    let bar = super::progress(on_terminal, Some(duration.as_secs().max(1)), template);
+    let bar = common::progress(on_terminal, Some(duration.as_secs().max(1)), template);
     let out = &a.out;
     eprintln!(
         "collecting {kind} records every {interval:?} for {duration:?} into {} (Ctrl-C keeps what was written)",

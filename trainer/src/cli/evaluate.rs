@@ -9,6 +9,8 @@ use trainer::eval::cachesim::CacheConfig;
 use trainer::eval::evaluate::{evaluate, EvalOptions};
 use trainer::Error;
 
+use super::common;
+
 /// Arguments of `trainer evaluate`.
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
@@ -71,7 +73,7 @@ pub fn run(a: EvaluateArgs) -> Result<(), Error> {
     };
     let file = &a.model_file;
     let blob = std::fs::read(file).map_err(|e| Error::io(file, e))?;
-    let bar = super::progress(std::io::stderr().is_terminal(), None, "  {spinner} {msg}");
+    let bar = common::progress(std::io::stderr().is_terminal(), None, "  {spinner} {msg}");
     let start = Instant::now();
     let v = evaluate(&blob, &a.data, &ro, &eo, |n| {
         if let Some(b) = &bar {

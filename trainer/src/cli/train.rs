@@ -17,6 +17,8 @@ use trainer::registry::Registry;
 use trainer::train::Params;
 use trainer::Error;
 
+use super::common;
+
 /// Arguments of `trainer train`.
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -87,7 +89,7 @@ impl Console {
 pub fn run(a: TrainArgs) -> Result<(), Error> {
     let start = Instant::now();
     let sign_key = signing::configured_key(a.sign_key.as_deref())?;
-    let kinds = super::kinds(&a.model)?;
+    let kinds = common::kinds(&a.model)?;
     let params = Params::default().with_epochs(a.epochs).with_seed(a.seed);
     params.validate()?;
     if a.samples == Some(0) {
@@ -173,7 +175,7 @@ fn train_one(
     ));
     let metric_name = headline_name(kind);
     let template = "  [{bar:30}] {pos}/{len} epochs {msg}";
-    let bar = super::progress(con.tty, Some(params.epochs as u64), template);
+    let bar = common::progress(con.tty, Some(params.epochs as u64), template);
     let mut lines = Vec::new();
     let trained = pipeline::train(d, params, a.val_split, version, created, |e| match &bar {
         Some(b) => {

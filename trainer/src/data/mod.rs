@@ -24,55 +24,7 @@ use inference_core::ModelKind;
 use crate::error::{Error, Result};
 use dataset::Dataset;
 
-/// A data error that says where.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DataError {
-    /// File.
-    pub path: PathBuf,
-    /// 1-based line, when the error is in one.
-    pub line: Option<usize>,
-    /// Field name or column, when known.
-    pub field: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl DataError {
-    /// An error about a whole file.
-    pub fn file(path: &Path, message: impl fmt::Display) -> DataError {
-        DataError {
-            path: path.to_path_buf(),
-            line: None,
-            field: None,
-            message: message.to_string(),
-        }
-    }
-
-    /// An error at a line (and field).
-    pub fn at(path: &Path, line: usize, field: Option<&str>, message: impl fmt::Display) -> Self {
-        DataError {
-            path: path.to_path_buf(),
-            line: Some(line),
-            field: field.map(str::to_string),
-            message: message.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for DataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for DataError {}
+pub use crate::error::DataError;
 
 /// How importers treat bad rows.
 #[derive(Debug, Clone, Default)]
