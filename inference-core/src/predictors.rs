@@ -183,7 +183,11 @@ impl<'a> WorkloadPredictor<'a> {
         let next =
             |cur: i32, delta: i32| cur.saturating_add(delta).clamp(0, workload::FULL as i32) as u16;
         let present = |v: i32| v != crate::blob::ABSENT;
-        let (cpu, mem, gpu) = (f[30], f[31], f[32]);
+        let (cpu, mem, gpu) = (
+            f[workload::field::CURRENT_CPU],
+            f[workload::field::CURRENT_MEM],
+            f[workload::field::CURRENT_GPU],
+        );
         let err = out[workload::OUT_ERR].clamp(0, u16::MAX as i32) as u32;
         WorkloadPrediction {
             cpu: next(if present(cpu) { cpu } else { 0 }, out[workload::OUT_CPU]),
@@ -230,9 +234,6 @@ pub struct ThreatAssessment {
     /// Operating threshold used, per-mille.
     pub threshold: u16,
 }
-
-/// Default operating threshold when no model gives one.
-const DEFAULT_THRESHOLD: u16 = 500;
 
 /// Decides the action from score, type and confidence: below the threshold allow; above it
 /// monitor; throttle when the score is halfway to 1000 and the type is confident; kill only
@@ -282,7 +283,7 @@ impl<'a> ThreatDetector<'a> {
 
     /// Operating threshold, per-mille.
     pub fn threshold(&self) -> u16 {
-        self.cell.threshold(DEFAULT_THRESHOLD)
+        self.cell.threshold(threat::DEFAULT_THRESHOLD)
     }
 
     /// Class probabilities (per-mille, [`ThreatType`] order) from ready features.
@@ -297,7 +298,7 @@ impl<'a> ThreatDetector<'a> {
     /// Assesses ready features without touching any history.
     pub fn assess_features(&self, f: &[i32; threat::N_FEATURES]) -> ThreatAssessment {
         let p = self.probabilities(f);
-        let score = 1000u16.saturating_sub(p[0]);
+        let score = threat::score_permille(p[0]);
         let threshold = self.threshold();
         let (threat_type, confidence) = if score >= threshold {
             let k = 1 + argmax(&p[1..]);
@@ -369,7 +370,7 @@ impl<'a> FailurePredictor<'a> {
 
     /// Operating threshold, per-mille.
     pub fn threshold(&self) -> u16 {
-        self.cell.threshold(DEFAULT_THRESHOLD)
+        self.cell.threshold(failure::DEFAULT_THRESHOLD)
     }
 
     /// Forecast from ready features.

@@ -1,9 +1,9 @@
 //! Trainer → blob → inference-core, end to end.
 
 use inference_core::{Model, ModelKind, Policy};
+use trainer::data::synth;
 use trainer::pipeline::{self, default_blob};
-use trainer::synth;
-use trainer::task::Params;
+use trainer::train::Params;
 
 /// Trains a small model of every kind, exports it, loads it with inference-core and checks that
 /// 1000 predictions equal the trainer's own integer reference bit for bit.
@@ -33,7 +33,7 @@ fn exported_models_match_the_trainer_reference_bit_for_bit() {
 #[test]
 fn default_blobs_are_reproducible() {
     for kind in ModelKind::ALL {
-        let rebuilt = default_blob(kind, 42).unwrap();
+        let rebuilt = default_blob(kind).unwrap();
         assert!(
             rebuilt == inference_core::defaults::blob(kind),
             "{kind}: regenerated default blob differs; run `cargo run --release -p trainer -- export-defaults`"
@@ -46,8 +46,9 @@ fn default_blobs_are_reproducible() {
 #[test]
 fn synthetic_tasks_reach_their_targets() {
     let params = Params::default().with_epochs(30);
-    let run =
-        |d: &trainer::dataset::Dataset| pipeline::train(d, &params, 0.2, 1, 0, |_| {}).unwrap();
+    let run = |d: &trainer::data::dataset::Dataset| {
+        pipeline::train(d, &params, 0.2, 1, 0, |_| {}).unwrap()
+    };
 
     let w = run(&synth::generate(ModelKind::Workload, 8000, 1));
     assert!(w.int8.within_5pp.unwrap() >= 0.90, "workload {:?}", w.int8);

@@ -4,19 +4,20 @@
 //! quantization into inference-core's blob format, a versioned registry, and evaluation beside
 //! naive baselines. Features are computed by `inference_core::features`, the same code that
 //! serves predictions.
+//!
+//! The folders follow the pipeline, and each only imports the ones before it:
+//! [`data`] (where samples come from) → [`eval`] (how they are judged: metrics, baselines,
+//! replay, the cache simulator) → [`train`] (the network and how it is fitted) → [`quantize`]
+//! (float network → int8 blob) → [`registry`] (versions, manifest, signatures) → [`pipeline`]
+//! (the one place that strings them together). The command line is in `src/cli/`.
 
-pub mod baselines;
-pub mod cachesim;
-pub mod collect;
 pub mod data;
-pub mod dataset;
-pub mod evaluate;
-pub mod metrics;
-pub mod mlp;
+pub mod error;
+pub mod eval;
 pub mod pipeline;
 pub mod quantize;
 pub mod registry;
 pub mod rng;
-pub mod signing;
-pub mod synth;
-pub mod task;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -19,6 +19,29 @@ use super::{newest_first, symlog_q4};
 
 /// Number of features.
 pub const N_FEATURES: usize = 33;
+/// Alarm threshold on the failure probability (per-mille) when no model gives one.
+pub const DEFAULT_THRESHOLD: u16 = 500;
+
+/// Where each feature sits in the vector (the table in the module docs).
+pub mod field {
+    use super::super::Field;
+    use super::{EVENTS, HISTORY};
+
+    /// Current health.
+    pub const HEALTH: usize = 0;
+    /// Current health followed by the earlier samples, newest first.
+    pub const HEALTH_WITH_HISTORY: Field = 0..HISTORY + 1;
+    /// The earlier health samples, newest first.
+    pub const HEALTH_HISTORY: Field = 1..HISTORY + 1;
+    /// Ages of the last failure events, newest first.
+    pub const FAILURE_AGES: Field = HISTORY + 1..HISTORY + 1 + EVENTS;
+    /// Least-squares slope of the health readings.
+    pub const TREND: usize = FAILURE_AGES.end;
+    /// Time since the last failure.
+    pub const SINCE_FAILURE: usize = TREND + 1;
+
+    const _: () = assert!(SINCE_FAILURE + 1 == super::N_FEATURES);
+}
 /// Number of network outputs.
 pub const N_OUTPUTS: usize = 2 + FailureType::COUNT;
 /// Feature-layout id (kind 3, layout 1).
@@ -130,7 +153,7 @@ impl FailureHistory {
         });
         let mut h = [cur; HISTORY + 1];
         newest_first(&self.health, &mut h, cur);
-        for (d, s) in f[..HISTORY + 1].iter_mut().zip(h.iter()) {
+        for (d, s) in f[field::HEALTH_WITH_HISTORY].iter_mut().zip(h.iter()) {
             *d = s.health as i32;
         }
         let now = cur.unix_s;
@@ -148,11 +171,11 @@ impl FailureHistory {
                 now.saturating_sub(t).min(NEVER_S)
             }
         };
-        for (d, &t) in f[21..31].iter_mut().zip(ev.iter()) {
+        for (d, &t) in f[field::FAILURE_AGES].iter_mut().zip(ev.iter()) {
             *d = symlog_q4(age(t) as i64);
         }
-        f[31] = trend_x16(&h);
-        f[32] = symlog_q4(age(ev[0]) as i64);
+        f[field::TREND] = trend_x16(&h);
+        f[field::SINCE_FAILURE] = symlog_q4(age(ev[0]) as i64);
         f
     }
 }

@@ -38,6 +38,33 @@ use super::{newest_first, sat_i32, symlog_q4};
 
 /// Number of features.
 pub const N_FEATURES: usize = 57;
+
+/// Where each feature sits in the vector (the table in the module docs).
+pub mod field {
+    use super::super::Field;
+    use super::{HISTORY, N_CANDIDATES};
+
+    /// The last line deltas, newest first.
+    pub const DELTAS: Field = 0..HISTORY;
+    /// Kinds of the last accesses, current first.
+    pub const KINDS: Field = HISTORY..2 * HISTORY;
+    /// Time since the previous access.
+    pub const GAP: usize = KINDS.end;
+    /// Mean time between the last accesses.
+    pub const MEAN_GAP: usize = GAP + 1;
+    /// Byte offset of the current address in its line.
+    pub const LINE_OFFSET: usize = GAP + 2;
+    /// Share of small deltas (spatial locality).
+    pub const LOCALITY: usize = GAP + 3;
+    /// The candidate deltas, in class order.
+    pub const CANDIDATES: Field = GAP + 4..GAP + 4 + N_CANDIDATES;
+    /// Recent hits of each candidate, in class order.
+    pub const CANDIDATE_HITS: Field = CANDIDATES.end..CANDIDATES.end + N_CANDIDATES;
+    /// Confidence of the current PC's stride.
+    pub const PC_CONFIDENCE: usize = CANDIDATE_HITS.end;
+
+    const _: () = assert!(PC_CONFIDENCE + 1 == super::N_FEATURES);
+}
 /// Number of delta candidates.
 pub const N_CANDIDATES: usize = 6;
 /// Class meaning "no candidate is right".
@@ -240,25 +267,25 @@ impl MemoryHistory {
             } else {
                 0
             };
-            f[k] = symlog_q4(d);
+            f[field::DELTAS.start + k] = symlog_q4(d);
             if real {
                 local += (d.unsigned_abs() <= 2) as u32;
                 gap_sum = gap_sum.saturating_add(s[k].time_ns.saturating_sub(s[k + 1].time_ns));
             }
-            f[HISTORY + k] = s[k].kind as i32;
+            f[field::KINDS.start + k] = s[k].kind as i32;
         }
         let deltas = (n.saturating_sub(1)).min(HISTORY) as u64;
-        f[40] = symlog_q4(sat_i32(s[0].time_ns.saturating_sub(s[1].time_ns)) as i64);
-        f[41] = gap_sum
+        f[field::GAP] = symlog_q4(sat_i32(s[0].time_ns.saturating_sub(s[1].time_ns)) as i64);
+        f[field::MEAN_GAP] = gap_sum
             .checked_div(deltas)
             .map_or(0, |g| symlog_q4(g as i64));
-        f[42] = cur.offset as i32;
-        f[43] = (local as u64 * 1000).checked_div(deltas).unwrap_or(0) as i32;
+        f[field::LINE_OFFSET] = cur.offset as i32;
+        f[field::LOCALITY] = (local as u64 * 1000).checked_div(deltas).unwrap_or(0) as i32;
         for k in 0..N_CANDIDATES {
-            f[44 + k] = symlog_q4(self.candidates[k]);
-            f[50 + k] = self.hits[k].count_ones() as i32;
+            f[field::CANDIDATES.start + k] = symlog_q4(self.candidates[k]);
+            f[field::CANDIDATE_HITS.start + k] = self.hits[k].count_ones() as i32;
         }
-        f[56] = self.pc_conf as i32;
+        f[field::PC_CONFIDENCE] = self.pc_conf as i32;
         f
     }
 }

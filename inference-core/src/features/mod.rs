@@ -17,6 +17,10 @@ use heapless::HistoryBuf;
 
 pub use crate::blob::ABSENT;
 
+/// A contiguous range of feature indices, as in smoltcp's `wire` modules: each model's
+/// `field` submodule names every part of its layout, and code indexes features only by name.
+pub type Field = core::ops::Range<usize>;
+
 /// Compresses a heavy-tailed integer: `sign(x) · 16 · log2(1 + |x|)`, with the fractional part
 /// read from the four mantissa bits below the leading one (so the result is monotone and exact
 /// at powers of two). `0 → 0`, `1 → 16`, `3 → 32`, `±(2^63)` → about `±1024`.

@@ -34,6 +34,46 @@ pub const SCHEMA_ID: u32 = 0x0002_0001;
 pub const SCORE_HISTORY: usize = 10;
 /// "Never" for the time since the last threat, in seconds (one day).
 pub const NEVER_S: u64 = 86_400;
+/// Operating threshold (per-mille) when no model gives one.
+pub const DEFAULT_THRESHOLD: u16 = 500;
+
+/// Where each feature sits in the vector (the table in the module docs).
+pub mod field {
+    use super::super::Field;
+    use super::SCORE_HISTORY as N_SCORES;
+
+    /// System calls in the window.
+    pub const SYSCALLS: usize = 0;
+    /// Network connections opened.
+    pub const NETWORK: usize = 1;
+    /// File accesses.
+    pub const FILES: usize = 2;
+    /// Privilege escalation attempts.
+    pub const PRIVILEGE: usize = 3;
+    /// Failed calls per 1000 calls.
+    pub const ERROR_RATE: usize = 4;
+    /// Memory allocation calls.
+    pub const ALLOCS: usize = 5;
+    /// Memory allocated.
+    pub const ALLOC_KIB: usize = 6;
+    /// Processes and threads spawned.
+    pub const SPAWNS: usize = 7;
+    /// The detector's last threat scores for this process, newest first.
+    pub const SCORE_HISTORY: Field = 8..8 + N_SCORES;
+    /// Time since this process's last threat decision.
+    pub const SINCE_THREAT: usize = SCORE_HISTORY.end;
+    /// Everything [`ThreatHistory`](super::ThreatHistory) contributes (the detector's own past
+    /// verdicts): replaced when a data set is replayed through a model.
+    pub const FROM_HISTORY: Field = SCORE_HISTORY.start..SINCE_THREAT + 1;
+
+    const _: () = assert!(SINCE_THREAT + 1 == super::N_FEATURES);
+}
+
+/// The threat score, per-mille, from the class probabilities (per-mille, [`ThreatType`]
+/// order): `1000 - P(benign)`. The one definition that training, evaluation and serving use.
+pub fn score_permille(p_benign: u16) -> u16 {
+    1000u16.saturating_sub(p_benign)
+}
 
 /// Behaviour types the detector tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,28 +188,28 @@ impl ThreatHistory {
     pub fn features(&self, w: &ProcessWindow) -> [i32; N_FEATURES] {
         let mut f = [0i32; N_FEATURES];
         let c = |x: u32| symlog_q4(x as i64);
-        f[0] = c(w.syscalls);
-        f[1] = c(w.network_connections);
-        f[2] = c(w.file_accesses);
-        f[3] = c(w.privilege_attempts);
-        f[4] = if w.syscalls == 0 {
+        f[field::SYSCALLS] = c(w.syscalls);
+        f[field::NETWORK] = c(w.network_connections);
+        f[field::FILES] = c(w.file_accesses);
+        f[field::PRIVILEGE] = c(w.privilege_attempts);
+        f[field::ERROR_RATE] = if w.syscalls == 0 {
             0
         } else {
             ((w.failed_syscalls.min(w.syscalls) as u64 * 1000) / w.syscalls as u64) as i32
         };
-        f[5] = c(w.memory_allocs);
-        f[6] = c(w.alloc_kib);
-        f[7] = c(w.spawns);
+        f[field::ALLOCS] = c(w.memory_allocs);
+        f[field::ALLOC_KIB] = c(w.alloc_kib);
+        f[field::SPAWNS] = c(w.spawns);
         let mut s = [0u16; SCORE_HISTORY];
         newest_first(&self.scores, &mut s, 0);
-        for (d, v) in f[8..18].iter_mut().zip(s) {
+        for (d, v) in f[field::SCORE_HISTORY].iter_mut().zip(s) {
             *d = v as i32;
         }
         let since_s = match self.last_threat_ms {
             Some(t) => (w.end_ms.saturating_sub(t) / 1000).min(NEVER_S),
             None => NEVER_S,
         };
-        f[18] = symlog_q4(since_s as i64);
+        f[field::SINCE_THREAT] = symlog_q4(since_s as i64);
         f
     }
 }

@@ -29,6 +29,38 @@ use super::{newest_first, ABSENT};
 
 /// Number of features.
 pub const N_FEATURES: usize = 35;
+
+/// Where each feature sits in the vector (the table in the module docs).
+pub mod field {
+    use super::super::Field;
+    use super::HISTORY;
+
+    /// CPU % of the earlier samples minus the current CPU %, newest first.
+    pub const CPU_HISTORY: Field = 0..HISTORY;
+    /// Memory % of the earlier samples minus the current memory %, newest first.
+    pub const MEM_HISTORY: Field = HISTORY..2 * HISTORY;
+    /// GPU % of the earlier samples minus the current GPU %, newest first.
+    pub const GPU_HISTORY: Field = 2 * HISTORY..3 * HISTORY;
+    /// Current CPU, memory and GPU % (in channel order).
+    pub const CURRENT: Field = 3 * HISTORY..3 * HISTORY + 3;
+    /// Current CPU %.
+    pub const CURRENT_CPU: usize = CURRENT.start;
+    /// Current memory % (or `ABSENT`).
+    pub const CURRENT_MEM: usize = CURRENT.start + 1;
+    /// Current GPU % (or `ABSENT`).
+    pub const CURRENT_GPU: usize = CURRENT.start + 2;
+    /// Minutes since midnight UTC.
+    pub const TIME_OF_DAY: usize = CURRENT.end;
+    /// Day of week, Monday = 0.
+    pub const DAY_OF_WEEK: usize = TIME_OF_DAY + 1;
+
+    /// History of channel `c` (0 CPU, 1 memory, 2 GPU).
+    pub const fn history(c: usize) -> Field {
+        c * HISTORY..(c + 1) * HISTORY
+    }
+
+    const _: () = assert!(DAY_OF_WEEK + 1 == super::N_FEATURES);
+}
 /// Number of network outputs.
 pub const N_OUTPUTS: usize = 4;
 /// Feature-layout id (kind 1, layout 1).
@@ -110,16 +142,16 @@ impl WorkloadHistory {
             _ => ABSENT,
         };
         for (k, s) in recent[1..].iter().enumerate() {
-            f[k] = pct(s.cpu) - pct(cur.cpu);
-            f[HISTORY + k] = rel(s.mem, cur.mem);
-            f[2 * HISTORY + k] = rel(s.gpu, cur.gpu);
+            f[field::CPU_HISTORY.start + k] = pct(s.cpu) - pct(cur.cpu);
+            f[field::MEM_HISTORY.start + k] = rel(s.mem, cur.mem);
+            f[field::GPU_HISTORY.start + k] = rel(s.gpu, cur.gpu);
         }
-        f[30] = pct(cur.cpu);
-        f[31] = opt(cur.mem);
-        f[32] = opt(cur.gpu);
-        f[33] = ((cur.unix_s % 86_400) / 60) as i32;
+        f[field::CURRENT_CPU] = pct(cur.cpu);
+        f[field::CURRENT_MEM] = opt(cur.mem);
+        f[field::CURRENT_GPU] = opt(cur.gpu);
+        f[field::TIME_OF_DAY] = ((cur.unix_s % 86_400) / 60) as i32;
         // 1970-01-01 was a Thursday (Monday = 0 -> Thursday = 3).
-        f[34] = ((cur.unix_s / 86_400 + 3) % 7) as i32;
+        f[field::DAY_OF_WEEK] = ((cur.unix_s / 86_400 + 3) % 7) as i32;
         f
     }
 }

@@ -16,8 +16,8 @@ use std::path::Path;
 use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType};
 use inference_core::ModelKind;
 
+use super::dataset::Dataset;
 use super::{files, DataError, Loaded, ReadOptions, Skips};
-use crate::dataset::Dataset;
 
 /// System calls per window.
 pub const WINDOW: usize = 200;

@@ -11,8 +11,8 @@ use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTOR
 use inference_core::ModelKind;
 use serde_json::Value;
 
+use super::dataset::Dataset;
 use super::{files, parse_finite, DataError, Loaded, ReadOptions, Skips};
-use crate::dataset::Dataset;
 
 /// Horizon of failure labels, seconds.
 const HORIZON_S: i64 = 1800;
@@ -59,7 +59,7 @@ fn num(o: &Value, name: &'static str) -> Result<f64, (&'static str, String)> {
             .as_f64()
             .filter(|v| v.is_finite())
             .ok_or((name, "not a finite number".into())),
-        Value::String(s) => parse_finite(s).map_err(|e| (name, e)),
+        Value::String(s) => parse_finite(s).map_err(|e| (name, e.to_string())),
         _ => Err((name, "expected a number".into())),
     }
 }

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::ModelKind;
 
+use super::dataset::Dataset;
+use super::synth::candidate_mask;
 use super::{files, DataError, Loaded, ReadOptions, Skips};
-use crate::dataset::Dataset;
-use crate::synth::candidate_mask;
 
 /// A streaming reader of the data accesses of one or more lackey traces.
 pub struct AccessStream {

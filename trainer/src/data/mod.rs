@@ -7,9 +7,13 @@
 //! `skip_bad_rows`, a counted skip.
 
 pub mod adfa;
+pub mod collect;
+pub mod dataset;
+pub mod encoding;
 pub mod jsonl;
 pub mod lackey;
 pub mod nab;
+pub mod synth;
 pub mod time;
 
 use std::fmt;
@@ -17,57 +21,10 @@ use std::path::{Path, PathBuf};
 
 use inference_core::ModelKind;
 
-use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use dataset::Dataset;
 
-/// A data error that says where.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DataError {
-    /// File.
-    pub path: PathBuf,
-    /// 1-based line, when the error is in one.
-    pub line: Option<usize>,
-    /// Field name or column, when known.
-    pub field: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl DataError {
-    /// An error about a whole file.
-    pub fn file(path: &Path, message: impl fmt::Display) -> DataError {
-        DataError {
-            path: path.to_path_buf(),
-            line: None,
-            field: None,
-            message: message.to_string(),
-        }
-    }
-
-    /// An error at a line (and field).
-    pub fn at(path: &Path, line: usize, field: Option<&str>, message: impl fmt::Display) -> Self {
-        DataError {
-            path: path.to_path_buf(),
-            line: Some(line),
-            field: field.map(str::to_string),
-            message: message.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for DataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for DataError {}
+pub use crate::error::DataError;
 
 /// How importers treat bad rows.
 #[derive(Debug, Clone, Default)]
@@ -126,16 +83,41 @@ impl Skips {
     }
 }
 
+/// A field value that does not parse; the importer adds the file, line and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadValue {
+    /// The text found.
+    pub text: String,
+    /// What was expected instead ("a number", "a timestamp (…)").
+    pub expected: &'static str,
+}
+
+impl BadValue {
+    /// `text` is not `expected`.
+    pub fn new(text: &str, expected: &'static str) -> BadValue {
+        BadValue {
+            text: text.to_string(),
+            expected,
+        }
+    }
+}
+
+impl fmt::Display for BadValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}' is not {}", self.text, self.expected)
+    }
+}
+
+impl std::error::Error for BadValue {}
+
 /// Parses a finite number, refusing NaN and infinities.
-pub fn parse_finite(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{}' is not a number", s.trim()))?;
+pub fn parse_finite(s: &str) -> Result<f64, BadValue> {
+    let s = s.trim();
+    let v: f64 = s.parse().map_err(|_| BadValue::new(s, "a number"))?;
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(format!("'{}' is not a finite number", s.trim()))
+        Err(BadValue::new(s, "a finite number"))
     }
 }
 
@@ -168,10 +150,12 @@ pub fn files(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, D
 }
 
 /// Loads one `--data` source for `kind`: `jsonl:PATH`, `nab:PATH`, `adfa:PATH`, `lackey:PATH`.
-pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded, String> {
-    let (scheme, path) = spec
-        .split_once(':')
-        .ok_or_else(|| format!("--data '{spec}': expected synthetic or SCHEME:PATH"))?;
+pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
+    let (scheme, path) = spec.split_once(':').ok_or_else(|| {
+        Error::Usage(format!(
+            "--data '{spec}': expected synthetic or SCHEME:PATH"
+        ))
+    })?;
     let path = Path::new(path);
     let r = match (scheme, kind) {
         ("jsonl", _) => jsonl::load(kind, path, opts),
@@ -182,15 +166,61 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded, S
             lackey::load(path, opts, opts.max_samples.unwrap_or(200_000))
         }
         ("nab" | "adfa" | "lackey", _) => {
-            return Err(format!(
+            return Err(Error::Usage(format!(
                 "--data {scheme}: has no {kind} data (nab: workload, failure; adfa: threat; lackey: memory)"
-            ))
+            )))
         }
         _ => {
-            return Err(format!(
+            return Err(Error::Usage(format!(
                 "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, adfa, lackey)"
-            ))
+            )))
         }
     };
-    r.map_err(|e| e.to_string())
+    Ok(r?)
+}
+
+/// Loads and concatenates the data sets of `specs` for `kind` (`synthetic` included).
+pub fn load_all(
+    kind: ModelKind,
+    specs: &[String],
+    ro: &ReadOptions,
+    samples: Option<usize>,
+    seed: u64,
+) -> Result<(Dataset, usize)> {
+    let mut all: Option<Dataset> = None;
+    let mut skipped = 0;
+    for spec in specs {
+        let d = if spec == "synthetic" {
+            synth::generate(
+                kind,
+                samples.unwrap_or_else(|| synth::default_samples(kind)),
+                seed,
+            )
+        } else {
+            let l = load(kind, spec, ro)?;
+            if let Some(e) = &l.first_skip {
+                eprintln!(
+                    "warning: {spec}: skipped {} bad row(s); first: {e}",
+                    l.skipped
+                );
+            }
+            skipped += l.skipped;
+            l.data
+        };
+        match &mut all {
+            None => all = Some(d),
+            Some(a) => {
+                a.extend(&d);
+                a.source = format!("{}+{}", a.source, d.source);
+            }
+        }
+    }
+    let d = all.ok_or_else(|| Error::Usage("no --data source given".into()))?;
+    if d.is_empty() {
+        return Err(Error::NotEnoughData {
+            kind,
+            message: "the data holds no samples".into(),
+        });
+    }
+    Ok((d, skipped))
 }

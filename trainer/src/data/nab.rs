@@ -16,9 +16,9 @@ use inference_core::features::failure::{FailureHistory, HealthSample};
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
 use inference_core::ModelKind;
 
+use super::dataset::Dataset;
 use super::time::parse_timestamp;
 use super::{files, parse_finite, DataError, Loaded, ReadOptions, Skips};
-use crate::dataset::Dataset;
 
 /// Failure horizon of the labels, seconds.
 pub const HORIZON_S: i64 = 1800;
@@ -155,7 +155,7 @@ pub fn windows_for(windows: &Path, file: &Path) -> Result<Vec<(i64, i64)>, DataE
         let ts = |v: &serde_json::Value| {
             v.as_str()
                 .ok_or_else(|| "not a string".to_string())
-                .and_then(parse_timestamp)
+                .and_then(|s| parse_timestamp(s).map_err(|e| e.to_string()))
                 .map_err(|m| DataError {
                     path: windows.to_path_buf(),
                     line: None,

@@ -1,6 +1,8 @@
 //! `YYYY-MM-DD HH:MM:SS[.ffffff]` timestamps (UTC, as in NAB) to Unix seconds, without a
 //! date-time dependency.
 
+use super::BadValue;
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -14,16 +16,16 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 
 /// Parses `YYYY-MM-DD HH:MM:SS` (a `T` separator and fractional seconds are accepted; the
 /// fraction is dropped) into Unix seconds.
-pub fn parse_timestamp(s: &str) -> Result<i64, String> {
+pub fn parse_timestamp(s: &str) -> Result<i64, BadValue> {
     let s = s.trim();
-    let bad = || format!("'{s}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS)");
+    let bad = || BadValue::new(s, "a timestamp (expected YYYY-MM-DD HH:MM:SS)");
     let (date, time) = s.split_once([' ', 'T']).ok_or_else(bad)?;
     let mut d = date.split('-');
     let (y, mo, da) = (d.next(), d.next(), d.next());
     let time = time.split('.').next().unwrap_or("");
     let mut t = time.split(':');
     let (h, mi, se) = (t.next(), t.next(), t.next());
-    let num = |v: Option<&str>, lo: i64, hi: i64| -> Result<i64, String> {
+    let num = |v: Option<&str>, lo: i64, hi: i64| -> Result<i64, BadValue> {
         let v: i64 = v.ok_or_else(bad)?.parse().map_err(|_| bad())?;
         if (lo..=hi).contains(&v) {
             Ok(v)

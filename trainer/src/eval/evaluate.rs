@@ -2,14 +2,16 @@
 //! data, beside the baselines, as one JSON object.
 
 use inference_core::features::threat::ThreatType;
-use inference_core::{MemoryPredictor, Model, ModelKind};
+use inference_core::{LoadError, MemoryPredictor, Model, ModelKind, ModelSource};
 use serde_json::{json, Value};
 
-use crate::cachesim::{CacheConfig, Simulation};
-use crate::data::{self, lackey::AccessStream, ReadOptions};
-use crate::dataset::Dataset;
-use crate::metrics;
-use crate::pipeline::{int8_metrics, int8_threat_score, replay_threat, zero_history};
+use super::cachesim::{CacheConfig, Simulation};
+use super::int8::{int8_metrics, int8_threat_score};
+use super::metrics;
+use super::replay::{replay_threat, zero_history};
+use crate::data::dataset::Dataset;
+use crate::data::{lackey::AccessStream, load_all, ReadOptions};
+use crate::error::{Error, Result};
 
 /// Options of an evaluation.
 #[derive(Debug, Clone)]
@@ -38,49 +40,6 @@ impl Default for EvalOptions {
     }
 }
 
-/// Loads and concatenates the data sets of `specs` for `kind` (`synthetic` included).
-pub fn load_all(
-    kind: ModelKind,
-    specs: &[String],
-    ro: &ReadOptions,
-    samples: Option<usize>,
-    seed: u64,
-) -> Result<(Dataset, usize), String> {
-    let mut all: Option<Dataset> = None;
-    let mut skipped = 0;
-    for spec in specs {
-        let d = if spec == "synthetic" {
-            crate::synth::generate(
-                kind,
-                samples.unwrap_or_else(|| crate::synth::default_samples(kind)),
-                seed,
-            )
-        } else {
-            let l = data::load(kind, spec, ro)?;
-            if let Some(e) = &l.first_skip {
-                eprintln!(
-                    "warning: {spec}: skipped {} bad row(s); first: {e}",
-                    l.skipped
-                );
-            }
-            skipped += l.skipped;
-            l.data
-        };
-        match &mut all {
-            None => all = Some(d),
-            Some(a) => {
-                a.extend(&d);
-                a.source = format!("{}+{}", a.source, d.source);
-            }
-        }
-    }
-    let d = all.ok_or("no --data source given")?;
-    if d.is_empty() {
-        return Err(format!("{kind}: the data holds no samples"));
-    }
-    Ok((d, skipped))
-}
-
 /// Evaluates `blob` on `specs`; `progress` is called with the number of items done.
 pub fn evaluate(
     blob: &[u8],
@@ -88,15 +47,14 @@ pub fn evaluate(
     ro: &ReadOptions,
     eo: &EvalOptions,
     mut progress: impl FnMut(u64),
-) -> Result<Value, String> {
-    let model = Model::from_blob(blob).map_err(|e| format!("model file: {e}"))?;
+) -> Result<Value> {
+    let model = Model::from_blob(blob)?;
     let kind = model.kind();
     if model.header().schema_id != kind.schema_id() {
-        return Err(format!(
-            "model file: feature schema {:#010x}, but this build extracts {:#010x} for {kind}",
-            model.header().schema_id,
-            kind.schema_id()
-        ));
+        return Err(Error::from(LoadError::SchemaMismatch {
+            expected: kind.schema_id(),
+            found: model.header().schema_id,
+        }));
     }
     if kind == ModelKind::Memory {
         return evaluate_memory(blob, specs, ro, eo, progress);
@@ -191,28 +149,26 @@ fn evaluate_memory(
     ro: &ReadOptions,
     eo: &EvalOptions,
     mut progress: impl FnMut(u64),
-) -> Result<Value, String> {
+) -> Result<Value> {
     eo.cache.validate()?;
     let predictor = MemoryPredictor::new(Some(blob));
-    if !matches!(
-        inference_core::Predictor::source(&predictor),
-        inference_core::ModelSource::Loaded { .. }
-    ) {
-        return Err(format!(
-            "model file refused: {:?}",
-            inference_core::Predictor::source(&predictor)
-        ));
+    if let ModelSource::Default {
+        refused: Some(e), ..
+    } = inference_core::Predictor::source(&predictor)
+    {
+        return Err(Error::from(e.clone()));
     }
     let mut sim = Simulation::new(eo.cache, &predictor, eo.min_probability);
     let mut n = 0u64;
     let mut skipped = 0;
     for spec in specs {
         let path = spec.strip_prefix("lackey:").ok_or_else(|| {
-            format!("--data '{spec}': memory evaluation reads lackey:PATH traces")
+            Error::Usage(format!(
+                "--data '{spec}': memory evaluation reads lackey:PATH traces"
+            ))
         })?;
-        let mut stream =
-            AccessStream::open(std::path::Path::new(path), ro).map_err(|e| e.to_string())?;
-        while let Some(a) = stream.next_access().map_err(|e| e.to_string())? {
+        let mut stream = AccessStream::open(std::path::Path::new(path), ro)?;
+        while let Some(a) = stream.next_access()? {
             if n >= eo.max_accesses {
                 break;
             }

@@ -1,7 +1,7 @@
 //! A small f32 multi-layer perceptron trained with mini-batch Adam (ndarray).
 //!
 //! Hidden layers use ReLU; the output layer is linear and its units are interpreted by the
-//! task's heads ([`crate::task::Head`]), which also supply the output gradient.
+//! task's heads ([`super::task::Head`]), which also supply the output gradient.
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 

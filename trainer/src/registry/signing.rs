@@ -6,6 +6,7 @@
 //! is specified in `inference-core/BLOB_FORMAT.md`; verification is the very code the kernel
 //! runs ([`inference_core::Model::load`]).
 
+use crate::error::{Error, Result};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -37,9 +38,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex32(text: &str, path: &Path) -> Result<[u8; 32], String> {
+fn unhex32(text: &str, path: &Path) -> Result<[u8; 32]> {
     let t = text.trim();
-    let bad = || format!("{}: expected 64 hex digits on one line", path.display());
+    let bad = || Error::key(path, "expected 64 hex digits on one line");
     if t.len() != 64 || !t.is_ascii() {
         return Err(bad());
     }
@@ -51,17 +52,17 @@ fn unhex32(text: &str, path: &Path) -> Result<[u8; 32], String> {
 }
 
 /// 32 bytes from the operating system's random source.
-fn os_random_32() -> Result<[u8; 32], String> {
+fn os_random_32() -> Result<[u8; 32]> {
     let mut seed = [0u8; 32];
     File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut seed))
-        .map_err(|e| format!("/dev/urandom: {e}"))?;
+        .map_err(|e| Error::io("/dev/urandom", e))?;
     Ok(seed)
 }
 
 /// Writes `text` to `path`, which must not exist, with `mode`: temporary file (created with
 /// that mode, so the secret is never readable by others), fsync, hard link into place.
-fn write_new(path: &Path, text: &str, mode: u32) -> Result<(), String> {
+fn write_new(path: &Path, text: &str, mode: u32) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".keygen.{}.tmp", std::process::id()));
@@ -80,21 +81,18 @@ fn write_new(path: &Path, text: &str, mode: u32) -> Result<(), String> {
     })();
     r.map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        format!("{}: {e}", path.display())
+        Error::io(path, e)
     })
 }
 
 /// Generates a key pair into `dir` ([`KEY_FILE`] mode 0600, [`PUB_FILE`] mode 0644). Refuses
 /// to replace an existing key: losing a signing key is not undoable.
-pub fn keygen(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
-    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+pub fn keygen(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let (key, public) = (dir.join(KEY_FILE), dir.join(PUB_FILE));
     for p in [&key, &public] {
         if p.exists() {
-            return Err(format!(
-                "{}: already exists; refusing to overwrite a key",
-                p.display()
-            ));
+            return Err(Error::key(p, "already exists; refusing to overwrite a key"));
         }
     }
     let pair = KeyPair::from_seed(Seed::new(os_random_32()?));
@@ -104,38 +102,35 @@ pub fn keygen(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// Reads a private key file; refuses one that group or others may read.
-pub fn load_key(path: &Path) -> Result<SigningKey, String> {
+pub fn load_key(path: &Path) -> Result<SigningKey> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(format!(
-            "{}: private key is accessible by others (mode {mode:03o}); run chmod 600",
-            path.display()
+        return Err(Error::key(
+            path,
+            format!("private key is accessible by others (mode {mode:03o}); run chmod 600"),
         ));
     }
-    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let seed = unhex32(&text, path)?;
     let pair = KeyPair::try_from_seed(Seed::new(seed))
-        .map_err(|e| format!("{}: invalid key: {e}", path.display()))?;
+        .map_err(|e| Error::key(path, format!("invalid key: {e}")))?;
     Ok(SigningKey { pair })
 }
 
 /// Reads a public key file and checks it is a usable Ed25519 key.
-pub fn load_public(path: &Path) -> Result<[u8; PUBLIC_KEY_LEN], String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn load_public(path: &Path) -> Result<[u8; PUBLIC_KEY_LEN]> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let key = unhex32(&text, path)?;
     if !signature::key_is_valid(&key) {
-        return Err(format!(
-            "{}: not a valid Ed25519 public key",
-            path.display()
-        ));
+        return Err(Error::key(path, "not a valid Ed25519 public key"));
     }
     Ok(key)
 }
 
 /// The signing key `train` uses: `--sign-key`, else [`KEY_ENV`], else none.
-pub fn configured_key(arg: Option<&Path>) -> Result<Option<SigningKey>, String> {
+pub fn configured_key(arg: Option<&Path>) -> Result<Option<SigningKey>> {
     let path = match arg {
         Some(p) => Some(p.to_path_buf()),
         None => std::env::var_os(KEY_ENV)
@@ -147,20 +142,20 @@ pub fn configured_key(arg: Option<&Path>) -> Result<Option<SigningKey>, String> 
 
 /// Signs a blob: checks it is a valid v1 blob (signed or not), drops any previous signature,
 /// appends `SIG1` and the signature over the v1 blob, and checks the result verifies.
-pub fn sign_blob(bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>, String> {
-    Model::from_blob(bytes).map_err(|e| format!("not a valid blob: {e}"))?;
+pub fn sign_blob(bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>> {
+    Model::from_blob(bytes)?;
     let blob = signature::split(bytes).blob;
     let sig = key.pair.sk.sign(blob, None);
     let mut out = Vec::with_capacity(blob.len() + signature::TRAILER_LEN);
     out.extend_from_slice(blob);
     out.extend_from_slice(&SIG_MAGIC);
     out.extend_from_slice(&sig[..]);
-    verify_blob(&out, &key.public()).map_err(|e| format!("fresh signature refused: {e}"))?;
+    verify_blob(&out, &key.public())?;
     Ok(out)
 }
 
 /// Signs `blob` when a key is given, else returns it unchanged.
-pub fn maybe_sign(blob: &[u8], key: Option<&SigningKey>) -> Result<Vec<u8>, String> {
+pub fn maybe_sign(blob: &[u8], key: Option<&SigningKey>) -> Result<Vec<u8>> {
     match key {
         Some(k) => sign_blob(blob, k),
         None => Ok(blob.to_vec()),
@@ -168,8 +163,8 @@ pub fn maybe_sign(blob: &[u8], key: Option<&SigningKey>) -> Result<Vec<u8>, Stri
 }
 
 /// Verifies `bytes` as the kernel does with [`Policy::require`]: signed by `key`, valid blob.
-pub fn verify_blob<'a>(bytes: &'a [u8], key: &[u8; PUBLIC_KEY_LEN]) -> Result<Model<'a>, String> {
-    Model::load(bytes, None, &Policy::require(*key)).map_err(|e| e.to_string())
+pub fn verify_blob<'a>(bytes: &'a [u8], key: &[u8; PUBLIC_KEY_LEN]) -> Result<Model<'a>> {
+    Ok(Model::load(bytes, None, &Policy::require(*key))?)
 }
 
 /// Hex of a public key (for messages).
@@ -197,7 +192,10 @@ mod tests {
             fs::metadata(&k).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert!(keygen(&d).unwrap_err().contains("refusing to overwrite"));
+        assert!(keygen(&d)
+            .unwrap_err()
+            .to_string()
+            .contains("refusing to overwrite"));
         let key = load_key(&k).unwrap();
         let public = load_public(&p).unwrap();
         assert_eq!(key.public(), public);
@@ -208,15 +206,22 @@ mod tests {
         // re-signing replaces the trailer instead of stacking one
         assert_eq!(sign_blob(&signed, &key).unwrap(), signed);
         // unsigned and foreign-signed blobs are refused by verify
-        assert!(verify_blob(plain, &public)
-            .unwrap_err()
-            .contains(&LoadError::Unsigned.to_string()));
+        assert!(matches!(
+            verify_blob(plain, &public),
+            Err(Error::Blob {
+                source: LoadError::Unsigned,
+                ..
+            })
+        ));
         let other = keygen(&d.join("other")).unwrap();
         let other_pub = load_public(&other.1).unwrap();
-        assert_eq!(
-            verify_blob(&signed, &other_pub).unwrap_err(),
-            LoadError::BadSignature.to_string()
-        );
+        assert!(matches!(
+            verify_blob(&signed, &other_pub),
+            Err(Error::Blob {
+                source: LoadError::BadSignature,
+                ..
+            })
+        ));
         // garbage is not signed
         assert!(sign_blob(b"AIML garbage", &key).is_err());
         fs::remove_dir_all(&d).unwrap();
@@ -227,11 +232,19 @@ mod tests {
         let d = tmpdir("perm");
         let (k, p) = keygen(&d).unwrap();
         fs::set_permissions(&k, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(load_key(&k).err().unwrap().contains("chmod 600"));
+        assert!(
+            matches!(load_key(&k), Err(Error::Key { message, .. }) if message.contains("chmod 600"))
+        );
         fs::write(&p, "zz\n").unwrap();
-        assert!(load_public(&p).unwrap_err().contains("64 hex digits"));
+        assert!(load_public(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("64 hex digits"));
         fs::write(&p, format!("{}\n", "ff".repeat(32))).unwrap();
-        assert!(load_public(&p).unwrap_err().contains("not a valid"));
+        assert!(load_public(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("not a valid"));
         fs::remove_dir_all(&d).unwrap();
     }
 }

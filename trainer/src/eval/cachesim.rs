@@ -7,6 +7,8 @@
 //! Figures: hit rate, prefetch accuracy (useful / issued), coverage (misses removed relative
 //! to no prefetching), and miss reduction.
 
+use crate::error::Error;
+
 use inference_core::features::memory::{MemoryAccess, MemoryHistory, LINE_BYTES, N_CANDIDATES};
 use inference_core::MemoryPredictor;
 use serde::Serialize;
@@ -34,17 +36,20 @@ impl Default for CacheConfig {
 
 impl CacheConfig {
     /// Checks the geometry.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if self.line == 0 || !self.line.is_power_of_two() {
-            return Err(format!(
-                "cache line must be a power of two, got {}",
-                self.line
+            return Err(Error::param(
+                "--cache-line",
+                format!("must be a power of two, got {}", self.line),
             ));
         }
         if self.ways == 0 || self.size == 0 || !self.size.is_multiple_of(self.ways * self.line) {
-            return Err(format!(
-                "cache size {} must be a multiple of ways ({}) x line ({})",
-                self.size, self.ways, self.line
+            return Err(Error::param(
+                "--cache-size",
+                format!(
+                    "{} must be a multiple of ways ({}) x line ({})",
+                    self.size, self.ways, self.line
+                ),
             ));
         }
         Ok(())

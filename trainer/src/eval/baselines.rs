@@ -3,6 +3,7 @@
 //! smartcore (threat, failure), next-line and PC-stride (memory).
 
 use inference_core::features::memory;
+use inference_core::features::workload::field;
 use inference_core::ModelKind;
 use serde::Serialize;
 use smartcore::ensemble::random_forest_classifier::{
@@ -12,8 +13,8 @@ use smartcore::linalg::basic::arrays::Array;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
 
-use crate::dataset::Dataset;
-use crate::metrics::{self, Metrics};
+use super::metrics::{self, Metrics};
+use crate::data::dataset::Dataset;
 
 /// One baseline's result.
 #[derive(Debug, Clone, Serialize)]
@@ -70,8 +71,10 @@ fn binary_labels(d: &Dataset) -> Vec<u32> {
 }
 
 /// Logistic-regression and random-forest scores for the binary task of `train`/`val`.
-/// Returns (LR probabilities on val, RF 0/1 predictions on val).
-fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Result<(Vec<f64>, Vec<f64>), String> {
+/// Returns (LR probabilities on val, RF 0/1 predictions on val), or `None` when there is
+/// nothing to fit (one class only) or smartcore refuses the data: the baselines are then left out
+/// of the report, never faked.
+fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Option<(Vec<f64>, Vec<f64>)> {
     let sets = standardise(train, &[train, val]);
     // Subsample the training set: the baselines are references, not the product, and must
     // not dominate the training time.
@@ -79,16 +82,16 @@ fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Result<(Vec<f64>, Vec
     let xt: Vec<Vec<f64>> = sets[0].iter().step_by(step).cloned().collect();
     let yt: Vec<u32> = binary_labels(train).into_iter().step_by(step).collect();
     if yt.iter().all(|&y| y == yt[0]) {
-        return Err("training data has a single class".into());
+        return None;
     }
-    let x = DenseMatrix::from_2d_vec(&xt).map_err(|e| e.to_string())?;
-    let xv = DenseMatrix::from_2d_vec(&sets[1]).map_err(|e| e.to_string())?;
+    let x = DenseMatrix::from_2d_vec(&xt).ok()?;
+    let xv = DenseMatrix::from_2d_vec(&sets[1]).ok()?;
     let lr = LogisticRegression::fit(
         &x,
         &yt,
         LogisticRegressionParameters::default().with_alpha(1.0),
     )
-    .map_err(|e| e.to_string())?;
+    .ok()?;
     let w: Vec<f64> = lr.coefficients().iterator(0).copied().collect();
     let b = *lr.intercept().get((0, 0));
     // smartcore orders classes ascending, so the coefficients score class 1
@@ -107,9 +110,9 @@ fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Result<(Vec<f64>, Vec
             .with_max_depth(10)
             .with_seed(seed),
     )
-    .map_err(|e| e.to_string())?;
-    let rf_pred: Vec<u32> = rf.predict(&xv).map_err(|e| e.to_string())?;
-    Ok((lr_scores, rf_pred.into_iter().map(|v| v as f64).collect()))
+    .ok()?;
+    let rf_pred: Vec<u32> = rf.predict(&xv).ok()?;
+    Some((lr_scores, rf_pred.into_iter().map(|v| v as f64).collect()))
 }
 
 /// The baselines of `train.kind`, on `val`.
@@ -124,13 +127,11 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
             let pers = metrics::workload_metrics(val, |_, _| 0.0);
             let ma = metrics::workload_metrics(val, |i, c| {
                 let r = val.row(i);
-                let cur = r[30 + c] as f64;
                 // history features are relative to the current value
-                let prev = &r[c * 10..c * 10 + 3];
+                let prev = &r[field::history(c)][..3];
                 if prev.contains(&inference_core::blob::ABSENT) {
                     return 0.0;
                 }
-                let _ = cur;
                 prev.iter().map(|&v| v as f64).sum::<f64>() / 4.0
             });
             vec![
@@ -145,7 +146,7 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
             ]
         }
         ModelKind::Threat | ModelKind::Failure => match classical(train, val, seed) {
-            Ok((lr, rf)) => {
+            Some((lr, rf)) => {
                 // LR gives probabilities: threat at FPR <= 5 % like the model; the forest
                 // gives labels only, so it is judged at its own operating point.
                 let m = |s: &[f64], fixed: Option<f64>| {
@@ -166,7 +167,7 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
                     },
                 ]
             }
-            Err(_) => Vec::new(),
+            None => Vec::new(),
         },
         ModelKind::Memory => {
             let next_line = vec![3usize; val.len()];

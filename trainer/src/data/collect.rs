@@ -22,12 +22,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::error::{Error, Result};
 use inference_core::ModelKind;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// Parses `500ms`, `30s`, `5m`, `2h` (a bare number is seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => s.split_at(i),
@@ -35,16 +36,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     };
     let v: f64 = num
         .parse()
-        .map_err(|_| format!("'{s}' is not a duration (e.g. 500ms, 30s, 5m, 1h)"))?;
+        .map_err(|_| Error::Usage(format!("'{s}' is not a duration (e.g. 500ms, 30s, 5m, 1h)")))?;
     let secs = match unit {
         "ms" => v / 1000.0,
         "s" => v,
         "m" => v * 60.0,
         "h" => v * 3600.0,
-        _ => return Err(format!("'{s}': unknown unit '{unit}' (ms, s, m, h)")),
+        _ => {
+            return Err(Error::Usage(format!(
+                "'{s}': unknown unit '{unit}' (ms, s, m, h)"
+            )))
+        }
     };
     if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
-        return Err(format!("'{s}' must be a positive duration"));
+        return Err(Error::Usage(format!("'{s}' must be a positive duration")));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -56,30 +61,27 @@ pub struct Anonymiser {
 
 impl Anonymiser {
     /// Key from `AIOS_ANON_KEY` (hex), else from `key_file`, created if missing.
-    pub fn load(key_file: &Path) -> Result<Anonymiser, String> {
+    pub fn load(key_file: &Path) -> Result<Anonymiser> {
         if let Ok(hex) = std::env::var("AIOS_ANON_KEY") {
             let key = (0..hex.len() / 2)
                 .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
                 .collect::<Result<Vec<u8>, _>>()
-                .map_err(|_| "AIOS_ANON_KEY must be hex".to_string())?;
+                .map_err(|_| Error::param("AIOS_ANON_KEY", "must be hex"))?;
             if key.len() < 16 {
-                return Err("AIOS_ANON_KEY must hold at least 16 bytes".into());
+                return Err(Error::param("AIOS_ANON_KEY", "must hold at least 16 bytes"));
             }
             return Ok(Anonymiser { key });
         }
         match fs::read(key_file) {
             Ok(key) if key.len() >= 16 => Ok(Anonymiser { key }),
-            Ok(_) => Err(format!(
-                "{}: key file shorter than 16 bytes",
-                key_file.display()
-            )),
+            Ok(_) => Err(Error::key(key_file, "key file shorter than 16 bytes")),
             Err(_) => {
                 let mut key = vec![0u8; 32];
                 fs::File::open("/dev/urandom")
                     .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut key))
-                    .map_err(|e| format!("/dev/urandom: {e}"))?;
+                    .map_err(|e| Error::io("/dev/urandom", e))?;
                 if let Some(dir) = key_file.parent() {
-                    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
                 write_private(key_file, &key)?;
                 Ok(Anonymiser { key })
@@ -106,22 +108,22 @@ impl Anonymiser {
         let mut outer = Sha256::new();
         outer.update(k.map(|b| b ^ 0x5c));
         outer.update(inner.finalize());
-        crate::dataset::hex(&outer.finalize()[..8])
+        super::dataset::hex(&outer.finalize()[..8])
     }
 }
 
 /// Writes a file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| Error::io(path, e))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Default key file: `$XDG_CONFIG_HOME/aios-ml/anon.key` or `~/.config/aios-ml/anon.key`.
@@ -288,17 +290,17 @@ pub fn collect(
     out: &Path,
     anon: &Anonymiser,
     mut progress: impl FnMut(usize, Duration),
-) -> Result<usize, String> {
+) -> Result<usize> {
     if kind == ModelKind::Memory {
-        return Err(
+        return Err(Error::Usage(
             "memory traces come from valgrind lackey (see docs/DATA.md), not from collect".into(),
-        );
+        ));
     }
     let file = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(out)
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+        .map_err(|e| Error::io(out, e))?;
     let mut w = std::io::LineWriter::new(file);
     let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let host_id = anon.id(host.trim());
@@ -387,15 +389,13 @@ pub fn collect(
             ModelKind::Memory => {}
         }
         for l in lines {
-            writeln!(w, "{l}").map_err(|e| format!("{}: {e}", out.display()))?;
+            writeln!(w, "{l}").map_err(|e| Error::io(out, e))?;
             written += 1;
         }
-        w.flush().map_err(|e| format!("{}: {e}", out.display()))?;
+        w.flush().map_err(|e| Error::io(out, e))?;
         progress(written, start.elapsed());
     }
-    w.get_ref()
-        .sync_all()
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+    w.get_ref().sync_all().map_err(|e| Error::io(out, e))?;
     Ok(written)
 }
 

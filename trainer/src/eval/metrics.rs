@@ -12,12 +12,13 @@
 //!   all failures (unwarned ones count as 0), and share of failures warned ≥ 10 min ahead.
 //! - memory: `top1_accuracy` (headline): the chosen candidate names the next cache line.
 
+use inference_core::blob::ABSENT;
 use inference_core::features::{failure, memory, workload};
 use inference_core::ModelKind;
 use ndarray::Array2;
 use serde::Serialize;
 
-use crate::dataset::Dataset;
+use crate::data::dataset::Dataset;
 
 /// Metrics of one model on one data set; unused fields stay `None`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -173,8 +174,8 @@ pub fn workload_metrics(d: &Dataset, delta: impl Fn(usize, usize) -> f64) -> Met
         let row = d.row(i);
         for c in 0..3 {
             let t = d.target(i)[c];
-            let cur = row[30 + c];
-            if !t.is_finite() || cur == workload_absent() {
+            let cur = row[workload::field::CURRENT.start + c];
+            if !t.is_finite() || cur == ABSENT {
                 continue;
             }
             let truth = cur as f64 + t as f64;
@@ -198,10 +199,6 @@ pub fn workload_metrics(d: &Dataset, delta: impl Fn(usize, usize) -> f64) -> Met
         skill: Some(if pmae > 0.0 { 1.0 - mae / pmae } else { 0.0 }),
         ..Default::default()
     }
-}
-
-fn workload_absent() -> i32 {
-    inference_core::blob::ABSENT
 }
 
 /// `a / b`, NaN when `b` is 0 (an undefined rate, not a perfect or a zero one).

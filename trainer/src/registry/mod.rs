@@ -7,6 +7,8 @@
 //! valid blob. A lock file (`ROOT/.lock`, holding the writer's pid) keeps two trainers from
 //! publishing at once; a lock left by a dead process is taken over.
 
+pub mod signing;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -14,22 +16,7 @@ use std::path::{Path, PathBuf};
 use inference_core::ModelKind;
 use serde_json::{json, Value};
 
-/// A registry error, naming the path involved.
-#[derive(Debug)]
-pub struct RegistryError {
-    /// Path involved.
-    pub path: PathBuf,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for RegistryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
-    }
-}
-
-impl std::error::Error for RegistryError {}
+pub use crate::error::RegistryError;
 
 fn err(path: &Path, message: impl std::fmt::Display) -> RegistryError {
     RegistryError {

@@ -11,7 +11,7 @@ use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType}
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
 use inference_core::ModelKind;
 
-use crate::dataset::Dataset;
+use super::dataset::Dataset;
 use crate::rng::Rng;
 
 /// Default number of samples per model.

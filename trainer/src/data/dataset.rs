@@ -12,7 +12,7 @@ pub struct Dataset {
     pub kind: ModelKind,
     /// Raw features, `len() × n_features`, row-major, in inference-core's fixed units.
     pub features: Vec<i32>,
-    /// Targets, `len() × n_targets` (layout per kind, see [`crate::task`]); NaN = not labelled.
+    /// Targets, `len() × n_targets` (layout per kind, see [`crate::train::task`]); NaN = not labelled.
     pub targets: Vec<f32>,
     /// Series, process or component each sample belongs to.
     pub group: Vec<u32>,
@@ -45,7 +45,7 @@ impl Dataset {
 
     /// Target count of the kind.
     pub fn n_targets(&self) -> usize {
-        crate::task::n_targets(self.kind)
+        n_targets(self.kind)
     }
 
     /// Number of samples.
@@ -160,4 +160,14 @@ impl Dataset {
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Number of target columns of a kind.
+pub fn n_targets(kind: ModelKind) -> usize {
+    match kind {
+        ModelKind::Workload => 3,
+        ModelKind::Threat => 1,
+        ModelKind::Failure => 3,
+        ModelKind::Memory => 2,
+    }
 }

@@ -1,0 +1,63 @@
+//! `trainer collect`: this host's /proc telemetry into JSONL records.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use trainer::data::collect::{self, Anonymiser};
+use trainer::Error;
+
+use super::common;
+
+/// Arguments of `trainer collect`.
+#[derive(clap::Args)]
+pub struct CollectArgs {
+    /// Model whose records to collect: workload, threat or failure.
+    #[arg(long)]
+    model: String,
+    /// How long, e.g. 60s, 5m.
+    #[arg(long, default_value = "60s")]
+    duration: String,
+    /// Sampling interval, e.g. 1s, 500ms.
+    #[arg(long, default_value = "1s")]
+    interval: String,
+    /// Output file (appended).
+    #[arg(long)]
+    out: PathBuf,
+    /// Anonymisation key file (default ~/.config/aios-ml/anon.key; env AIOS_ANON_KEY wins).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+/// Runs `trainer collect`.
+pub fn run(a: CollectArgs) -> Result<(), Error> {
+    let kind = common::kind(&a.model)?;
+    let duration = collect::parse_duration(&a.duration)?;
+    let interval = collect::parse_duration(&a.interval)?;
+    let anon = Anonymiser::load(&a.key_file.unwrap_or_else(collect::default_key_file))?;
+    let template = "  [{bar:30}] {pos}/{len} s {msg}";
+    let on_terminal = std::io::stderr().is_terminal();
+    let bar = common::progress(on_terminal, Some(duration.as_secs().max(1)), template);
+    let out = &a.out;
+    eprintln!(
+        "collecting {kind} records every {interval:?} for {duration:?} into {} (Ctrl-C keeps what was written)",
+        out.display()
+    );
+    let mut last_report = 0;
+    let n = collect::collect(kind, duration, interval, out, &anon, |n, t| match &bar {
+        Some(b) => {
+            b.set_position(t.as_secs());
+            b.set_message(format!("{n} records"));
+        }
+        None => {
+            if t.as_secs() >= last_report + 10 {
+                last_report = t.as_secs();
+                eprintln!("  {:>4} s: {n} records", t.as_secs());
+            }
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!("wrote {n} {kind} records to {}", out.display());
+    Ok(())
+}

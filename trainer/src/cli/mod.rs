@@ -1,0 +1,10 @@
+//! One file per command: its `clap::Args` struct and a `run` that calls the library. Defaults
+//! of the library's parameters are read from their `Default`, never written here again.
+
+pub mod collect;
+pub mod common;
+pub mod evaluate;
+pub mod export;
+pub mod inspect;
+pub mod sign;
+pub mod train;

@@ -1,0 +1,272 @@
+//! `trainer train`: load data, train, quantize and publish each model, printing the progress
+//! and the final figures beside the baselines.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use inference_core::ModelKind;
+use serde_json::{json, Value};
+
+use trainer::data::dataset::Dataset;
+use trainer::data::{load_all, ReadOptions};
+use trainer::eval::metrics::headline_name;
+use trainer::pipeline::{self, Trained, DEFAULT_VAL_SPLIT};
+use trainer::registry::signing::{self, SigningKey};
+use trainer::registry::Registry;
+use trainer::train::Params;
+use trainer::Error;
+
+use super::common;
+
+/// Arguments of `trainer train`.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Model to train: workload, threat, failure, memory or all.
+    #[arg(long, default_value = "all")]
+    model: String,
+    /// Training epochs.
+    #[arg(long, default_value_t = Params::default().epochs)]
+    epochs: usize,
+    /// Share of the data held out for validation (split by series/process/component).
+    #[arg(long, default_value_t = DEFAULT_VAL_SPLIT)]
+    val_split: f64,
+    /// Samples per model (default: per-model, at least 12000).
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Seed of data generation, initialisation and shuffling.
+    #[arg(long, default_value_t = Params::default().seed)]
+    seed: u64,
+    /// Registry folder.
+    #[arg(long, default_value = "models")]
+    out: PathBuf,
+    /// Data source, repeatable: synthetic, jsonl:PATH, nab:PATH, adfa:PATH, lackey:PATH.
+    #[arg(long, default_value = "synthetic")]
+    data: Vec<String>,
+    /// NAB anomaly windows (anomaly_windows.json), for failure data from NAB series.
+    #[arg(long)]
+    windows: Option<PathBuf>,
+    /// Skip malformed rows (and report how many) instead of stopping at the first.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Print a machine-readable JSON summary on stdout (human output goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Sign the published blobs with this private key (default: $AIOS_SIGNING_KEY, if set).
+    #[arg(long)]
+    sign_key: Option<PathBuf>,
+}
+
+/// Human output: stdout, or stderr when stdout carries the JSON summary.
+struct Console {
+    out: Box<dyn Write>,
+    tty: bool,
+}
+
+impl Console {
+    fn new(json: bool) -> Console {
+        if json {
+            let tty = std::io::stderr().is_terminal();
+            Console {
+                out: Box::new(std::io::stderr()),
+                tty,
+            }
+        } else {
+            let tty = std::io::stdout().is_terminal();
+            Console {
+                out: Box::new(std::io::stdout()),
+                tty,
+            }
+        }
+    }
+
+    fn line(&mut self, s: impl AsRef<str>) {
+        let _ = writeln!(self.out, "{}", s.as_ref());
+    }
+}
+
+/// Runs `trainer train`.
+pub fn run(a: TrainArgs) -> Result<(), Error> {
+    let start = Instant::now();
+    let sign_key = signing::configured_key(a.sign_key.as_deref())?;
+    let kinds = common::kinds(&a.model)?;
+    let params = Params::default().with_epochs(a.epochs).with_seed(a.seed);
+    params.validate()?;
+    if a.samples == Some(0) {
+        return Err(Error::param("--samples", "must be at least 1"));
+    }
+    let ro = ReadOptions {
+        skip_bad_rows: a.skip_bad_rows,
+        windows: a.windows.clone(),
+        max_samples: a.samples,
+    };
+    let mut con = Console::new(a.json);
+    let registry = Registry::open(&a.out)?;
+    con.line("aios-ml trainer");
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+    con.line(format!(
+        "  models: {}  epochs: {}  validation: {:.0}%  seed: {}  registry: {}",
+        names.join(", "),
+        a.epochs,
+        a.val_split * 100.0,
+        a.seed,
+        a.out.display()
+    ));
+    con.line("");
+    con.line("Step 1: Collecting training data");
+    let mut sets = Vec::new();
+    for &k in &kinds {
+        let (d, skipped) = load_all(k, &a.data, &ro, a.samples, a.seed)?;
+        if skipped > 0 {
+            con.line(format!(
+                "  {:<9} skipped {skipped} malformed row(s)",
+                k.name()
+            ));
+        }
+        con.line(format!(
+            "  {:<9} {:>7} samples ({})",
+            k.name(),
+            d.len(),
+            d.source
+        ));
+        sets.push(d);
+    }
+    con.line("");
+    con.line("Step 2: Training");
+    let mut summary = Vec::new();
+    for d in &sets {
+        let entry = train_one(&mut con, &registry, d, &params, &a, sign_key.as_ref())
+            .map_err(|e| e.in_model(d.kind))?;
+        summary.push(entry);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    con.line("");
+    con.line(format!(
+        "Done: {} model(s) trained and published to {} in {secs:.2} s",
+        kinds.len(),
+        registry.root().display()
+    ));
+    if a.json {
+        let out = a.out.display().to_string();
+        println!(
+            "{}",
+            json!({"models": summary, "total_seconds": secs, "registry": out})
+        );
+    }
+    Ok(())
+}
+
+/// Trains, signs and publishes one model; returns its JSON summary.
+fn train_one(
+    con: &mut Console,
+    registry: &Registry,
+    d: &Dataset,
+    params: &Params,
+    a: &TrainArgs,
+    sign_key: Option<&SigningKey>,
+) -> Result<Value, Error> {
+    let kind = d.kind;
+    let version = registry.next_version(kind);
+    let created = now_s();
+    con.line(format!(
+        "Training {}... on {} samples",
+        struct_name(kind),
+        d.len()
+    ));
+    let metric_name = headline_name(kind);
+    let template = "  [{bar:30}] {pos}/{len} epochs {msg}";
+    let bar = common::progress(con.tty, Some(params.epochs as u64), template);
+    let mut lines = Vec::new();
+    let trained = pipeline::train(d, params, a.val_split, version, created, |e| match &bar {
+        Some(b) => {
+            b.set_message(format!("{metric_name} {:.3}", e.metric));
+            b.inc(1);
+        }
+        None => lines.push(format!(
+            "  Epoch {}/{} - loss {:.4} val_loss {:.4} {metric_name} {:.3}",
+            e.epoch, params.epochs, e.loss, e.val_loss, e.metric
+        )),
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for l in lines {
+        con.line(l);
+    }
+    let entry = trained.manifest_entry(d, params, a.val_split, created);
+    let blob = signing::maybe_sign(&trained.blob, sign_key)?;
+    let path = registry.publish(kind, version, &blob, entry.clone(), &mut |_| {})?;
+    con.line(final_line(&trained, metric_name, &path));
+    Ok(json!({
+        "model": kind.name(),
+        "version": version,
+        "path": path.display().to_string(),
+        "entry": entry,
+    }))
+}
+
+fn struct_name(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Workload => "WorkloadPredictor",
+        ModelKind::Threat => "ThreatDetector",
+        ModelKind::Failure => "FailurePredictor",
+        ModelKind::Memory => "MemoryPredictor",
+    }
+}
+
+fn now_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into())
+}
+
+/// The kind-specific figures of the final line.
+fn extra_figures(t: &Trained) -> String {
+    let m = &t.int8;
+    match t.fit.task.kind {
+        ModelKind::Workload => format!(
+            " (MAE {} pp, persistence {} pp, skill {})",
+            fmt_opt(m.mae_pp),
+            fmt_opt(m.persistence_mae_pp),
+            fmt_opt(m.skill)
+        ),
+        ModelKind::Threat => format!(
+            " (FPR {}, AUC {}, threshold {})",
+            fmt_opt(m.false_positive_rate),
+            fmt_opt(m.roc_auc),
+            m.threshold_permille.unwrap_or(0)
+        ),
+        ModelKind::Failure => format!(
+            " (detection {}, false alarms {}, median lead {} s)",
+            fmt_opt(m.detection_rate),
+            fmt_opt(m.false_alarm_rate),
+            fmt_opt(m.median_lead_time_s)
+        ),
+        ModelKind::Memory => String::new(),
+    }
+}
+
+fn final_line(t: &Trained, metric: &str, path: &Path) -> String {
+    let last = t.fit.log.get(t.fit.best_epoch.saturating_sub(1));
+    let baselines = t
+        .baselines
+        .iter()
+        .map(|b| format!("{} {:.3}", b.name, b.metrics.headline()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "  Final: best epoch {}, loss {:.4}, {metric} {:.3} (f32) / {:.3} (int8){}; baselines: {baselines}; blob {} bytes -> {}",
+        t.fit.best_epoch,
+        last.map(|e| e.loss).unwrap_or(f64::NAN),
+        t.fit.val_metrics.headline(),
+        t.int8.headline(),
+        extra_figures(t),
+        t.blob.len(),
+        path.display()
+    )
+}

@@ -1,0 +1,149 @@
+//! The training loop: Adam on mini-batches, validation after every epoch, best-epoch selection.
+
+use inference_core::features::threat;
+use inference_core::quant::softmax_permille;
+use ndarray::Array2;
+
+use super::mlp::{gather, Adam, Mlp};
+use super::params::Params;
+use super::task::{hidden, Task};
+use crate::data::dataset::Dataset;
+use crate::data::encoding::{InputQuant, CODES_PER_STD};
+use crate::error::Error;
+use crate::eval::metrics::{self, Metrics};
+use crate::rng::Rng;
+
+/// One epoch's figures.
+#[derive(Debug, Clone)]
+pub struct EpochLog {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Validation loss.
+    pub val_loss: f64,
+    /// Validation headline metric.
+    pub metric: f64,
+}
+
+/// A trained f32 model and how it got there.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// The task (scales, heads).
+    pub task: Task,
+    /// Input quantization (fitted on training data).
+    pub input: InputQuant,
+    /// Best network.
+    pub mlp: Mlp,
+    /// Per-epoch log.
+    pub log: Vec<EpochLog>,
+    /// Best epoch (1-based).
+    pub best_epoch: usize,
+    /// Validation metrics of the best f32 network.
+    pub val_metrics: Metrics,
+}
+
+/// Target matrix of a data set.
+pub fn target_matrix(d: &Dataset) -> Array2<f32> {
+    Array2::from_shape_vec((d.len(), d.n_targets()), d.targets.clone())
+        .unwrap_or_else(|_| Array2::zeros((0, d.n_targets())))
+}
+
+/// Trains a network for `train`, choosing the best epoch on `val`; `on_epoch` sees each epoch.
+pub fn fit(
+    train: &Dataset,
+    val: &Dataset,
+    params: &Params,
+    mut on_epoch: impl FnMut(&EpochLog),
+) -> Result<Fit, Error> {
+    params.validate()?;
+    if train.is_empty() {
+        return Err(Error::NotEnoughData {
+            kind: train.kind,
+            message: "no training samples".into(),
+        });
+    }
+    let kind = train.kind;
+    let task = Task::new(kind, train);
+    let input = InputQuant::fit(train);
+    let xt = input.network_input(train);
+    let tt = target_matrix(train);
+    let xv = input.network_input(val);
+    let tv = target_matrix(val);
+    let mut rng = Rng::new(params.seed ^ (kind as u64) << 32);
+    let mut widths = vec![kind.n_features()];
+    widths.extend(hidden(kind));
+    widths.push(kind.n_outputs());
+    let mut mlp = Mlp::new(&widths, &mut rng);
+    let mut adam = Adam::new(&mlp, params.learning_rate, params.weight_decay);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut best: Option<(f64, f64, Mlp, usize, Metrics)> = None;
+    let mut log = Vec::with_capacity(params.epochs);
+    for epoch in 1..=params.epochs {
+        rng.shuffle(&mut order);
+        let mut total = 0.0;
+        let mut batches = 0;
+        for idx in order.chunks(params.batch_size) {
+            let xb = gather(xt.view(), idx);
+            let tb = gather(tt.view(), idx);
+            let acts = mlp.forward_all(xb.view());
+            let out = acts.last().map(|a| a.view()).unwrap_or(xb.view());
+            let (l, g) = task.loss_grad(out, tb.view());
+            total += l;
+            batches += 1;
+            let grads = mlp.backward(xb.view(), &acts, g);
+            adam.step(&mut mlp, &grads);
+        }
+        let (val_loss, metrics) = if val.is_empty() {
+            (f64::NAN, Metrics::default())
+        } else {
+            let yv = mlp.forward(xv.view());
+            let (vl, _) = task.loss_grad(yv.view(), tv.view());
+            (vl, metrics::evaluate(val, &task.to_fixed(yv.view())))
+        };
+        let entry = EpochLog {
+            epoch,
+            loss: total / batches.max(1) as f64,
+            val_loss,
+            metric: metrics.headline(),
+        };
+        on_epoch(&entry);
+        let sel = metrics.selection();
+        let better = match &best {
+            None => true,
+            Some((m, vl, ..)) => sel > *m + 1e-9 || ((sel - *m).abs() <= 1e-9 && val_loss < *vl),
+        };
+        if better || val.is_empty() {
+            best = Some((sel, val_loss, mlp.clone(), epoch, metrics));
+        }
+        log.push(entry);
+    }
+    let (_, _, mlp, best_epoch, val_metrics) =
+        best.ok_or_else(|| Error::param("epochs", "no epoch ran"))?;
+    Ok(Fit {
+        task,
+        input,
+        mlp,
+        log,
+        best_epoch,
+        val_metrics,
+    })
+}
+
+impl Fit {
+    /// Threat score (per-mille) of one raw feature row under this f32 fit, with the engine's
+    /// integer softmax (the f32 twin of `eval::int8::int8_threat_score`).
+    pub fn threat_score(&self, row: &[i32]) -> u16 {
+        let codes = self.input.codes(row);
+        let x = ndarray::Array2::from_shape_fn((1, codes.len()), |(_, j)| {
+            codes[j] as f32 / CODES_PER_STD as f32
+        });
+        let y = self.task.to_fixed(self.mlp.forward(x.view()).view());
+        let logits: Vec<i32> = (0..threat::N_OUTPUTS)
+            .map(|c| y[[0, c]].round().clamp(i32::MIN as f64, i32::MAX as f64) as i32)
+            .collect();
+        let mut p = [0u16; threat::N_OUTPUTS];
+        softmax_permille(&logits, &mut p);
+        threat::score_permille(p[0])
+    }
+}

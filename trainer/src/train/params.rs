@@ -1,0 +1,77 @@
+//! Training hyperparameters, separate from the algorithm and validated before fitting (the way
+//! linfa splits `hyperparams.rs` from the fit). Defaults are written once, in [`Default`].
+
+use crate::error::Error;
+
+/// Training hyperparameters (validated before training).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Samples per Adam step.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f32,
+    /// Decoupled weight decay.
+    pub weight_decay: f32,
+    /// Seed of initialisation and shuffling.
+    pub seed: u64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            epochs: 50,
+            batch_size: 64,
+            learning_rate: 3e-3,
+            weight_decay: 1e-4,
+            seed: 42,
+        }
+    }
+}
+
+impl Params {
+    /// Sets the number of epochs.
+    pub fn with_epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks the values; the error names the bad one.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.epochs == 0 || self.epochs > 100_000 {
+            let got = self.epochs;
+            return Err(Error::param(
+                "epochs",
+                format!("must be 1..=100000, got {got}"),
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 1 << 20 {
+            let got = self.batch_size;
+            return Err(Error::param(
+                "batch_size",
+                format!("must be 1..=1048576, got {got}"),
+            ));
+        }
+        let lr = self.learning_rate;
+        if !(lr.is_finite() && lr > 0.0 && lr < 1.0) {
+            return Err(Error::param(
+                "learning_rate",
+                format!("must be in (0, 1), got {lr}"),
+            ));
+        }
+        let wd = self.weight_decay;
+        if !(wd.is_finite() && (0.0..1.0).contains(&wd)) {
+            return Err(Error::param(
+                "weight_decay",
+                format!("must be in [0, 1), got {wd}"),
+            ));
+        }
+        Ok(())
+    }
+}
