@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzing (issue 6), called by .ci/run; runnable locally.
+# Fuzzing, called by .ci/run; runnable locally.
 #   bash .ci/fuzz.sh [SECONDS_PER_TARGET] [TARGET ...]     (default: 20 s, every target)
 # Builds the libFuzzer targets of fuzz/ with coverage instrumentation (stable rustc, the flags
 # cargo-fuzz uses minus the sanitizer: the code under test has no `unsafe`), seeds a corpus

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kernel-shim proof (issue 5), called by .ci/run; runnable locally: `bash .ci/kernel.sh`.
+# kernel-shim proof, called by .ci/run; runnable locally: `bash .ci/kernel.sh`.
 #   1. the cbindgen header is up to date (`--update-header` rewrites it);
 #   2. test vectors: blobs trained by the trainer + expected outputs computed by inference-core;
 #   3. C test (gcc -Wall -Wextra -Werror) against the header and the bare-metal static library:

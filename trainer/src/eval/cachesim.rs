@@ -179,16 +179,35 @@ pub struct PolicyStats {
     pub miss_reduction: f64,
 }
 
+/// One PC's entry of the stride table.
+#[derive(Debug, Clone, Copy)]
+struct StrideEntry {
+    pc: u64,
+    last_line: u64,
+    stride: i64,
+    /// Times in a row the stride repeated (0..=3).
+    confidence: u8,
+}
+
+impl StrideEntry {
+    const EMPTY: StrideEntry = StrideEntry {
+        pc: u64::MAX,
+        last_line: 0,
+        stride: 0,
+        confidence: 0,
+    };
+}
+
 /// A PC-stride prefetcher (a direct-mapped table of last line and stride per PC).
 #[derive(Debug, Clone)]
 pub struct StridePrefetcher {
-    table: Vec<(u64, u64, i64, u8)>,
+    table: Vec<StrideEntry>,
 }
 
 impl Default for StridePrefetcher {
     fn default() -> Self {
         StridePrefetcher {
-            table: vec![(u64::MAX, 0, 0, 0); 256],
+            table: vec![StrideEntry::EMPTY; 256],
         }
     }
 }
@@ -198,22 +217,49 @@ impl StridePrefetcher {
     pub fn observe(&mut self, pc: u64, line: u64) -> Option<u64> {
         let slot = (pc.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % self.table.len();
         let e = &mut self.table[slot];
-        if e.0 == pc {
-            let stride = line.wrapping_sub(e.1) as i64;
-            e.3 = if stride == e.2 { (e.3 + 1).min(3) } else { 0 };
-            e.2 = stride;
-            e.1 = line;
-            (e.3 >= 1 && stride != 0).then(|| line.wrapping_add(stride as u64))
+        if e.pc == pc {
+            let stride = line.wrapping_sub(e.last_line) as i64;
+            e.confidence = if stride == e.stride {
+                (e.confidence + 1).min(3)
+            } else {
+                0
+            };
+            e.stride = stride;
+            e.last_line = line;
+            (e.confidence >= 1 && stride != 0).then(|| line.wrapping_add(stride as u64))
         } else {
-            *e = (pc, line, 0, 0);
+            *e = StrideEntry {
+                pc,
+                last_line: line,
+                ..StrideEntry::EMPTY
+            };
             None
         }
     }
 }
 
+/// One cache per prefetching policy, all fed the same accesses.
+struct Policies {
+    none: Cache,
+    next_line: Cache,
+    pc_stride: Cache,
+    model: Cache,
+}
+
+impl Policies {
+    fn each(&self) -> [(&'static str, &Cache); 4] {
+        [
+            ("none", &self.none),
+            ("next_line", &self.next_line),
+            ("pc_stride", &self.pc_stride),
+            ("model", &self.model),
+        ]
+    }
+}
+
 /// The four caches plus the model and the baselines' state, fed one access at a time.
 pub struct Simulation<'m> {
-    caches: [Cache; 4],
+    caches: Policies,
     stride: StridePrefetcher,
     history: MemoryHistory,
     model: &'m MemoryPredictor<'m>,
@@ -232,12 +278,12 @@ impl<'m> Simulation<'m> {
     /// probability is at least `min_probability` per-mille.
     pub fn new(cfg: CacheConfig, model: &'m MemoryPredictor<'m>, min_probability: u16) -> Self {
         Simulation {
-            caches: [
-                Cache::new(cfg),
-                Cache::new(cfg),
-                Cache::new(cfg),
-                Cache::new(cfg),
-            ],
+            caches: Policies {
+                none: Cache::new(cfg),
+                next_line: Cache::new(cfg),
+                pc_stride: Cache::new(cfg),
+                model: Cache::new(cfg),
+            },
             stride: StridePrefetcher::default(),
             history: MemoryHistory::new(),
             model,
@@ -259,12 +305,18 @@ impl<'m> Simulation<'m> {
             self.model_top1 += (cands[choice] == actual) as u64;
             self.stride_top1 += (cands[0] == actual) as u64;
         }
-        for c in &mut self.caches {
-            c.access(line);
+        let c = &mut self.caches;
+        for cache in [
+            &mut c.none,
+            &mut c.next_line,
+            &mut c.pc_stride,
+            &mut c.model,
+        ] {
+            cache.access(line);
         }
-        self.caches[1].prefetch(line.wrapping_add(1));
+        c.next_line.prefetch(line.wrapping_add(1));
         if let Some(p) = self.stride.observe(a.pc, line) {
-            self.caches[2].prefetch(p);
+            c.pc_stride.prefetch(p);
         }
         self.history.push(a);
         let f = self.history.features();
@@ -279,18 +331,20 @@ impl<'m> Simulation<'m> {
             .max_by_key(|&k| (p[k], usize::MAX - k));
         if let Some(k) = best_nonzero {
             if p[k] >= self.min_probability {
-                self.caches[3].prefetch(line.wrapping_add(cands[k] as u64));
+                self.caches
+                    .model
+                    .prefetch(line.wrapping_add(cands[k] as u64));
             }
         }
     }
 
     /// Figures of the four policies.
     pub fn stats(&self) -> Vec<PolicyStats> {
-        let base = self.caches[0].misses().max(1) as f64;
-        ["none", "next_line", "pc_stride", "model"]
-            .iter()
-            .zip(&self.caches)
-            .map(|(&name, c)| PolicyStats {
+        let base = self.caches.none.misses().max(1) as f64;
+        self.caches
+            .each()
+            .into_iter()
+            .map(|(name, c)| PolicyStats {
                 policy: name,
                 hit_rate: c.hits as f64 / c.accesses.max(1) as f64,
                 prefetch_accuracy: if c.issued == 0 {

@@ -150,6 +150,14 @@ fn milli(v: f64) -> i32 {
     }
 }
 
+/// One layer's parameters as the little-endian bytes the blob borrows.
+struct LayerBytes {
+    weights: Vec<u8>,
+    bias: Vec<u8>,
+    multiplier: Vec<u8>,
+    shift: Vec<u8>,
+}
+
 impl QuantizedModel {
     /// Writes the blob with inference-core's encoder.
     pub fn to_blob(&self, meta: &BlobMeta) -> Result<Vec<u8>, Error> {
@@ -158,33 +166,29 @@ impl QuantizedModel {
             params: self.input.clone(),
         }
         .records();
-        // weights, bias, multiplier, shift of each layer, as the bytes the blob borrows
-        type LayerBytes = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
         let owned: Vec<LayerBytes> = self
             .layers
             .iter()
-            .map(|l| {
-                (
-                    l.weights.iter().map(|&w| w as u8).collect(),
-                    le32(&l.bias),
-                    le32(&l.requant.iter().map(|r| r.multiplier).collect::<Vec<_>>()),
-                    l.requant.iter().map(|r| r.shift as u8).collect(),
-                )
+            .map(|l| LayerBytes {
+                weights: l.weights.iter().map(|&w| w as u8).collect(),
+                bias: le32(&l.bias),
+                multiplier: le32(&l.requant.iter().map(|r| r.multiplier).collect::<Vec<_>>()),
+                shift: l.requant.iter().map(|r| r.shift as u8).collect(),
             })
             .collect();
         let wires: Vec<LayerWire> = self
             .layers
             .iter()
             .zip(&owned)
-            .map(|(l, (w, b, m, s))| LayerWire {
+            .map(|(l, b)| LayerWire {
                 n_in: l.n_in as u16,
                 n_out: l.n_out as u16,
                 activation: l.relu as u8,
                 output_zero_point: l.out_zp,
-                weights: w,
-                bias: b,
-                multiplier: m,
-                shift: s,
+                weights: &b.weights,
+                bias: &b.bias,
+                multiplier: &b.multiplier,
+                shift: &b.shift,
             })
             .collect();
         let offsets = le32(&self.out_offset);
