@@ -56,8 +56,11 @@ static int aiml_run_vectors(char phase)
 	for (i = 0; i < AIML_N(AIML_VEC_THREAT); i++) {
 		const aiml_vec_threat *v = &AIML_VEC_THREAT[i];
 		AimlThreatAssessment a;
+		uint32_t j;
 		if (v->op & 1)
 			bad += aiml_threat_history_init(&aiml_run_th) != AIML_STATUS_OK;
+		for (j = 0; j < v->n_calls; j++)
+			bad += aiml_threat_observe_call(&aiml_run_th, v->calls[j]) != AIML_STATUS_OK;
 		if (aiml_threat_assess(&aiml_run_th, &v->w, &a) != AIML_STATUS_OK) {
 			bad++;
 			continue;

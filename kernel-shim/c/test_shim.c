@@ -192,6 +192,10 @@ static void error_paths(void)
 	EXPECT(aiml_threat_assess(&th, &pw, (AimlThreatAssessment *)mis), AIML_STATUS_MISALIGNED);
 	EXPECT(aiml_threat_assess((AimlThreatHistory *)&wh, &pw, &ta), AIML_STATUS_NOT_INITIALIZED);
 	EXPECT(aiml_threat_assess(&th, &pw, &ta), AIML_STATUS_OK);
+	EXPECT(aiml_threat_observe_call(NULL, 3), AIML_STATUS_NULL_POINTER);
+	EXPECT(aiml_threat_observe_call((AimlThreatHistory *)mis, 3), AIML_STATUS_MISALIGNED);
+	EXPECT(aiml_threat_observe_call((AimlThreatHistory *)&wh, 3), AIML_STATUS_NOT_INITIALIZED);
+	EXPECT(aiml_threat_observe_call(&th, 3), AIML_STATUS_OK);
 
 	EXPECT(aiml_failure_history_init(&fh), AIML_STATUS_OK);
 	EXPECT(aiml_failure_push(NULL, &hs), AIML_STATUS_NULL_POINTER);

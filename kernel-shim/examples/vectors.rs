@@ -120,10 +120,20 @@ fn info_line(out: &mut String, phase: char, kind: ModelKind, src: &ModelSource, 
 
 type Ops<T> = Vec<(u32, T)>;
 
+/// Calls reported (`aiml_threat_observe_call`) before each threat window is assessed.
+const THREAT_CALLS: usize = 16;
+
+/// One threat step: the calls the process made, then its window.
+struct ThreatStep {
+    calls: [u32; THREAT_CALLS],
+    n_calls: usize,
+    w: ProcessWindow,
+}
+
 /// The input sequences of the four models, in the order they are generated (one RNG stream).
 struct Inputs {
     workload: Ops<WorkloadSample>,
-    threat: Ops<ProcessWindow>,
+    threat: Ops<ThreatStep>,
     failure: Ops<HealthSample>,
     memory: Ops<MemoryAccess>,
 }
@@ -204,7 +214,7 @@ fn write_workload_inputs(h: &mut String, w_ops: &Ops<WorkloadSample>) {
     h.push_str("};\n\n");
 }
 
-fn threat_inputs(rng: &mut Rng) -> Ops<ProcessWindow> {
+fn threat_inputs(rng: &mut Rng) -> Ops<ThreatStep> {
     let mut t_ops = Vec::new();
     for case in 0..16u64 {
         let len = [1, 4, 12][case as usize % 3];
@@ -232,24 +242,41 @@ fn threat_inputs(rng: &mut Rng) -> Ops<ProcessWindow> {
             if case == 9 && k == 1 {
                 w = ProcessWindow::default();
             }
-            t_ops.push((if k == 0 { OP_INIT } else { 0 } | OP_PREDICT, w));
+            // i386-like call numbers, a few out of range (the kernel may report any number)
+            let mut calls = [0u32; THREAT_CALLS];
+            for c in calls.iter_mut() {
+                *c = if rng.below(20) == 0 {
+                    u32::MAX - rng.below(3) as u32
+                } else {
+                    rng.below(if heavy { 400 } else { 8 }) as u32
+                };
+            }
+            let n_calls = rng.below(THREAT_CALLS as u64 + 1) as usize;
+            let step = ThreatStep { calls, n_calls, w };
+            t_ops.push((if k == 0 { OP_INIT } else { 0 } | OP_PREDICT, step));
         }
     }
     t_ops
 }
 
-fn write_threat_inputs(h: &mut String, t_ops: &Ops<ProcessWindow>) {
-    h.push_str("typedef struct { uint32_t op; AimlProcessWindow w; } aiml_vec_threat;\n");
+fn write_threat_inputs(h: &mut String, t_ops: &Ops<ThreatStep>) {
+    writeln!(
+        h,
+        "typedef struct {{ uint32_t op; AimlProcessWindow w; uint32_t n_calls; uint32_t calls[{THREAT_CALLS}]; }} aiml_vec_threat;"
+    )
+    .unwrap();
     writeln!(
         h,
         "static const aiml_vec_threat AIML_VEC_THREAT[{}] = {{",
         t_ops.len()
     )
     .unwrap();
-    for (op, w) in t_ops {
+    for (op, step) in t_ops {
+        let w = &step.w;
+        let calls: Vec<String> = step.calls.iter().map(|c| format!("{c}u")).collect();
         writeln!(
             h,
-            "  {{{op}, {{{}ULL, {}u, {}u, {}u, {}u, {}u, {}u, {}u, {}u}}}},",
+            "  {{{op}, {{{}ULL, {}u, {}u, {}u, {}u, {}u, {}u, {}u, {}u}}, {}u, {{{}}}}},",
             w.end_ms,
             w.syscalls,
             w.network_connections,
@@ -258,7 +285,9 @@ fn write_threat_inputs(h: &mut String, t_ops: &Ops<ProcessWindow>) {
             w.failed_syscalls,
             w.memory_allocs,
             w.alloc_kib,
-            w.spawns
+            w.spawns,
+            step.n_calls,
+            calls.join(", ")
         )
         .unwrap();
     }
@@ -476,13 +505,16 @@ fn expect_workload(
     }
 }
 
-fn expect_threat(out: &mut String, phase: char, tp: &ThreatDetector, t_ops: &Ops<ProcessWindow>) {
+fn expect_threat(out: &mut String, phase: char, tp: &ThreatDetector, t_ops: &Ops<ThreatStep>) {
     let mut hist = ThreatHistory::new();
-    for (i, (op, w)) in t_ops.iter().enumerate() {
+    for (i, (op, step)) in t_ops.iter().enumerate() {
         if op & OP_INIT != 0 {
             hist = ThreatHistory::new();
         }
-        let a = tp.assess(&mut hist, w);
+        for &nr in &step.calls[..step.n_calls] {
+            hist.observe_call(nr);
+        }
+        let a = tp.assess(&mut hist, &step.w);
         writeln!(
             out,
             "{phase} T {i} score={} conf={} thr={} type={} action={}",

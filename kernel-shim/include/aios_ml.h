@@ -69,7 +69,7 @@
 /**
  * 64-bit words of [`AimlThreatHistory`].
  */
-#define AIML_THREAT_HISTORY_WORDS 12
+#define AIML_THREAT_HISTORY_WORDS 32
 
 /**
  * 64-bit words of [`AimlFailureHistory`].
@@ -614,6 +614,16 @@ enum AimlStatus aiml_workload_predict(const struct AimlWorkloadHistory *h,
  * `h`, if non-null and aligned, must be valid for writes.
  */
 enum AimlStatus aiml_threat_history_init(struct AimlThreatHistory *h);
+
+/**
+ * Records one system call `nr` of the process (call it from the syscall entry path): O(1),
+ * no allocation, no lock; the call order feeds the next [`aiml_threat_assess`]. Use the
+ * numbering the model was trained with (the built-in and ADFA-LD models: i386).
+ *
+ * # Safety
+ * `h`, if non-null and aligned, must be valid and not used concurrently.
+ */
+enum AimlStatus aiml_threat_observe_call(struct AimlThreatHistory *h, uint32_t nr);
 
 /**
  * Assesses one window of a process and records the verdict in its history.

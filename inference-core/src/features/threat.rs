@@ -14,9 +14,19 @@
 //! | 7 | processes/threads spawned (fork, clone) | `symlog_q4` |
 //! | 8..18 | the detector's last 10 threat scores for this process, newest first | per-mille |
 //! | 18 | time since this process's last threat decision | `symlog_q4` of seconds; 1 day if never |
+//! | 19..35 | call order: share of the process's call pairs (bigrams) in each of 16 hash buckets | per-mille |
+//! | 35..51 | call order: share of its call triples (trigrams) in each of 16 hash buckets | per-mille |
 //!
 //! Counts are compressed with [`symlog_q4`] because they are heavy-tailed: a compiler makes
 //! 10^5 file accesses where a shell makes 10.
+//!
+//! Call order ([`CallSequence`]): counts per window lose the order of the calls, and the order is
+//! what tells an exploit or a remote shell from the program it runs in. The kernel reports every
+//! system call of the process with [`ThreatHistory::observe_call`], which costs O(1) and no heap:
+//! it hashes the pair and the triple of the last calls into [`NGRAM_BUCKETS`] buckets each and
+//! counts them over the process's life. The features are each bucket's share of all pairs (or
+//! triples) seen so far, so a process is judged on everything it did, not only on its last
+//! window. A process with no observed calls has all shares 0.
 //!
 //! Outputs (8): Q8 logits of [`ThreatType`] in code order (`None` first).
 
@@ -25,11 +35,13 @@ use heapless::HistoryBuf;
 use super::{newest_first, symlog_q4};
 
 /// Number of features.
-pub const N_FEATURES: usize = 19;
+pub const N_FEATURES: usize = 19 + 2 * NGRAM_BUCKETS;
+/// Hash buckets of each call n-gram table (pairs and triples).
+pub const NGRAM_BUCKETS: usize = 16;
 /// Number of network outputs (one logit per [`ThreatType`]).
 pub const N_OUTPUTS: usize = ThreatType::COUNT;
-/// Feature-layout id (kind 2, layout 1).
-pub const SCHEMA_ID: u32 = 0x0002_0001;
+/// Feature-layout id (kind 2, layout 2: with call order).
+pub const SCHEMA_ID: u32 = 0x0002_0002;
 /// Threat scores remembered per process.
 pub const SCORE_HISTORY: usize = 10;
 /// "Never" for the time since the last threat, in seconds (one day).
@@ -40,7 +52,7 @@ pub const DEFAULT_THRESHOLD: u16 = 500;
 /// Where each feature sits in the vector (the table in the module docs).
 pub mod field {
     use super::super::Field;
-    use super::SCORE_HISTORY as N_SCORES;
+    use super::{NGRAM_BUCKETS, SCORE_HISTORY as N_SCORES};
 
     /// System calls in the window.
     pub const SYSCALLS: usize = 0;
@@ -65,14 +77,98 @@ pub mod field {
     /// Everything [`ThreatHistory`](super::ThreatHistory) contributes (the detector's own past
     /// verdicts): replaced when a data set is replayed through a model.
     pub const FROM_HISTORY: Field = SCORE_HISTORY.start..SINCE_THREAT + 1;
+    /// Share of the process's call pairs in each hash bucket.
+    pub const BIGRAMS: Field = SINCE_THREAT + 1..SINCE_THREAT + 1 + NGRAM_BUCKETS;
+    /// Share of the process's call triples in each hash bucket.
+    pub const TRIGRAMS: Field = BIGRAMS.end..BIGRAMS.end + NGRAM_BUCKETS;
 
-    const _: () = assert!(SINCE_THREAT + 1 == super::N_FEATURES);
+    const _: () = assert!(TRIGRAMS.end == super::N_FEATURES);
 }
 
 /// The threat score, per-mille, from the class probabilities (per-mille, [`ThreatType`]
 /// order): `1000 - P(benign)`. The one definition that training, evaluation and serving use.
 pub fn score_permille(p_benign: u16) -> u16 {
     1000u16.saturating_sub(p_benign)
+}
+
+/// A process's call order so far: the last two calls and hashed pair and triple counts.
+/// [`observe`](Self::observe) is O(1): two hashes and two increments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSequence {
+    /// The previous call and the one before it (`u32::MAX`: none yet).
+    prev: [u32; 2],
+    pairs: u32,
+    triples: u32,
+    bigrams: [u32; NGRAM_BUCKETS],
+    trigrams: [u32; NGRAM_BUCKETS],
+}
+
+impl Default for CallSequence {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Bucket of a hashed n-gram: a multiply-xorshift mix of the call numbers, top bits kept.
+#[inline]
+fn bucket(h: u32) -> usize {
+    let h = (h ^ (h >> 15)).wrapping_mul(0x2C1B_3C6D);
+    let h = h ^ (h >> 12);
+    (h >> (32 - NGRAM_BUCKETS.trailing_zeros())) as usize % NGRAM_BUCKETS
+}
+
+const MIX: u32 = 0x9E37_79B1;
+const _: () = assert!(NGRAM_BUCKETS.is_power_of_two() && NGRAM_BUCKETS <= 1 << 16);
+
+impl CallSequence {
+    /// No call seen yet.
+    pub const fn new() -> Self {
+        CallSequence {
+            prev: [u32::MAX; 2],
+            pairs: 0,
+            triples: 0,
+            bigrams: [0; NGRAM_BUCKETS],
+            trigrams: [0; NGRAM_BUCKETS],
+        }
+    }
+
+    /// Records system call `nr` (the kernel's number for it; the model was trained with one
+    /// numbering, i386 for ADFA-LD) after the ones seen before.
+    #[inline]
+    pub fn observe(&mut self, nr: u32) {
+        let [p1, p2] = self.prev;
+        if p1 != u32::MAX {
+            let h = p1.wrapping_mul(MIX) ^ nr;
+            if let Some(c) = self.bigrams.get_mut(bucket(h)) {
+                *c = c.saturating_add(1);
+            }
+            self.pairs = self.pairs.saturating_add(1);
+            if p2 != u32::MAX {
+                let h3 = (h.wrapping_mul(MIX) ^ p2).wrapping_add(0x7F4A_7C15);
+                if let Some(c) = self.trigrams.get_mut(bucket(h3)) {
+                    *c = c.saturating_add(1);
+                }
+                self.triples = self.triples.saturating_add(1);
+            }
+        }
+        self.prev = [nr, p1];
+    }
+
+    /// Calls observed after the first (pairs counted).
+    pub fn pairs(&self) -> u32 {
+        self.pairs
+    }
+
+    /// Writes the per-mille shares of the buckets into `bigrams` and `trigrams`.
+    fn shares(&self, bigrams: &mut [i32], trigrams: &mut [i32]) {
+        let share = |c: u32, n: u32| ((c as u64 * 1000) / n.max(1) as u64) as i32;
+        for (d, &c) in bigrams.iter_mut().zip(&self.bigrams) {
+            *d = share(c, self.pairs);
+        }
+        for (d, &c) in trigrams.iter_mut().zip(&self.trigrams) {
+            *d = share(c, self.triples);
+        }
+    }
 }
 
 /// Behaviour types the detector tells apart.
@@ -158,6 +254,7 @@ pub struct ProcessWindow {
 pub struct ThreatHistory {
     scores: HistoryBuf<u16, SCORE_HISTORY>,
     last_threat_ms: Option<u64>,
+    calls: CallSequence,
 }
 
 impl Default for ThreatHistory {
@@ -172,7 +269,19 @@ impl ThreatHistory {
         ThreatHistory {
             scores: HistoryBuf::new(),
             last_threat_ms: None,
+            calls: CallSequence::new(),
         }
+    }
+
+    /// Records one system call of the process (O(1), see [`CallSequence`]).
+    #[inline]
+    pub fn observe_call(&mut self, nr: u32) {
+        self.calls.observe(nr);
+    }
+
+    /// The process's call order so far.
+    pub fn calls(&self) -> &CallSequence {
+        &self.calls
     }
 
     /// Records the score given for the window ending at `end_ms`; `is_threat` marks a window
@@ -210,6 +319,8 @@ impl ThreatHistory {
             None => NEVER_S,
         };
         f[field::SINCE_THREAT] = symlog_q4(since_s as i64);
+        let (bigrams, trigrams) = f[field::BIGRAMS.start..].split_at_mut(NGRAM_BUCKETS);
+        self.calls.shares(bigrams, trigrams);
         f
     }
 }

@@ -87,6 +87,30 @@ pub unsafe extern "C" fn aiml_threat_history_init(h: *mut AimlThreatHistory) -> 
 }
 
 /// # Safety
+/// As [`aiml_threat_observe_call`].
+unsafe fn observe_call(h: *mut AimlThreatHistory, nr: u32) -> Result<(), AimlStatus> {
+    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+    let hist = unsafe { history::get_mut(h) }?;
+    hist.observe_call(nr);
+    Ok(())
+}
+
+/// Records one system call `nr` of the process (call it from the syscall entry path): O(1),
+/// no allocation, no lock; the call order feeds the next [`aiml_threat_assess`]. Use the
+/// numbering the model was trained with (the built-in and ADFA-LD models: i386).
+///
+/// # Safety
+/// `h`, if non-null and aligned, must be valid and not used concurrently.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_threat_observe_call(
+    h: *mut AimlThreatHistory,
+    nr: u32,
+) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { observe_call(h, nr) })
+}
+
+/// # Safety
 /// As [`aiml_threat_assess`].
 unsafe fn assess(
     h: *mut AimlThreatHistory,

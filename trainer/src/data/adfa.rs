@@ -102,29 +102,32 @@ pub fn attack_type(folder: &str) -> ThreatType {
     }
 }
 
+/// The `k`-th window of a trace, made of `calls`: counts per category, one second per window.
+pub fn window(k: usize, calls: &[u32]) -> ProcessWindow {
+    let mut w = ProcessWindow {
+        syscalls: calls.len() as u32,
+        end_ms: 1000 * (k as u64 + 1),
+        ..Default::default()
+    };
+    for &nr in calls {
+        match category(nr) {
+            Category::Network => w.network_connections += 1,
+            Category::File => w.file_accesses += 1,
+            Category::Privilege => w.privilege_attempts += 1,
+            Category::Memory => w.memory_allocs += 1,
+            Category::Spawn => w.spawns += 1,
+            Category::Other => {}
+        }
+    }
+    w
+}
+
 /// Windows of one trace.
 pub fn windows(calls: &[u32]) -> Vec<ProcessWindow> {
     calls
         .chunks(WINDOW)
         .enumerate()
-        .map(|(k, c)| {
-            let mut w = ProcessWindow {
-                syscalls: c.len() as u32,
-                end_ms: 1000 * (k as u64 + 1),
-                ..Default::default()
-            };
-            for &nr in c {
-                match category(nr) {
-                    Category::Network => w.network_connections += 1,
-                    Category::File => w.file_accesses += 1,
-                    Category::Privilege => w.privilege_attempts += 1,
-                    Category::Memory => w.memory_allocs += 1,
-                    Category::Spawn => w.spawns += 1,
-                    Category::Other => {}
-                }
-            }
-            w
-        })
+        .map(|(k, c)| window(k, c))
         .collect()
 }
 
@@ -162,9 +165,15 @@ pub fn read_trace(
 
 /// Appends the windows of one trace as group `g` with class `class`. The score history is
 /// teacher-forced with the label (see the synthetic threat data), scaled to a typical score.
+/// Every call goes through [`ThreatHistory::observe_call`] before its window is scored, as the
+/// kernel reports them.
 pub fn append_trace(d: &mut Dataset, calls: &[u32], class: ThreatType, g: u32) {
     let mut h = ThreatHistory::new();
-    for w in windows(calls) {
+    for (k, chunk) in calls.chunks(WINDOW).enumerate() {
+        for &nr in chunk {
+            h.observe_call(nr);
+        }
+        let w = window(k, chunk);
         d.push(
             &h.features(&w),
             &[class as u8 as f32],

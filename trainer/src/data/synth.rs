@@ -174,6 +174,52 @@ const ATTACKS: [(ThreatType, Profile); 7] = [
     ),
 ];
 
+/// Call motifs (i386 numbers) of each benign profile, in [`BENIGN`] order: what its system
+/// calls look like in order. Real programs repeat short loops like these.
+const BENIGN_MOTIFS: [&[&[u32]]; 8] = [
+    &[&[3, 4], &[5, 197, 3, 6], &[54, 3, 4]], // shell: read/write, open-fstat-read-close
+    &[&[102, 3, 4, 6], &[5, 197, 3, 6], &[142, 102]], // web server: accept-read-write-close
+    &[&[5, 3, 3, 6], &[192, 125, 91], &[120, 7]], // compiler: files, mmap, clone-wait
+    &[&[5, 3, 4, 6], &[195, 5, 3], &[10, 38]], // backup: read files, stat, unlink/rename
+    &[&[5, 3, 6], &[11, 23], &[15, 5, 4, 6]], // package manager: files, exec, chmod
+    &[&[3, 4], &[180, 181], &[118, 3]],       // database: pread/pwrite, fsync
+    &[&[102, 3], &[192, 91, 125], &[168, 3, 4]], // browser: sockets, mmap, poll
+    &[&[5, 3, 6], &[11, 252]],                // cron job: exec and exit
+];
+
+/// Call motifs of each attack type, in [`ATTACKS`] order.
+const ATTACK_MOTIFS: [&[&[u32]]; 7] = [
+    &[&[192, 91], &[162, 162, 102], &[240]], // cryptominer: mmap, sleep, futex, socket
+    &[&[5, 3, 102, 4], &[102, 4, 4]],        // exfiltration: read a file, send it
+    &[&[11, 23, 213], &[5, 4, 15, 6], &[70, 11]], // privilege escalation: setuid, exec
+    &[&[5, 3, 4, 6, 38], &[10, 5, 4]],       // ransomware: read, rewrite, rename
+    &[&[120, 120, 2], &[192, 192, 192]],     // resource exhaustion: fork, mmap
+    &[&[102, 102, 3, 4], &[102, 6, 102]],    // brute force: connect, write, close
+    &[&[102, 63, 63, 11], &[120, 11, 33], &[63, 3]], // backdoor: dup2 shell, exec
+];
+
+/// Calls made in a window, drawn from motifs: attack motifs with probability `attack_share`.
+fn calls(r: &mut Rng, benign: &[&[u32]], attack: Option<&[&[u32]]>, n: usize) -> Vec<u32> {
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        let set = match attack {
+            Some(a) if r.chance(0.8) => a,
+            _ => benign,
+        };
+        let m = set[r.below(set.len() as u64) as usize];
+        out.extend_from_slice(m);
+        // noise: an unrelated call now and then, as in real traces
+        if r.chance(0.1) {
+            out.push(r.below(256) as u32);
+        }
+    }
+    out
+}
+
+/// Calls generated per synthetic window (real windows have more; the shares matter, not the
+/// count).
+const SYNTH_CALLS: usize = 48;
+
 fn window(r: &mut Rng, p: &Profile, spread: f64, end_ms: u64) -> ProcessWindow {
     let syscalls = r.count(p[0], spread).max(1);
     let fail_rate = (p[4] * (spread * r.normal()).exp()).clamp(0.0, 1.0);
@@ -201,10 +247,12 @@ fn threat(samples: usize, rng: &mut Rng, source: String) -> Dataset {
     while d.len() < samples {
         let mut r = rng.fork(pid as u64);
         let windows = 8 + r.below(13) as usize;
-        let benign = BENIGN[r.below(BENIGN.len() as u64) as usize];
+        let b = r.below(BENIGN.len() as u64) as usize;
+        let benign = BENIGN[b];
         let attack = if r.chance(0.2) {
-            let (t, p) = ATTACKS[r.below(ATTACKS.len() as u64) as usize];
-            Some((t, p, r.below(windows as u64 / 2 + 1) as usize))
+            let a = r.below(ATTACKS.len() as u64) as usize;
+            let (t, p) = ATTACKS[a];
+            Some((t, p, r.below(windows as u64 / 2 + 1) as usize, a))
         } else {
             None
         };
@@ -212,17 +260,21 @@ fn threat(samples: usize, rng: &mut Rng, source: String) -> Dataset {
         let mut h = ThreatHistory::new();
         for k in 0..windows {
             let end_ms = 1000 * (k as u64 + 1);
-            let (class, w) = match attack {
-                Some((t, p, start)) if k >= start => {
+            let (class, w, motifs) = match attack {
+                Some((t, p, start, a)) if k >= start => {
                     // attacks keep part of the host process's cover behaviour
                     let mut mix = p;
                     for (m, b) in mix.iter_mut().zip(benign.iter()) {
                         *m = 0.8 * *m + 0.2 * b;
                     }
-                    (t as u8, window(&mut r, &mix, spread, end_ms))
+                    let w = window(&mut r, &mix, spread, end_ms);
+                    (t as u8, w, Some(ATTACK_MOTIFS[a]))
                 }
-                _ => (0, window(&mut r, &benign, spread, end_ms)),
+                _ => (0, window(&mut r, &benign, spread, end_ms), None),
             };
+            for nr in calls(&mut r, BENIGN_MOTIFS[b], motifs, SYNTH_CALLS) {
+                h.observe_call(nr);
+            }
             d.push(&h.features(&w), &[class as f32], pid, end_ms as i64 / 1000);
             let score = if class > 0 {
                 r.range(550.0, 1000.0)
