@@ -163,17 +163,31 @@ pub fn read_trace(
     Ok(Some(calls))
 }
 
-/// Appends the windows of one trace as group `g` with class `class`. The score history is
-/// teacher-forced with the label (see the synthetic threat data), scaled to a typical score.
-/// Every call goes through [`ThreatHistory::observe_call`] before its window is scored, as the
-/// kernel reports them.
+/// Appends the windows of one trace as group `g` with class `class`, [`WINDOW`] calls each
+/// (see [`append_windows`]).
 pub fn append_trace(d: &mut Dataset, calls: &[u32], class: ThreatType, g: u32) {
+    let windows = calls
+        .chunks(WINDOW)
+        .enumerate()
+        .map(|(k, chunk)| (chunk, window(k, chunk), class));
+    append_windows(d, windows, g);
+}
+
+/// Appends the windows of one process as group `g`, in order: `(calls, counts, label)`, where
+/// `calls` are the window's i386 call numbers in order (empty when unknown). Every call goes
+/// through [`ThreatHistory::observe_call`] before its window is scored, as the kernel reports
+/// them. The score history is teacher-forced with the label (see the synthetic threat data),
+/// scaled to a typical score.
+pub fn append_windows<'a>(
+    d: &mut Dataset,
+    windows: impl IntoIterator<Item = (&'a [u32], ProcessWindow, ThreatType)>,
+    g: u32,
+) {
     let mut h = ThreatHistory::new();
-    for (k, chunk) in calls.chunks(WINDOW).enumerate() {
-        for &nr in chunk {
+    for (calls, w, class) in windows {
+        for &nr in calls {
             h.observe_call(nr);
         }
-        let w = window(k, chunk);
         d.push(
             &h.features(&w),
             &[class as u8 as f32],

@@ -6,11 +6,12 @@ use std::io::BufRead;
 use std::path::Path;
 
 use inference_core::features::failure::{FailureHistory, FailureType, HealthSample};
-use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType};
+use inference_core::features::threat::{ProcessWindow, ThreatType};
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
 use inference_core::ModelKind;
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use super::adfa;
 use super::dataset::Dataset;
 use super::{files, parse_finite, DataError, Loaded, ReadOptions, Skips};
 
@@ -35,6 +36,9 @@ pub enum Record {
         window: ProcessWindow,
         /// Label, when known.
         label: ThreatType,
+        /// The window's system calls in order (i386 numbers), when recorded (`calls`); empty
+        /// otherwise.
+        calls: Vec<u32>,
     },
     /// A health reading of a component.
     Failure {
@@ -88,6 +92,25 @@ fn text(o: &Value, name: &'static str) -> Result<String, (&'static str, String)>
     }
 }
 
+/// The optional `calls` array: i386 system call numbers (0–511).
+fn calls(o: &Value) -> Result<Vec<u32>, (&'static str, String)> {
+    match o.get("calls") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v.as_u64() {
+                Some(nr) if nr < 512 => Ok(nr as u32),
+                _ => Err((
+                    "calls",
+                    format!("element {}: '{v}' is not an i386 system call number", i + 1),
+                )),
+            })
+            .collect(),
+        Some(_) => Err(("calls", "expected an array of system call numbers".into())),
+    }
+}
+
 fn pct(o: &Value, name: &'static str) -> Result<Option<u16>, (&'static str, String)> {
     match opt_num(o, name)? {
         None => Ok(None),
@@ -128,6 +151,7 @@ pub fn parse_record(kind: ModelKind, line: &str) -> Result<Record, (&'static str
             Ok(Record::Threat {
                 process: text(&o, "process")?,
                 label,
+                calls: calls(&o)?,
                 window: ProcessWindow {
                     syscalls: count(&o, "syscalls")?,
                     network_connections: count(&o, "network_connections")?,
@@ -171,6 +195,24 @@ pub fn parse_record(kind: ModelKind, line: &str) -> Result<Record, (&'static str
             "memory data comes from valgrind traces: use --data lackey:PATH".into(),
         )),
     }
+}
+
+/// The threat record of one window of `process` (anonymised), with the window's calls (i386
+/// numbers, in order) when they are known.
+pub fn threat_record(process: &str, w: &ProcessWindow, calls: &[u32]) -> Value {
+    let mut r = json!({"model": "threat", "t_ms": w.end_ms, "process": process,
+        "syscalls": w.syscalls,
+        "network_connections": w.network_connections,
+        "file_accesses": w.file_accesses,
+        "privilege_attempts": w.privilege_attempts,
+        "failed_syscalls": w.failed_syscalls,
+        "memory_allocs": w.memory_allocs,
+        "alloc_kib": w.alloc_kib,
+        "spawns": w.spawns});
+    if !calls.is_empty() {
+        r["calls"] = json!(calls);
+    }
+    r
 }
 
 /// Reads every record of `kind` from a file or directory of `.jsonl` files.
@@ -242,19 +284,16 @@ pub fn load(kind: ModelKind, path: &Path, opts: &ReadOptions) -> Result<Loaded, 
                 }
             }
             ModelKind::Threat => {
-                let mut h = ThreatHistory::new();
-                for r in &recs {
-                    if let Record::Threat { window, label, .. } = r {
-                        d.push(
-                            &h.features(window),
-                            &[*label as u8 as f32],
-                            g,
-                            (window.end_ms / 1000) as i64,
-                        );
-                        let score = if *label == ThreatType::None { 100 } else { 800 };
-                        h.record(score, score >= 500, window.end_ms);
-                    }
-                }
+                let windows = recs.iter().filter_map(|r| match r {
+                    Record::Threat {
+                        window,
+                        label,
+                        calls,
+                        ..
+                    } => Some((calls.as_slice(), *window, *label)),
+                    _ => None,
+                });
+                adfa::append_windows(&mut d, windows, g);
             }
             ModelKind::Failure => {
                 let fails: Vec<(i64, Option<FailureType>)> = recs
@@ -384,5 +423,45 @@ mod tests {
         .unwrap();
         assert_eq!(l.skipped, 1);
         assert_eq!(l.data.len(), 30 - 1 - HISTORY);
+    }
+
+    #[test]
+    fn threat_records_with_and_without_calls() {
+        let w = ProcessWindow {
+            syscalls: 3,
+            file_accesses: 2,
+            end_ms: 5000,
+            ..Default::default()
+        };
+        let with = threat_record("p1", &w, &[5, 3, 6]).to_string();
+        let old = threat_record("p0", &w, &[]).to_string();
+        assert!(!old.contains("\"calls\""));
+        match parse_record(ModelKind::Threat, &with).unwrap() {
+            Record::Threat { calls, window, .. } => assert_eq!((calls, window), (vec![5, 3, 6], w)),
+            r => panic!("{r:?}"),
+        }
+        for bad in [
+            r#""calls":[3,-1]"#,
+            r#""calls":[3,512]"#,
+            r#""calls":"3 4""#,
+        ] {
+            let line = old.replacen('{', &format!("{{{bad},"), 1);
+            assert_eq!(
+                parse_record(ModelKind::Threat, &line).unwrap_err().0,
+                "calls",
+                "{line}"
+            );
+        }
+        let dir = std::env::temp_dir().join(format!("aios-jsonl-calls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.jsonl");
+        std::fs::write(&p, format!("{old}\n{with}\n")).unwrap();
+        let l = load(ModelKind::Threat, &p, &ReadOptions::default()).unwrap();
+        assert_eq!(l.data.len(), 2);
+        let bigrams = inference_core::features::threat::field::BIGRAMS;
+        // groups sort by process: p0 (no calls) first
+        assert!(l.data.row(0)[bigrams.clone()].iter().all(|&x| x == 0));
+        assert!(l.data.row(1)[bigrams].iter().any(|&x| x != 0));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
