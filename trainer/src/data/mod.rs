@@ -1,5 +1,6 @@
 //! Real data: importers for the project's JSONL records, NAB CSV series, the ADFA-LD system-call
-//! traces and valgrind lackey memory traces, and the `--data SPEC` parser that picks them.
+//! traces, strace output and valgrind lackey memory traces, and the `--data SPEC` parser that
+//! picks them.
 //!
 //! Every importer turns its records into inference-core observations and pushes them through
 //! inference-core's own history types, exactly as the synthetic generators do. Malformed input
@@ -13,6 +14,7 @@ pub mod encoding;
 pub mod jsonl;
 pub mod lackey;
 pub mod nab;
+pub mod strace;
 pub mod synth;
 pub mod time;
 
@@ -46,6 +48,8 @@ pub struct Loaded {
     pub skipped: usize,
     /// The first skipped row's error, to show the user what was wrong.
     pub first_skip: Option<DataError>,
+    /// What the user should know about data that was read (e.g. unknown system calls).
+    pub warnings: Vec<String>,
 }
 
 impl Loaded {
@@ -55,6 +59,7 @@ impl Loaded {
             data,
             skipped: skips.count,
             first_skip: skips.first,
+            warnings: Vec::new(),
         }
     }
 }
@@ -149,7 +154,8 @@ pub fn files(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, D
     Ok(v)
 }
 
-/// Loads one `--data` source for `kind`: `jsonl:PATH`, `nab:PATH`, `adfa:PATH`, `lackey:PATH`.
+/// Loads one `--data` source for `kind`: `jsonl:PATH`, `nab:PATH`, `adfa:PATH`, `strace:PATH`,
+/// `lackey:PATH`.
 pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
     let (scheme, path) = spec.split_once(':').ok_or_else(|| {
         Error::Usage(format!(
@@ -162,17 +168,18 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
         ("nab", ModelKind::Workload) => nab::load_workload(path, opts),
         ("nab", ModelKind::Failure) => nab::load_failure(path, opts),
         ("adfa", ModelKind::Threat) => adfa::load(path, opts),
+        ("strace", ModelKind::Threat) => strace::load(path, opts),
         ("lackey", ModelKind::Memory) => {
             lackey::load(path, opts, opts.max_samples.unwrap_or(200_000))
         }
-        ("nab" | "adfa" | "lackey", _) => {
+        ("nab" | "adfa" | "strace" | "lackey", _) => {
             return Err(Error::Usage(format!(
-                "--data {scheme}: has no {kind} data (nab: workload, failure; adfa: threat; lackey: memory)"
+                "--data {scheme}: has no {kind} data (nab: workload, failure; adfa, strace: threat; lackey: memory)"
             )))
         }
         _ => {
             return Err(Error::Usage(format!(
-                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, adfa, lackey)"
+                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, adfa, strace, lackey)"
             )))
         }
     };
@@ -203,6 +210,9 @@ pub fn load_all(
                     "warning: {spec}: skipped {} bad row(s); first: {e}",
                     l.skipped
                 );
+            }
+            for w in &l.warnings {
+                eprintln!("warning: {spec}: {w}");
             }
             skipped += l.skipped;
             l.data
