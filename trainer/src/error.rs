@@ -58,6 +58,13 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A program the trainer runs is missing or cannot work here (strace, ptrace refused).
+    Tool {
+        /// The program.
+        program: &'static str,
+        /// What went wrong and how to fix it.
+        message: String,
+    },
     /// An error while working on one model (prefixes the model's name).
     Model {
         /// The model.
@@ -133,6 +140,7 @@ impl fmt::Display for Error {
             Error::Usage(m) => f.write_str(m),
             Error::NotEnoughData { kind, message } => write!(f, "{kind}: {message}"),
             Error::Key { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Tool { program, message } => write!(f, "{program}: {message}"),
             Error::Model { kind, source } => write!(f, "{kind}: {source}"),
         }
     }

@@ -1,9 +1,12 @@
-//! `trainer collect`: this host's /proc telemetry into JSONL records.
+//! `trainer collect`: this host's /proc telemetry, or the system calls of one command traced
+//! with strace, into JSONL records.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use inference_core::ModelKind;
 use trainer::data::collect::{self, Anonymiser};
+use trainer::data::strace;
 use trainer::Error;
 
 use super::common;
@@ -26,11 +29,55 @@ pub struct CollectArgs {
     /// Anonymisation key file (default ~/.config/aios-ml/anon.key; env AIOS_ANON_KEY wins).
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// Threat only: a command to run under `strace -f -ttt` instead of sampling /proc; one
+    /// record per 200 calls of each of its processes, with the calls
+    /// (`collect --model threat --out F -- COMMAND ARGS...`).
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+/// Runs `trainer collect --model threat -- COMMAND`.
+fn trace(a: &CollectArgs, anon: &Anonymiser) -> Result<(), Error> {
+    let out = &a.out;
+    eprintln!(
+        "tracing `{}` with strace into {}",
+        a.command.join(" "),
+        out.display()
+    );
+    let t = collect::trace_command(&a.command, out, anon)?;
+    if t.skipped > 0 {
+        eprintln!(
+            "warning: {} strace line(s) did not parse and were skipped",
+            t.skipped
+        );
+    }
+    if !t.unknown.is_empty() {
+        eprintln!("warning: {}", strace::unknown_note(&t.unknown));
+    }
+    let exit = t
+        .exit_code
+        .map_or("a signal".to_string(), |c| c.to_string());
+    eprintln!(
+        "wrote {} threat records of {} process(es) to {} (the command exited with {exit})",
+        t.records,
+        t.processes,
+        out.display()
+    );
+    Ok(())
 }
 
 /// Runs `trainer collect`.
 pub fn run(a: CollectArgs) -> Result<(), Error> {
     let kind = common::kind(&a.model)?;
+    if !a.command.is_empty() {
+        if kind != ModelKind::Threat {
+            return Err(Error::Usage(format!(
+                "collect --model {kind} -- COMMAND: only threat records come from a traced command"
+            )));
+        }
+        let anon = Anonymiser::load(&a.key_file.clone().unwrap_or_else(collect::default_key_file))?;
+        return trace(&a, &anon);
+    }
     let duration = collect::parse_duration(&a.duration)?;
     let interval = collect::parse_duration(&a.interval)?;
     let anon = Anonymiser::load(&a.key_file.unwrap_or_else(collect::default_key_file))?;

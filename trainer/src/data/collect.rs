@@ -11,15 +11,21 @@
 //! - failure: health from pressure stall information (`/proc/pressure/{cpu,memory,io}`):
 //!   1000 minus 10 × the worst `some avg10` percentage.
 //!
+//! `trainer collect --model threat -- COMMAND` instead runs COMMAND under `strace -f -ttt` and
+//! writes one threat record per window of each of its processes, with the window's calls
+//! (i386 numbers, see [`super::strace`]); the trace itself, with its arguments and paths, is
+//! deleted.
+//!
 //! Identifiers are anonymised with HMAC-SHA256 under a key from `AIOS_ANON_KEY` (hex) or a key
 //! file (created with 32 random bytes and mode 0600 on first use). Command lines are never read.
 //! Each record is written and flushed as soon as it is taken, so stopping with Ctrl-C loses
 //! nothing already collected.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
@@ -397,6 +403,134 @@ pub fn collect(
     }
     w.get_ref().sync_all().map_err(|e| Error::io(out, e))?;
     Ok(written)
+}
+
+/// What `trainer collect --model threat -- COMMAND` recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Traced {
+    /// Threat records written.
+    pub records: usize,
+    /// Processes traced.
+    pub processes: usize,
+    /// Trace lines that did not parse (skipped).
+    pub skipped: usize,
+    /// Calls not in the i386 table, by name ([`super::strace::unknown_note`]).
+    pub unknown: BTreeMap<String, usize>,
+    /// The command's exit code (`None`: killed by a signal).
+    pub exit_code: Option<i32>,
+}
+
+/// A temporary file, removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// Why strace recorded nothing, from its own messages.
+fn strace_failed(notes: &[String], status: ExitStatus) -> Error {
+    let said = notes.join("; ");
+    let message = if said.contains("Operation not permitted") || said.contains("EPERM") {
+        format!(
+            "ptrace is not permitted here ({said}): in a container add the SYS_PTRACE \
+             capability (docker run --cap-add=SYS_PTRACE), on a host check \
+             /proc/sys/kernel/yama/ptrace_scope"
+        )
+    } else {
+        format!("recorded no system calls ({status}): {said}")
+    };
+    Error::Tool {
+        program: "strace",
+        message,
+    }
+}
+
+/// Runs `command` under `strace -f -ttt -o TMP` and returns the parsed trace (malformed lines
+/// skipped and counted), its skip count and the command's exit code. The command's own stderr
+/// is passed through.
+fn run_strace(command: &[String]) -> Result<(super::strace::Trace, usize, Option<i32>)> {
+    use super::{strace, ReadOptions, Skips};
+    let (program, args) = command.split_first().ok_or_else(|| {
+        Error::Usage("collect --model threat: give the command to trace after `--`".into())
+    })?;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let tmp = TempFile(
+        std::env::temp_dir().join(format!("aios-strace-{}-{nanos}.trace", std::process::id())),
+    );
+    write_private(&tmp.0, b"")?;
+    let mut child = Command::new("strace")
+        .args(["-f", "-ttt", "-o"])
+        .arg(&tmp.0)
+        .arg("--")
+        .arg(program)
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Tool {
+                program: "strace",
+                message: "not found: install strace (e.g. apt-get install strace)".into(),
+            },
+            _ => Error::io("strace", e),
+        })?;
+    let mut notes = Vec::new();
+    if let Some(err) = child.stderr.take() {
+        for line in BufReader::new(err).lines().map_while(std::io::Result::ok) {
+            eprintln!("{line}");
+            if line.starts_with("strace: ") {
+                notes.push(line);
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| Error::io("strace", e))?;
+    let opts = ReadOptions {
+        skip_bad_rows: true,
+        ..Default::default()
+    };
+    let mut skips = Skips::default();
+    let file = fs::File::open(&tmp.0).map_err(|e| Error::io(&tmp.0, e))?;
+    let trace = strace::parse(&tmp.0, BufReader::new(file), &opts, &mut skips)?;
+    if trace.processes.is_empty() {
+        return Err(strace_failed(&notes, status));
+    }
+    Ok((trace, skips.count, status.code()))
+}
+
+/// Runs `command` under strace and appends one threat record per window of each of its
+/// processes to `out` (JSONL with `calls`, `docs/DATA.md`), process ids anonymised by `anon`
+/// (pid and the time of its first call, so reused pids stay apart).
+pub fn trace_command(command: &[String], out: &Path, anon: &Anonymiser) -> Result<Traced> {
+    let (trace, skipped, exit_code) = run_strace(command)?;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .map_err(|e| Error::io(out, e))?;
+    let mut w = std::io::LineWriter::new(file);
+    let mut records = 0;
+    for p in &trace.processes {
+        let t0 = p.calls.first().and_then(|c| c.t_ms).unwrap_or(0);
+        let id = anon.id(&format!("{}:{t0}", p.pid.unwrap_or(0)));
+        for (calls, win) in super::strace::windows(p) {
+            let r = super::jsonl::threat_record(&id, &win, &calls);
+            writeln!(w, "{r}").map_err(|e| Error::io(out, e))?;
+            records += 1;
+        }
+    }
+    w.flush().map_err(|e| Error::io(out, e))?;
+    w.get_ref().sync_all().map_err(|e| Error::io(out, e))?;
+    Ok(Traced {
+        records,
+        processes: trace.processes.len(),
+        skipped,
+        unknown: trace.unknown,
+        exit_code,
+    })
 }
 
 #[cfg(test)]
