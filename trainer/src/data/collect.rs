@@ -287,6 +287,16 @@ fn start_time(pid: u32) -> Option<String> {
     rest.split_whitespace().nth(19).map(str::to_string)
 }
 
+/// `out` opened for appending, one line at a time.
+fn append_lines(out: &Path) -> Result<std::io::LineWriter<fs::File>> {
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .map_err(|e| Error::io(out, e))?;
+    Ok(std::io::LineWriter::new(file))
+}
+
 /// Collects `kind` records every `interval` for `duration`, appending JSONL to `out`.
 /// `progress` is told the number of records written so far.
 pub fn collect(
@@ -302,12 +312,7 @@ pub fn collect(
             "memory traces come from valgrind lackey (see docs/DATA.md), not from collect".into(),
         ));
     }
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out)
-        .map_err(|e| Error::io(out, e))?;
-    let mut w = std::io::LineWriter::new(file);
+    let mut w = append_lines(out)?;
     let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let host_id = anon.id(host.trim());
     let start = Instant::now();
@@ -506,12 +511,7 @@ fn run_strace(command: &[String]) -> Result<(super::strace::Trace, usize, Option
 /// (pid and the time of its first call, so reused pids stay apart).
 pub fn trace_command(command: &[String], out: &Path, anon: &Anonymiser) -> Result<Traced> {
     let (trace, skipped, exit_code) = run_strace(command)?;
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out)
-        .map_err(|e| Error::io(out, e))?;
-    let mut w = std::io::LineWriter::new(file);
+    let mut w = append_lines(out)?;
     let mut records = 0;
     for p in &trace.processes {
         let t0 = p.calls.first().and_then(|c| c.t_ms).unwrap_or(0);
