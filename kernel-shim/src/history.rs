@@ -19,7 +19,7 @@ use crate::status::AimlStatus;
 /// 64-bit words of [`AimlWorkloadHistory`].
 pub const AIML_WORKLOAD_HISTORY_WORDS: usize = 48;
 /// 64-bit words of [`AimlThreatHistory`].
-pub const AIML_THREAT_HISTORY_WORDS: usize = 32;
+pub const AIML_THREAT_HISTORY_WORDS: usize = 40;
 /// 64-bit words of [`AimlFailureHistory`].
 pub const AIML_FAILURE_HISTORY_WORDS: usize = 64;
 /// 64-bit words of [`AimlMemoryHistory`].

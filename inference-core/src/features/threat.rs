@@ -14,8 +14,7 @@
 //! | 7 | processes/threads spawned (fork, clone) | `symlog_q4` |
 //! | 8..18 | the detector's last 10 threat scores for this process, newest first | per-mille |
 //! | 18 | time since this process's last threat decision | `symlog_q4` of seconds; 1 day if never |
-//! | 19..35 | call order: share of the process's call pairs (bigrams) in each of 16 hash buckets | per-mille |
-//! | 35..51 | call order: share of its call triples (trigrams) in each of 16 hash buckets | per-mille |
+//! | 19..64 | call order: square root of the share of the process's call triples in each of 45 hash buckets | per-mille |
 //!
 //! Counts are compressed with [`symlog_q4`] because they are heavy-tailed: a compiler makes
 //! 10^5 file accesses where a shell makes 10.
@@ -23,21 +22,25 @@
 //! Call order ([`CallSequence`]): counts per window lose the order of the calls, and the order is
 //! what tells an exploit or a remote shell from the program it runs in. The kernel reports every
 //! system call of the process with [`ThreatHistory::observe_call`], which costs O(1) and no heap:
-//! it hashes the pair and the triple of the last calls into [`NGRAM_BUCKETS`] buckets each and
-//! counts them over the process's life. The features are each bucket's share of all pairs (or
-//! triples) seen so far, so a process is judged on everything it did, not only on its last
-//! window. A process with no observed calls has all shares 0.
+//! it hashes the triple of the last three calls into one of [`TRIGRAM_BUCKETS`] buckets and
+//! counts it over the process's life. The features are the square roots of each bucket's share
+//! of all triples seen so far (so rare triples, the telling ones, keep resolution beside the
+//! few that make up most of any trace), and a process is judged on everything it did, not only
+//! on its last window. A process with fewer than three observed calls has all shares 0.
 //!
-//! Outputs (8): Q8 logits of [`ThreatType`] in code order (`None` first).
+//! Chosen by leave-one-attack-session-out cross-validation on the training side of ADFA-LD
+//! (docs/EVALUATION.md): triples beat pairs and quadruples, one table of 45 buckets beat pairs
+//! and triples sharing the inputs, square-root shares beat plain shares, and the per-window
+//! counts and score history still help. The blob format allows 64 inputs, hence 19 + 45.
 
 use heapless::HistoryBuf;
 
 use super::{newest_first, symlog_q4};
 
 /// Number of features.
-pub const N_FEATURES: usize = 19 + 2 * NGRAM_BUCKETS;
-/// Hash buckets of each call n-gram table (pairs and triples).
-pub const NGRAM_BUCKETS: usize = 16;
+pub const N_FEATURES: usize = 19 + TRIGRAM_BUCKETS;
+/// Hash buckets of the call-triple table.
+pub const TRIGRAM_BUCKETS: usize = 45;
 /// Number of network outputs (one logit per [`ThreatType`]).
 pub const N_OUTPUTS: usize = ThreatType::COUNT;
 /// Feature-layout id (kind 2, layout 2: with call order).
@@ -52,7 +55,7 @@ pub const DEFAULT_THRESHOLD: u16 = 500;
 /// Where each feature sits in the vector (the table in the module docs).
 pub mod field {
     use super::super::Field;
-    use super::{NGRAM_BUCKETS, SCORE_HISTORY as N_SCORES};
+    use super::{SCORE_HISTORY as N_SCORES, TRIGRAM_BUCKETS};
 
     /// System calls in the window.
     pub const SYSCALLS: usize = 0;
@@ -77,10 +80,8 @@ pub mod field {
     /// Everything [`ThreatHistory`](super::ThreatHistory) contributes (the detector's own past
     /// verdicts): replaced when a data set is replayed through a model.
     pub const FROM_HISTORY: Field = SCORE_HISTORY.start..SINCE_THREAT + 1;
-    /// Share of the process's call pairs in each hash bucket.
-    pub const BIGRAMS: Field = SINCE_THREAT + 1..SINCE_THREAT + 1 + NGRAM_BUCKETS;
-    /// Share of the process's call triples in each hash bucket.
-    pub const TRIGRAMS: Field = BIGRAMS.end..BIGRAMS.end + NGRAM_BUCKETS;
+    /// Square root of the share of the process's call triples in each hash bucket.
+    pub const TRIGRAMS: Field = SINCE_THREAT + 1..SINCE_THREAT + 1 + TRIGRAM_BUCKETS;
 
     const _: () = assert!(TRIGRAMS.end == super::N_FEATURES);
 }
@@ -91,16 +92,17 @@ pub fn score_permille(p_benign: u16) -> u16 {
     1000u16.saturating_sub(p_benign)
 }
 
-/// A process's call order so far: the last two calls and hashed pair and triple counts.
-/// [`observe`](Self::observe) is O(1): two hashes and two increments.
+/// A process's call order so far: the last two calls and the hashed triple counts.
+/// [`observe`](Self::observe) is O(1): one hash and one increment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallSequence {
     /// The previous call and the one before it (`u32::MAX`: none yet).
     prev: [u32; 2],
-    pairs: u32,
+    /// Calls observed.
+    calls: u32,
+    /// Triples counted (calls after the second).
     triples: u32,
-    bigrams: [u32; NGRAM_BUCKETS],
-    trigrams: [u32; NGRAM_BUCKETS],
+    trigrams: [u32; TRIGRAM_BUCKETS],
 }
 
 impl Default for CallSequence {
@@ -109,26 +111,39 @@ impl Default for CallSequence {
     }
 }
 
-/// Bucket of a hashed n-gram: a multiply-xorshift mix of the call numbers, top bits kept.
+/// Bucket of a hashed triple: a multiply-xorshift mix, then a multiply-shift range reduction
+/// (no division).
 #[inline]
 fn bucket(h: u32) -> usize {
     let h = (h ^ (h >> 15)).wrapping_mul(0x2C1B_3C6D);
     let h = h ^ (h >> 12);
-    (h >> (32 - NGRAM_BUCKETS.trailing_zeros())) as usize % NGRAM_BUCKETS
+    ((h as u64 * TRIGRAM_BUCKETS as u64) >> 32) as usize
 }
 
 const MIX: u32 = 0x9E37_79B1;
-const _: () = assert!(NGRAM_BUCKETS.is_power_of_two() && NGRAM_BUCKETS <= 1 << 16);
+
+/// Integer square root (floor) of `v ≤ 10^6`: ten halvings, no floats.
+fn isqrt(v: u64) -> u64 {
+    let (mut lo, mut hi) = (0u64, 1001u64);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if mid * mid <= v {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
 
 impl CallSequence {
     /// No call seen yet.
     pub const fn new() -> Self {
         CallSequence {
             prev: [u32::MAX; 2],
-            pairs: 0,
+            calls: 0,
             triples: 0,
-            bigrams: [0; NGRAM_BUCKETS],
-            trigrams: [0; NGRAM_BUCKETS],
+            trigrams: [0; TRIGRAM_BUCKETS],
         }
     }
 
@@ -137,36 +152,26 @@ impl CallSequence {
     #[inline]
     pub fn observe(&mut self, nr: u32) {
         let [p1, p2] = self.prev;
-        if p1 != u32::MAX {
-            let h = p1.wrapping_mul(MIX) ^ nr;
-            if let Some(c) = self.bigrams.get_mut(bucket(h)) {
+        self.calls = self.calls.saturating_add(1);
+        if self.calls >= 3 {
+            let h = ((p2.wrapping_mul(MIX) ^ p1).wrapping_mul(MIX) ^ nr).wrapping_add(0x7F4A_7C15);
+            if let Some(c) = self.trigrams.get_mut(bucket(h)) {
                 *c = c.saturating_add(1);
             }
-            self.pairs = self.pairs.saturating_add(1);
-            if p2 != u32::MAX {
-                let h3 = (h.wrapping_mul(MIX) ^ p2).wrapping_add(0x7F4A_7C15);
-                if let Some(c) = self.trigrams.get_mut(bucket(h3)) {
-                    *c = c.saturating_add(1);
-                }
-                self.triples = self.triples.saturating_add(1);
-            }
+            self.triples = self.triples.saturating_add(1);
         }
         self.prev = [nr, p1];
     }
 
-    /// Calls observed after the first (pairs counted).
-    pub fn pairs(&self) -> u32 {
-        self.pairs
+    /// Calls observed (saturating).
+    pub fn calls(&self) -> u32 {
+        self.calls
     }
 
-    /// Writes the per-mille shares of the buckets into `bigrams` and `trigrams`.
-    fn shares(&self, bigrams: &mut [i32], trigrams: &mut [i32]) {
-        let share = |c: u32, n: u32| ((c as u64 * 1000) / n.max(1) as u64) as i32;
-        for (d, &c) in bigrams.iter_mut().zip(&self.bigrams) {
-            *d = share(c, self.pairs);
-        }
-        for (d, &c) in trigrams.iter_mut().zip(&self.trigrams) {
-            *d = share(c, self.triples);
+    /// Writes the square roots of the buckets' shares (per-million, so 0..=1000) into `out`.
+    fn shares(&self, out: &mut [i32]) {
+        for (d, &c) in out.iter_mut().zip(&self.trigrams) {
+            *d = isqrt((c as u64 * 1_000_000) / self.triples.max(1) as u64) as i32;
         }
     }
 }
@@ -319,8 +324,7 @@ impl ThreatHistory {
             None => NEVER_S,
         };
         f[field::SINCE_THREAT] = symlog_q4(since_s as i64);
-        let (bigrams, trigrams) = f[field::BIGRAMS.start..].split_at_mut(NGRAM_BUCKETS);
-        self.calls.shares(bigrams, trigrams);
+        self.calls.shares(&mut f[field::TRIGRAMS]);
         f
     }
 }
@@ -353,5 +357,41 @@ mod tests {
         assert_eq!(h.features(&ProcessWindow::default())[4], 0);
         // clock going backwards saturates at 0 s
         assert_eq!(h.features(&ProcessWindow::default())[18], 0);
+    }
+
+    #[test]
+    fn call_order_is_seen() {
+        let f = |calls: &[u32]| {
+            let mut h = ThreatHistory::new();
+            for &c in calls {
+                h.observe_call(c);
+            }
+            h.features(&ProcessWindow::default())
+        };
+        // fewer than three calls: no triple yet
+        assert_eq!(&f(&[3, 4])[field::TRIGRAMS], &[0; TRIGRAM_BUCKETS]);
+        // one triple repeated: all of the share in one bucket, sqrt(10^6) = 1000
+        let one = f(&[3, 3, 3, 3, 3, 3]);
+        assert_eq!(
+            one[field::TRIGRAMS].iter().filter(|&&v| v == 1000).count(),
+            1
+        );
+        assert_eq!(one[field::TRIGRAMS].iter().sum::<i32>(), 1000);
+        // the same calls in another order are another process
+        let a = f(&[5, 3, 6, 102, 11, 5, 3, 6, 102, 11]);
+        let b = f(&[102, 11, 5, 3, 6, 5, 6, 3, 11, 102]);
+        assert_ne!(&a[field::TRIGRAMS], &b[field::TRIGRAMS]);
+        // shares of many calls: each at most 1000, sum of squares about 10^6
+        let mut h = ThreatHistory::new();
+        for i in 0..100_000u32 {
+            h.observe_call(i.wrapping_mul(2_654_435_761) % 400);
+        }
+        let v = h.features(&ProcessWindow::default());
+        let sq: i64 = v[field::TRIGRAMS]
+            .iter()
+            .map(|&x| (x as i64) * (x as i64))
+            .sum();
+        assert!((990_000..=1_000_000).contains(&sq), "{sq}");
+        assert_eq!(h.calls().calls(), 100_000);
     }
 }

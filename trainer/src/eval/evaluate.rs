@@ -127,9 +127,23 @@ fn evaluate_threat(model: &Model<'_>, d: &Dataset) -> Value {
     let attacks = (0..eval_set.len())
         .filter(|&i| eval_set.target(i)[0] != ThreatType::None as u8 as f32)
         .count();
+    let quantiles = |attack: bool| {
+        let mut v: Vec<f64> = (0..eval_set.len())
+            .filter(|&i| (eval_set.target(i)[0] != ThreatType::None as u8 as f32) == attack)
+            .map(|i| s[i])
+            .collect();
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+        };
+        [q(0.05), q(0.25), q(0.5), q(0.75), q(0.95)]
+    };
     json!({
         "samples": eval_set.len(),
         "unit": if per_trace { "trace" } else { "window" },
+        "score_quantiles_benign": quantiles(false),
+        "score_quantiles_attack": quantiles(true),
         "attacks": attacks,
         "detection_rate": roc.detection_rate,
         "false_positive_rate": roc.false_positive_rate,
