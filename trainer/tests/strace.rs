@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use inference_core::features::threat::field::BIGRAMS;
+use inference_core::features::threat::field::TRIGRAMS;
 use inference_core::ModelKind;
 use trainer::data::collect::{self, Anonymiser};
 use trainer::data::{self, ReadOptions};
@@ -38,7 +38,7 @@ fn record(out: &Path) -> Result<(), String> {
 
 /// Rows and whether some row has non-zero call-order features.
 fn rows_with_order(d: &trainer::data::dataset::Dataset) -> (usize, bool) {
-    let ordered = (0..d.len()).any(|i| d.row(i)[BIGRAMS].iter().any(|&x| x != 0));
+    let ordered = (0..d.len()).any(|i| d.row(i)[TRIGRAMS].iter().any(|&x| x != 0));
     (d.len(), ordered)
 }
 

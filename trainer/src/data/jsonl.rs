@@ -458,10 +458,10 @@ mod tests {
         std::fs::write(&p, format!("{old}\n{with}\n")).unwrap();
         let l = load(ModelKind::Threat, &p, &ReadOptions::default()).unwrap();
         assert_eq!(l.data.len(), 2);
-        let bigrams = inference_core::features::threat::field::BIGRAMS;
+        let order = inference_core::features::threat::field::TRIGRAMS;
         // groups sort by process: p0 (no calls) first
-        assert!(l.data.row(0)[bigrams.clone()].iter().all(|&x| x == 0));
-        assert!(l.data.row(1)[bigrams].iter().any(|&x| x != 0));
+        assert!(l.data.row(0)[order.clone()].iter().all(|&x| x == 0));
+        assert!(l.data.row(1)[order].iter().any(|&x| x != 0));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

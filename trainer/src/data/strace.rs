@@ -617,8 +617,8 @@ mod tests {
         assert_eq!(l.data.target(3)[0], ThreatType::None as u8 as f32);
         assert_eq!(l.data.group, [0, 1, 2, 3]);
         assert!(l.warnings[0].contains("frobnicate ×2"), "{:?}", l.warnings);
-        let bigrams = inference_core::features::threat::field::BIGRAMS;
-        assert!(l.data.row(0)[bigrams].iter().any(|&x| x != 0));
+        let order = inference_core::features::threat::field::TRIGRAMS;
+        assert!(l.data.row(0)[order].iter().any(|&x| x != 0));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
