@@ -69,7 +69,7 @@
 /**
  * 64-bit words of [`AimlThreatHistory`].
  */
-#define AIML_THREAT_HISTORY_WORDS 32
+#define AIML_THREAT_HISTORY_WORDS 40
 
 /**
  * 64-bit words of [`AimlFailureHistory`].
