@@ -48,6 +48,10 @@ pub struct EvaluateArgs {
     /// Seed of synthetic data (differs from training's default on purpose).
     #[arg(long, default_value_t = EvalOptions::default().seed)]
     seed: u64,
+    /// Data the threat baselines (STIDE, logistic regression) are fitted on, repeatable: the
+    /// model's own training data, e.g. adfa:PATH (never the evaluated traces).
+    #[arg(long)]
+    baseline_data: Vec<String>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -70,6 +74,7 @@ pub fn run(a: EvaluateArgs) -> Result<(), Error> {
         min_probability: a.min_probability,
         samples: a.samples,
         seed: a.seed,
+        baseline_data: a.baseline_data,
     };
     let file = &a.model_file;
     let blob = std::fs::read(file).map_err(|e| Error::io(file, e))?;

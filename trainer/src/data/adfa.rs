@@ -199,11 +199,30 @@ pub fn append_windows<'a>(
     }
 }
 
-/// All traces under an ADFA-LD directory.
-pub fn load(root: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
-    let mut d = Dataset::new(ModelKind::Threat, format!("adfa:{}", root.display()));
+/// One ADFA-LD trace: a process's calls, its label and its family.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// i386 call numbers, in order.
+    pub calls: Vec<u32>,
+    /// The detector's type for it (`None` for normal traces).
+    pub class: ThreatType,
+    /// `normal`, or the attack folder without its session number (`Hydra_FTP`).
+    pub family: String,
+}
+
+/// The attack family of a folder name: `Hydra_FTP_3` → `Hydra_FTP`.
+pub fn family(folder: &str) -> String {
+    match folder.rsplit_once('_') {
+        Some((f, n)) if n.chars().all(|c| c.is_ascii_digit()) => f.to_string(),
+        _ => folder.to_string(),
+    }
+}
+
+/// Reads every trace under an ADFA-LD directory, normal traces first, then attack folders in
+/// name order.
+pub fn load_traces(root: &Path, opts: &ReadOptions) -> Result<(Vec<Trace>, Skips), DataError> {
+    let mut traces = Vec::new();
     let mut skips = Skips::default();
-    let mut group = 0u32;
     let mut found = false;
     for normal in ["Training_Data_Master", "Validation_Data_Master"] {
         let dir = root.join(normal);
@@ -213,8 +232,12 @@ pub fn load(root: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
         found = true;
         for f in files(&dir, |n| n.ends_with(".txt"))? {
             if let Some(calls) = read_trace(&f, opts, &mut skips)? {
-                append_trace(&mut d, &calls, ThreatType::None, group);
-                group += 1;
+                let (class, family) = (ThreatType::None, "normal".to_string());
+                traces.push(Trace {
+                    calls,
+                    class,
+                    family,
+                });
             }
         }
     }
@@ -233,11 +256,14 @@ pub fn load(root: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let t = attack_type(&name);
             for f in files(&dir, |n| n.ends_with(".txt"))? {
                 if let Some(calls) = read_trace(&f, opts, &mut skips)? {
-                    append_trace(&mut d, &calls, t, group);
-                    group += 1;
+                    let (class, family) = (attack_type(&name), family(&name));
+                    traces.push(Trace {
+                        calls,
+                        class,
+                        family,
+                    });
                 }
             }
         }
@@ -247,6 +273,16 @@ pub fn load(root: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
             root,
             "not an ADFA-LD directory (no Training_Data_Master, Validation_Data_Master or Attack_Data_Master)",
         ));
+    }
+    Ok((traces, skips))
+}
+
+/// All traces under an ADFA-LD directory, one group per trace.
+pub fn load(root: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
+    let mut d = Dataset::new(ModelKind::Threat, format!("adfa:{}", root.display()));
+    let (traces, skips) = load_traces(root, opts)?;
+    for (g, t) in traces.iter().enumerate() {
+        append_trace(&mut d, &t.calls, t.class, g as u32);
     }
     Ok(Loaded::new(d, skips))
 }

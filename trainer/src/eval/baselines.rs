@@ -70,11 +70,11 @@ fn binary_labels(d: &Dataset) -> Vec<u32> {
         .collect()
 }
 
-/// Logistic-regression and random-forest scores for the binary task of `train`/`val`.
-/// Returns (LR probabilities on val, RF 0/1 predictions on val), or `None` when there is
-/// nothing to fit (one class only) or smartcore refuses the data: the baselines are then left out
-/// of the report, never faked.
-fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Option<(Vec<f64>, Vec<f64>)> {
+/// Standardised training matrix (subsampled), its 0/1 labels, and the standardised `val`
+/// matrix; `None` when the training data has a single class.
+type Prepared = (DenseMatrix<f64>, Vec<u32>, Vec<Vec<f64>>);
+
+fn prepare(train: &Dataset, val: &Dataset) -> Option<Prepared> {
     let sets = standardise(train, &[train, val]);
     // Subsample the training set: the baselines are references, not the product, and must
     // not dominate the training time.
@@ -85,9 +85,21 @@ fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Option<(Vec<f64>, Vec
         return None;
     }
     let x = DenseMatrix::from_2d_vec(&xt).ok()?;
-    let xv = DenseMatrix::from_2d_vec(&sets[1]).ok()?;
+    let mut sets = sets;
+    Some((x, yt, sets.swap_remove(1)))
+}
+
+/// Logistic-regression probabilities of the positive (threat, failure) class on `val`, fitted on
+/// `train`; `None` when there is nothing to fit (one class only) or smartcore refuses the data.
+pub fn logistic_regression(train: &Dataset, val: &Dataset) -> Option<Vec<f64>> {
+    let (x, yt, xv) = prepare(train, val)?;
+    lr_scores(&x, &yt, &xv)
+}
+
+fn lr_scores(x: &DenseMatrix<f64>, yt: &[u32], xv: &[Vec<f64>]) -> Option<Vec<f64>> {
+    let yt = yt.to_vec();
     let lr = LogisticRegression::fit(
-        &x,
+        x,
         &yt,
         LogisticRegressionParameters::default().with_alpha(1.0),
     )
@@ -95,13 +107,24 @@ fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Option<(Vec<f64>, Vec
     let w: Vec<f64> = lr.coefficients().iterator(0).copied().collect();
     let b = *lr.intercept().get((0, 0));
     // smartcore orders classes ascending, so the coefficients score class 1
-    let lr_scores: Vec<f64> = sets[1]
-        .iter()
-        .map(|r| {
-            let z: f64 = r.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + b;
-            1.0 / (1.0 + (-z).exp())
-        })
-        .collect();
+    Some(
+        xv.iter()
+            .map(|r| {
+                let z: f64 = r.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + b;
+                1.0 / (1.0 + (-z).exp())
+            })
+            .collect(),
+    )
+}
+
+/// Logistic-regression and random-forest scores for the binary task of `train`/`val`.
+/// Returns (LR probabilities on val, RF 0/1 predictions on val), or `None` when there is
+/// nothing to fit (one class only) or smartcore refuses the data: the baselines are then left out
+/// of the report, never faked.
+fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Option<(Vec<f64>, Vec<f64>)> {
+    let (x, yt, sets1) = prepare(train, val)?;
+    let lr_scores = lr_scores(&x, &yt, &sets1)?;
+    let xv = DenseMatrix::from_2d_vec(&sets1).ok()?;
     let rf = RandomForestClassifier::fit(
         &x,
         &yt,

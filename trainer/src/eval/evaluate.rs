@@ -9,6 +9,8 @@ use super::cachesim::{CacheConfig, Simulation};
 use super::int8::{int8_metrics, int8_threat_score};
 use super::metrics;
 use super::replay::{replay_threat, zero_history};
+use super::traces;
+use crate::data::adfa::{self, Trace};
 use crate::data::dataset::Dataset;
 use crate::data::{lackey::AccessStream, load_all, ReadOptions};
 use crate::error::{Error, Result};
@@ -26,6 +28,9 @@ pub struct EvalOptions {
     pub samples: Option<usize>,
     /// Seed of synthetic data.
     pub seed: u64,
+    /// Data the threat baselines (STIDE, logistic regression) are fitted on: the model's own
+    /// training data (`adfa:PATH`), never the evaluated traces.
+    pub baseline_data: Vec<String>,
 }
 
 impl Default for EvalOptions {
@@ -36,6 +41,7 @@ impl Default for EvalOptions {
             max_accesses: u64::MAX,
             samples: None,
             seed: 4242,
+            baseline_data: Vec::new(),
         }
     }
 }
@@ -58,6 +64,9 @@ pub fn evaluate(
     }
     if kind == ModelKind::Memory {
         return evaluate_memory(blob, specs, ro, eo, progress);
+    }
+    if kind == ModelKind::Threat && specs.iter().all(|s| s.starts_with("adfa:")) {
+        return evaluate_adfa(blob, specs, ro, eo);
     }
     let (d, skipped) = load_all(kind, specs, ro, eo.samples, eo.seed)?;
     progress(d.len() as u64);
@@ -94,34 +103,50 @@ pub fn evaluate(
     Ok(out)
 }
 
-/// Threat: the int8 detector replays every process with its own scores. For ADFA-LD, one
-/// decision per trace: the trace's highest window score.
+/// Threat, one decision per ADFA-LD trace, beside STIDE and logistic regression fitted on
+/// `eo.baseline_data` (see [`traces`](super::traces)).
+fn evaluate_adfa(
+    blob: &[u8],
+    specs: &[String],
+    ro: &ReadOptions,
+    eo: &EvalOptions,
+) -> Result<Value> {
+    let read = |specs: &[String]| -> Result<(Vec<Trace>, usize)> {
+        let mut all = Vec::new();
+        let mut skipped = 0;
+        for spec in specs {
+            let path = spec.strip_prefix("adfa:").ok_or_else(|| {
+                Error::Usage(format!("--baseline-data '{spec}': expected adfa:PATH"))
+            })?;
+            let (t, skips) = adfa::load_traces(std::path::Path::new(path), ro)?;
+            all.extend(t);
+            skipped += skips.count;
+        }
+        Ok((all, skipped))
+    };
+    let (eval, skipped) = read(specs)?;
+    let baseline = if eo.baseline_data.is_empty() {
+        None
+    } else {
+        Some(read(&eo.baseline_data)?.0)
+    };
+    let mut out = traces::evaluate(blob, &eval, baseline.as_deref())?;
+    let model = Model::from_blob(blob)?;
+    out["model"] = json!(ModelKind::Threat.name());
+    out["model_version"] = json!(model.version());
+    out["data"] = json!(specs.join("+"));
+    out["baseline_data"] = json!(eo.baseline_data.join("+"));
+    out["skipped_rows"] = json!(skipped);
+    Ok(out)
+}
+
+/// Threat, one decision per window: the int8 detector replays every process with its own
+/// scores.
 fn evaluate_threat(model: &Model<'_>, d: &Dataset) -> Value {
     let threshold = model.header().threshold_permille;
-    let (replayed, scores) =
+    let (eval_set, scores) =
         replay_threat(&zero_history(d), threshold, |r| int8_threat_score(model, r));
-    let per_trace = d.source.starts_with("adfa:");
-    let (eval_set, s): (Dataset, Vec<f64>) = if per_trace {
-        let mut best: std::collections::BTreeMap<u32, (u16, f32)> = Default::default();
-        for (i, &score) in scores.iter().enumerate() {
-            let e = best.entry(d.group[i]).or_insert((0, 0.0));
-            e.0 = e.0.max(score);
-            e.1 = e.1.max(d.target(i)[0]);
-        }
-        let mut traces = Dataset::new(ModelKind::Threat, d.source.clone());
-        let blank = vec![0i32; d.n_features()];
-        let mut s = Vec::new();
-        for (g, (score, class)) in best {
-            traces.push(&blank, &[class], g, 0);
-            s.push(score as f64 / 1000.0);
-        }
-        (traces, s)
-    } else {
-        (
-            replayed,
-            scores.iter().map(|&v| v as f64 / 1000.0).collect(),
-        )
-    };
+    let s: Vec<f64> = scores.iter().map(|&v| v as f64 / 1000.0).collect();
     let roc = metrics::threat_metrics(&eval_set, &s, None);
     let deployed = metrics::threat_metrics_at(&eval_set, &s, None, Some(threshold as f64 / 1000.0));
     let attacks = (0..eval_set.len())
@@ -141,7 +166,7 @@ fn evaluate_threat(model: &Model<'_>, d: &Dataset) -> Value {
     };
     json!({
         "samples": eval_set.len(),
-        "unit": if per_trace { "trace" } else { "window" },
+        "unit": "window",
         "score_quantiles_benign": quantiles(false),
         "score_quantiles_attack": quantiles(true),
         "attacks": attacks,

@@ -8,3 +8,4 @@ pub mod evaluate;
 pub mod int8;
 pub mod metrics;
 pub mod replay;
+pub mod traces;
