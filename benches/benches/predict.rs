@@ -43,34 +43,88 @@ fn workload(c: &mut Criterion) {
     g.finish();
 }
 
+/// A process's calls: loops over a small i386 vocabulary with a rarer call now and then, the
+/// shape of real traces (the benchmark must not run one constant input through branchy code).
+fn call_stream(n: usize) -> Vec<u32> {
+    const VOCAB: [u32; 16] = [
+        3, 4, 5, 6, 102, 192, 91, 125, 197, 54, 142, 168, 120, 11, 45, 252,
+    ];
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let r = (x >> 32) as u32;
+            if r % 17 == 0 {
+                r % 340
+            } else {
+                VOCAB[(r % 16) as usize]
+            }
+        })
+        .collect()
+}
+
+/// Varied windows (counts of a quiet shell to a busy server).
+fn windows(n: usize) -> Vec<ProcessWindow> {
+    (0..n as u32)
+        .map(|k| ProcessWindow {
+            syscalls: 50 + (k * 7919) % 20_000,
+            network_connections: (k * 31) % 40,
+            file_accesses: (k * 131) % 3000,
+            privilege_attempts: (k % 23 == 0) as u32,
+            failed_syscalls: (k * 17) % 200,
+            memory_allocs: (k * 13) % 100,
+            alloc_kib: (k * 977) % 50_000,
+            spawns: k % 5,
+            end_ms: 1000 * (k as u64 + 1),
+        })
+        .collect()
+}
+
 fn threat(c: &mut Criterion) {
     let d = ThreatDetector::new(None);
+    let calls = call_stream(1 << 16);
+    let ws = windows(256);
+    // features of varied processes: each window after a different stretch of calls
     let mut h = ThreatHistory::new();
-    let w = ProcessWindow {
-        syscalls: 1200,
-        network_connections: 3,
-        file_accesses: 80,
-        privilege_attempts: 0,
-        failed_syscalls: 12,
-        memory_allocs: 9,
-        alloc_kib: 512,
-        spawns: 1,
-        end_ms: 1000,
-    };
-    let f = h.features(&w);
+    let feats: Vec<_> = ws
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            for &nr in &calls[i * 200..(i + 1) * 200] {
+                h.observe_call(nr);
+            }
+            h.features(w)
+        })
+        .collect();
     let mut g = c.benchmark_group("threat");
     g.throughput(Throughput::Elements(
         d.model().map_or(0, |m| m.macs()) as u64
     ));
+    let mut i = 0usize;
     g.bench_function("from_features", |b| {
-        b.iter(|| d.assess_features(black_box(&f)))
+        b.iter(|| {
+            i = (i + 1) % feats.len();
+            d.assess_features(black_box(&feats[i]))
+        })
     });
-    let mut t = 1000u64;
+    let mut j = 0usize;
     g.bench_function("from_raw", |b| {
         b.iter(|| {
-            t += 1000;
-            let w = ProcessWindow { end_ms: t, ..w };
-            d.assess(&mut h, black_box(&w))
+            j = (j + 1) % ws.len();
+            d.assess(&mut h, black_box(&ws[j]))
+        })
+    });
+    g.finish();
+    // the per-call update a kernel runs on every system call of a watched process
+    let mut g = c.benchmark_group("threat_call");
+    g.throughput(Throughput::Elements(1));
+    let mut k = 0usize;
+    g.bench_function("observe_call", |b| {
+        b.iter(|| {
+            k = (k + 1) & (calls.len() - 1);
+            h.observe_call(black_box(calls[k]))
         })
     });
     g.finish();

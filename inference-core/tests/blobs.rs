@@ -211,3 +211,37 @@ fn structural_errors_are_typed_and_located() {
         "{msg}"
     );
 }
+
+/// A threat blob of the old layout (schema 0x0002_0001: no call order) is refused by name,
+/// with both schema ids, and the detector falls back to the built-in model.
+#[test]
+fn old_threat_layout_is_refused_with_both_schema_ids() {
+    use inference_core::{ModelSource, Predictor, ThreatDetector};
+    let mut b = defaults::blob(ModelKind::Threat).to_vec();
+    assert!(b[7] < 0x80, "one-byte model version");
+    // the schema id is a varint: its first byte holds the lowest 7 bits (0x02 | continuation)
+    assert_eq!(b[8], 0x82);
+    b[8] = 0x81;
+    recrc(&mut b);
+    let e = Model::load(&b, Some(ModelKind::Threat), &Policy::OPEN).unwrap_err();
+    assert_eq!(
+        e,
+        LoadError::SchemaMismatch {
+            expected: 0x0002_0002,
+            found: 0x0002_0001
+        }
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("0x00020002") && msg.contains("0x00020001"),
+        "{msg}"
+    );
+    let d = ThreatDetector::new(Some(&b));
+    assert!(matches!(
+        d.source(),
+        ModelSource::Default {
+            refused: Some(LoadError::SchemaMismatch { .. }),
+            ..
+        }
+    ));
+}

@@ -19,6 +19,10 @@ use crate::quantize::{quantize, BlobMeta, QuantizedModel};
 use crate::train::augment::augment_levels;
 use crate::train::{fit, EpochLog, Fit, Params};
 
+/// Highest share of benign validation processes the threat detector may flag: its operating
+/// threshold is the lowest that keeps to it.
+pub const MAX_PROCESS_FPR: f64 = 0.05;
+
 /// Share of the data held out for validation unless told otherwise.
 pub const DEFAULT_VAL_SPLIT: f64 = 0.2;
 
@@ -110,9 +114,13 @@ pub fn train(
         if val.is_empty() {
             Metrics::default()
         } else if let Some((_, v0)) = &val_raw {
-            // as deployed: the int8 model's own scores feed its history
-            let (v, _) = replay_threat(v0, DEFAULT_THRESHOLD, |r| int8_threat_score(&model, r));
-            int8_metrics(&model, &v, None)
+            // as deployed: the int8 model's own scores feed its history; the operating point
+            // is chosen per process (an alarm on any window flags it), not per window
+            let (v, s) = replay_threat(v0, DEFAULT_THRESHOLD, |r| int8_threat_score(&model, r));
+            let t = metrics::process_threshold_permille(&v, &s, MAX_PROCESS_FPR);
+            let mut m = int8_metrics(&model, &v, Some(t));
+            m.threshold_permille = Some(t);
+            m
         } else {
             int8_metrics(&model, &val, None)
         }

@@ -262,6 +262,26 @@ fn next_up(x: f64) -> f64 {
     x + 1e-9_f64.max(x.abs() * 1e-12)
 }
 
+/// The lowest threat threshold (per-mille) at which at most `max_fpr` of the benign processes
+/// (groups of `d`) have any window at or above it; a process is an attack when any of its
+/// windows is labelled one. `scores` are per-mille, one per window of `d`.
+pub fn process_threshold_permille(d: &Dataset, scores: &[u16], max_fpr: f64) -> u16 {
+    let mut by_group: std::collections::BTreeMap<u32, (u16, bool)> = Default::default();
+    for (i, &s) in scores.iter().enumerate() {
+        let e = by_group.entry(d.group[i]).or_insert((0, false));
+        e.0 = e.0.max(s);
+        e.1 |= d.target(i)[0] > 0.5;
+    }
+    let (best, labels): (Vec<f64>, Vec<bool>) = by_group
+        .values()
+        .map(|&(s, attack)| (s as f64, attack))
+        .unzip();
+    // scores are whole per-mille: the next integer above the allowed benign maximum
+    threshold_for_fpr(&best, &labels, max_fpr)
+        .ceil()
+        .clamp(0.0, 1000.0) as u16
+}
+
 /// Threat metrics from benign-vs-threat scores in `[0, 1]`; `types` are predicted attack types.
 pub fn threat_metrics(d: &Dataset, scores: &[f64], types: Option<&[usize]>) -> Metrics {
     threat_metrics_at(d, scores, types, None)
