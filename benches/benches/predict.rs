@@ -56,7 +56,7 @@ fn call_stream(n: usize) -> Vec<u32> {
             x ^= x >> 7;
             x ^= x << 17;
             let r = (x >> 32) as u32;
-            if r % 17 == 0 {
+            if r.is_multiple_of(17) {
                 r % 340
             } else {
                 VOCAB[(r % 16) as usize]
