@@ -12,7 +12,8 @@ use crate::data::dataset::{hex, Dataset};
 use crate::data::synth;
 use crate::error::{Error, Result};
 use crate::eval::baselines::{self, Baseline};
-use crate::eval::int8::{int8_metrics, int8_threat_score};
+use crate::eval::events::{self, MAX_FALSE_ALARMS_PER_DAY};
+use crate::eval::int8::{int8_failure_probabilities, int8_metrics, int8_threat_score};
 use crate::eval::metrics::{self, Metrics};
 use crate::eval::replay::{replay_threat, zero_history};
 use crate::quantize::{quantize, BlobMeta, QuantizedModel};
@@ -119,6 +120,15 @@ pub fn train(
             let (v, s) = replay_threat(v0, DEFAULT_THRESHOLD, |r| int8_threat_score(&model, r));
             let t = metrics::process_threshold_permille(&v, &s, MAX_PROCESS_FPR);
             let mut m = int8_metrics(&model, &v, Some(t));
+            m.threshold_permille = Some(t);
+            m
+        } else if data.kind == ModelKind::Failure && !data.source.starts_with("synthetic") {
+            // real incidents: the operating point is at most one false alarm per machine-day
+            // on the validation machines, not a probability of one half
+            let p = int8_failure_probabilities(&model, &val);
+            let t = events::threshold_for_false_alarms(&val, &p, MAX_FALSE_ALARMS_PER_DAY);
+            let t = (t * 1000.0).ceil().clamp(1.0, 1000.0) as u16;
+            let mut m = metrics::failure_metrics(&val, &p, t as f64 / 1000.0);
             m.threshold_permille = Some(t);
             m
         } else {

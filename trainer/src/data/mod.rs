@@ -14,6 +14,7 @@ pub mod encoding;
 pub mod jsonl;
 pub mod lackey;
 pub mod nab;
+pub mod smd;
 pub mod strace;
 pub mod synth;
 pub mod time;
@@ -167,19 +168,20 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
         ("jsonl", _) => jsonl::load(kind, path, opts),
         ("nab", ModelKind::Workload) => nab::load_workload(path, opts),
         ("nab", ModelKind::Failure) => nab::load_failure(path, opts),
+        ("smd", ModelKind::Failure) => smd::load(path, opts),
         ("adfa", ModelKind::Threat) => adfa::load(path, opts),
         ("strace", ModelKind::Threat) => strace::load(path, opts),
         ("lackey", ModelKind::Memory) => {
             lackey::load(path, opts, opts.max_samples.unwrap_or(200_000))
         }
-        ("nab" | "adfa" | "strace" | "lackey", _) => {
+        ("nab" | "smd" | "adfa" | "strace" | "lackey", _) => {
             return Err(Error::Usage(format!(
-                "--data {scheme}: has no {kind} data (nab: workload, failure; adfa, strace: threat; lackey: memory)"
+                "--data {scheme}: has no {kind} data (nab: workload, failure; smd: failure; adfa, strace: threat; lackey: memory)"
             )))
         }
         _ => {
             return Err(Error::Usage(format!(
-                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, adfa, strace, lackey)"
+                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, smd, adfa, strace, lackey)"
             )))
         }
     };

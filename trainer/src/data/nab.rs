@@ -205,9 +205,18 @@ pub fn load_failure(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError
 /// Appends the failure samples of one series with its windows as group `g`.
 pub fn append_failure(d: &mut Dataset, s: &Series, windows: &[(i64, i64)], g: u32) {
     let hs = health(&s.points);
+    let times: Vec<i64> = s.points.iter().map(|p| p.0).collect();
+    append_health(d, &times, &hs, windows, g);
+}
+
+/// Appends failure samples from a health series (`times[k]`, `hs[k]`) whose failures are the
+/// `windows` `(start, end)`, as group `g`: every sample outside a window after the first 20,
+/// labelled "a failure starts within [`HORIZON_S`]", with each failure recorded in the history
+/// at its start. Shared by every importer of real health series.
+pub fn append_health(d: &mut Dataset, times: &[i64], hs: &[u16], windows: &[(i64, i64)], g: u32) {
     let mut h = FailureHistory::new();
     let mut next_event = 0;
-    for (k, (&(t, _), &hv)) in s.points.iter().zip(&hs).enumerate() {
+    for (k, (&t, &hv)) in times.iter().zip(hs).enumerate() {
         while next_event < windows.len() && windows[next_event].0 <= t {
             h.record_failure(windows[next_event].0.max(0) as u64);
             next_event += 1;

@@ -5,7 +5,10 @@ use inference_core::features::threat::ThreatType;
 use inference_core::{LoadError, MemoryPredictor, Model, ModelKind, ModelSource};
 use serde_json::{json, Value};
 
+use super::baselines::logistic_regression;
 use super::cachesim::{CacheConfig, Simulation};
+use super::events::{self, MAX_FALSE_ALARMS_PER_DAY};
+use super::int8::int8_failure_probabilities;
 use super::int8::{int8_metrics, int8_threat_score};
 use super::metrics;
 use super::replay::{replay_threat, zero_history};
@@ -14,6 +17,7 @@ use crate::data::adfa::{self, Trace};
 use crate::data::dataset::Dataset;
 use crate::data::{lackey::AccessStream, load_all, ReadOptions};
 use crate::error::{Error, Result};
+use inference_core::features::failure;
 
 /// Options of an evaluation.
 #[derive(Debug, Clone)]
@@ -83,7 +87,7 @@ pub fn evaluate(
         }
         ModelKind::Failure => {
             let m = int8_metrics(&model, &d, None);
-            json!({
+            let mut v = json!({
                 "samples": d.len(),
                 "events": m.events,
                 "accuracy": m.accuracy,
@@ -91,7 +95,9 @@ pub fn evaluate(
                 "false_alarm_rate": m.false_alarm_rate,
                 "median_lead_time_s": m.median_lead_time_s,
                 "share_warned_10min": m.share_warned_10min,
-            })
+            });
+            v["incidents"] = failure_events(&model, &d, ro, eo)?;
+            v
         }
         ModelKind::Threat => evaluate_threat(&model, &d),
         ModelKind::Memory => Value::Null,
@@ -137,6 +143,64 @@ fn evaluate_adfa(
     out["data"] = json!(specs.join("+"));
     out["baseline_data"] = json!(eo.baseline_data.join("+"));
     out["skipped_rows"] = json!(skipped);
+    Ok(out)
+}
+
+/// Failure warnings per incident (see [`events`]): the model at its blob threshold, beside a
+/// threshold on the raw health score and logistic regression on the same features, both
+/// fitted on `eo.baseline_data` for at most one false alarm per machine-day there.
+fn failure_events(
+    model: &Model<'_>,
+    d: &Dataset,
+    ro: &ReadOptions,
+    eo: &EvalOptions,
+) -> Result<Value> {
+    let threshold = model.header().threshold_permille as f64 / 1000.0;
+    let p = int8_failure_probabilities(model, d);
+    let per_machine = |p: &[f64], t: f64| -> Value {
+        let mut out = serde_json::Map::new();
+        let groups: std::collections::BTreeSet<u32> = d.group.iter().copied().collect();
+        for g in groups {
+            let idx: Vec<usize> = (0..d.len()).filter(|&i| d.group[i] == g).collect();
+            let sub = d.subset(&idx);
+            let ps: Vec<f64> = idx.iter().map(|&i| p[i]).collect();
+            out.insert(
+                format!("group_{g}"),
+                json!(events::event_stats(&sub, &ps, t)),
+            );
+        }
+        Value::Object(out)
+    };
+    let mut out = json!({
+        "model": events::event_stats(d, &p, threshold),
+        "model_per_machine": per_machine(&p, threshold),
+        "model_threshold": threshold,
+    });
+    if eo.baseline_data.is_empty() {
+        return Ok(out);
+    }
+    let (train, _) = load_all(
+        ModelKind::Failure,
+        &eo.baseline_data,
+        ro,
+        eo.samples,
+        eo.seed,
+    )?;
+    let unhealthy = |d: &Dataset| -> Vec<f64> {
+        (0..d.len())
+            .map(|i| 1.0 - d.row(i)[failure::field::HEALTH] as f64 / 1000.0)
+            .collect()
+    };
+    let (ht, he) = (unhealthy(&train), unhealthy(d));
+    let t = events::threshold_for_false_alarms(&train, &ht, MAX_FALSE_ALARMS_PER_DAY);
+    out["health_threshold"] = json!(events::event_stats(d, &he, t));
+    if let (Some(lt), Some(le)) = (
+        logistic_regression(&train, &train),
+        logistic_regression(&train, d),
+    ) {
+        let t = events::threshold_for_false_alarms(&train, &lt, MAX_FALSE_ALARMS_PER_DAY);
+        out["logistic_regression"] = json!(events::event_stats(d, &le, t));
+    }
     Ok(out)
 }
 

@@ -57,3 +57,15 @@ pub fn int8_metrics(model: &Model<'_>, d: &Dataset, threshold: Option<u16>) -> M
         threshold.map(|t| t as f64 / 1000.0),
     )
 }
+
+/// Failure probabilities in `[0, 1]` of a deployed model on `d`, with the engine's integer
+/// sigmoid, exactly as `FailurePredictor` serves them.
+pub fn int8_failure_probabilities(model: &Model<'_>, d: &Dataset) -> Vec<f64> {
+    let out = int8_outputs(model, d);
+    (0..d.len())
+        .map(|i| {
+            let logit = out[[i, inference_core::features::failure::OUT_FAIL]] as i32;
+            inference_core::quant::sigmoid_permille(logit) as f64 / 1000.0
+        })
+        .collect()
+}

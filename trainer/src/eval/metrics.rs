@@ -91,10 +91,12 @@ impl Metrics {
 impl Metrics {
     /// What picks the best epoch (higher is better): the headline, except for the workload,
     /// where the MAE is used (within-5-points moves in coarse steps and can stall on a plateau
-    /// that persistence already reaches).
+    /// that persistence already reaches), and for failures, where the ROC AUC of the failure
+    /// probability is used (incidents are rare: accuracy prefers a model that never warns).
     pub fn selection(&self) -> f64 {
-        match (self.headline_name, self.mae_pp) {
-            ("within_5pp", Some(m)) if m.is_finite() => -m,
+        match (self.headline_name, self.mae_pp, self.roc_auc) {
+            ("within_5pp", Some(m), _) if m.is_finite() => -m,
+            ("accuracy", _, Some(a)) if a.is_finite() => a,
             _ => self.headline(),
         }
     }
@@ -401,9 +403,14 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
         all.sort_by(|a, b| a.total_cmp(b));
         all[all.len() / 2]
     };
+    let labels: Vec<bool> = (0..d.len()).map(|i| d.target(i)[0] > 0.5).collect();
     Metrics {
         samples: d.len(),
         headline_name: "accuracy",
+        roc_auc: Some(roc_auc(
+            &p[..d.len().min(p.len())],
+            &labels[..d.len().min(p.len())],
+        )),
         accuracy: Some(ratio(tp + tn, d.len())),
         detection_rate: Some(ratio(tp, tp + fn_)),
         false_alarm_rate: Some(ratio(fp, fp + tn)),

@@ -5,6 +5,7 @@
 pub mod baselines;
 pub mod cachesim;
 pub mod evaluate;
+pub mod events;
 pub mod int8;
 pub mod metrics;
 pub mod replay;

@@ -1,0 +1,149 @@
+//! Failure warnings judged per incident, the way an SRE reads them: how many incidents were
+//! warned before their onset and how early, and how many false alarms per machine-day.
+//!
+//! An alarm is a run of [`SUSTAIN`] samples at or above the threshold, dated at its first
+//! sample; an alarm that stays on raises again every [`WARNING_LOOKBACK_S`] (a standing alarm is
+//! not one false alarm a day). An alarm within [`WARNING_LOOKBACK_S`] before an incident's onset warns of it;
+//! any other alarm is false. Rows inside incidents are not samples, so alarms there count
+//! neither way. A machine-day is a day of one group's samples.
+
+use serde::Serialize;
+
+use super::metrics::WARNING_LOOKBACK_S;
+use crate::data::dataset::Dataset;
+
+/// The false-alarm budget thresholds are chosen for (the and an SRE's: one a day).
+pub const MAX_FALSE_ALARMS_PER_DAY: f64 = 1.0;
+
+/// Samples in a row at or above the threshold that make an alarm.
+pub const SUSTAIN: usize = 3;
+
+/// Incident-level figures at one threshold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EventStats {
+    /// Incidents with samples before their onset.
+    pub incidents: usize,
+    /// Share of them warned before onset.
+    pub detection_rate: f64,
+    /// Median lead of the warned ones, seconds.
+    pub median_lead_time_s: f64,
+    /// Alarms that warned of nothing.
+    pub false_alarms: usize,
+    /// Days of samples, summed over machines.
+    pub machine_days: f64,
+    /// `false_alarms / machine_days`.
+    pub false_alarms_per_day: f64,
+}
+
+/// Incident-level figures of scores `p` (one per sample of `d`) at `threshold`.
+pub fn event_stats(d: &Dataset, p: &[f64], threshold: f64) -> EventStats {
+    let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in 0..d.len() {
+        groups.entry(d.group[i]).or_default().push(i);
+    }
+    let mut leads: std::collections::BTreeMap<(u32, i64), Option<i64>> = Default::default();
+    let (mut false_alarms, mut seconds) = (0usize, 0f64);
+    for (&g, idx) in groups.iter_mut() {
+        idx.sort_by_key(|&i| d.time[i]);
+        if let (Some(&a), Some(&b)) = (idx.first(), idx.last()) {
+            seconds += (d.time[b] - d.time[a]) as f64;
+        }
+        for &i in idx.iter() {
+            if d.event_time[i] != i64::MAX {
+                leads.entry((g, d.event_time[i])).or_insert(None);
+            }
+        }
+        let mut run = 0;
+        let mut raised = i64::MIN;
+        for (k, &i) in idx.iter().enumerate() {
+            run = if p[i] >= threshold { run + 1 } else { 0 };
+            let first = idx[k + 1 - SUSTAIN.min(k + 1)];
+            let again = run > SUSTAIN && d.time[i] - raised >= WARNING_LOOKBACK_S;
+            if run != SUSTAIN && !again {
+                continue;
+            }
+            let t = if again { d.time[i] } else { d.time[first] };
+            raised = t;
+            let onset = d.event_time[i];
+            if onset != i64::MAX && onset - t <= WARNING_LOOKBACK_S && onset > t {
+                let lead = leads.entry((g, onset)).or_insert(None);
+                *lead = Some(lead.map_or(onset - t, |l| l.max(onset - t)));
+            } else {
+                false_alarms += 1;
+            }
+        }
+    }
+    let mut warned: Vec<i64> = leads.values().flatten().copied().collect();
+    warned.sort_unstable();
+    let days = seconds / 86_400.0;
+    EventStats {
+        incidents: leads.len(),
+        detection_rate: warned.len() as f64 / leads.len().max(1) as f64,
+        median_lead_time_s: warned.get(warned.len() / 2).map_or(0.0, |&l| l as f64),
+        false_alarms,
+        machine_days: days,
+        false_alarms_per_day: false_alarms as f64 / days.max(1e-9),
+    }
+}
+
+/// The lowest threshold (among the scores' quantiles) with at most `per_day` false alarms per
+/// machine-day on `d`; 1.0 plus a margin (never alarm) when none is.
+pub fn threshold_for_false_alarms(d: &Dataset, p: &[f64], per_day: f64) -> f64 {
+    let mut sorted: Vec<f64> = p.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted.dedup();
+    if sorted.is_empty() {
+        return f64::INFINITY;
+    }
+    // false alarms fall as the threshold rises: binary search over the distinct scores
+    let (mut lo, mut hi) = (0usize, sorted.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if event_stats(d, p, sorted[mid]).false_alarms_per_day <= per_day {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    sorted.get(lo).copied().unwrap_or(f64::INFINITY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inference_core::ModelKind;
+
+    #[test]
+    fn warned_and_false_alarms() {
+        let mut d = Dataset::new(ModelKind::Failure, "t");
+        // one machine, one day of minutes, an incident at 12:00
+        let onset = 12 * 3600;
+        for k in 0..1440i64 {
+            d.push(&[0; 33], &[0.0, f32::NAN, f32::NAN], 0, 60 * k);
+            if 60 * k < onset {
+                *d.event_time.last_mut().unwrap() = onset;
+            }
+        }
+        let mut p = vec![0.0; d.len()];
+        // a false alarm at 02:00, a warning 20 minutes ahead
+        for k in [120, 121, 122, 700, 701, 702, 703] {
+            p[k] = 0.9;
+        }
+        let s = event_stats(&d, &p, 0.5);
+        assert_eq!((s.incidents, s.false_alarms), (1, 1));
+        assert_eq!(s.detection_rate, 1.0);
+        assert_eq!(s.median_lead_time_s, (onset - 700 * 60) as f64);
+        let t = threshold_for_false_alarms(&d, &p, 0.5);
+        assert!(
+            t > 0.9,
+            "no threshold keeps under half a false alarm a day here: {t}"
+        );
+        assert_eq!(threshold_for_false_alarms(&d, &p, 2.0), 0.9);
+        // always on: an alarm every two hours
+        let on = vec![1.0; d.len()];
+        let s = event_stats(&d, &on, 0.5);
+        // raised at 00:00, 02:00, ... 22:00; the one at 10:00 warns of the 12:00 incident
+        assert_eq!(s.false_alarms, 11);
+        assert_eq!(s.detection_rate, 1.0);
+    }
+}
