@@ -118,3 +118,35 @@ fn keygen_train_signed_verify_and_refusals() {
     assert!(e.contains("refusing to overwrite"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `sign` with a bare file name (no directory part), in place and with `--out`: the atomic
+/// writer must not take the empty parent path for a directory (it did, and exited 1 after
+/// signing).
+#[test]
+fn sign_a_bare_file_name() {
+    let d = temp_dir("bare");
+    ok(&trainer(&["keygen", "--out"], &[&d.join("keys")]));
+    let blob = inference_core::defaults::blob(inference_core::ModelKind::Threat);
+    std::fs::write(d.join("threat.blob"), blob).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args(args)
+            .current_dir(&d)
+            .env_remove("AIOS_SIGNING_KEY")
+            .output()
+            .unwrap()
+    };
+    let key = "keys/aios-signing.key";
+    ok(&run(&["sign", "threat.blob", "--key", key]));
+    ok(&run(&[
+        "sign",
+        "threat.blob",
+        "--key",
+        key,
+        "--out",
+        "copy.blob",
+    ]));
+    for f in ["threat.blob", "copy.blob"] {
+        ok(&run(&["verify", f, "--pub", "keys/aios-signing.pub"]));
+    }
+}

@@ -25,10 +25,19 @@ fn err(path: &Path, message: impl std::fmt::Display) -> RegistryError {
     }
 }
 
+/// The directory a file lives in: its parent, or `.` for a bare file name (whose parent is
+/// the empty path, which cannot be opened).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync
 /// of the directory. With `exclusive`, refuses to replace an existing file.
 pub fn write_atomic(path: &Path, bytes: &[u8], exclusive: bool) -> Result<(), RegistryError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_dir(path);
     if exclusive && path.exists() {
         return Err(err(path, "already exists; versions are never overwritten"));
     }

@@ -64,7 +64,7 @@ fn os_random_32() -> Result<[u8; 32]> {
 /// that mode, so the secret is never readable by others), fsync, hard link into place.
 fn write_new(path: &Path, text: &str, mode: u32) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = super::parent_dir(path);
     let tmp = dir.join(format!(".keygen.{}.tmp", std::process::id()));
     let r = (|| -> std::io::Result<()> {
         let mut f = OpenOptions::new()
