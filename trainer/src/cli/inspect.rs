@@ -59,7 +59,10 @@ pub fn run(a: InspectArgs) -> Result<(), Error> {
     println!("  input quantization (first {}): {}", q.len(), q.join(" "));
     println!(
         "  created {}  train {} / val {} samples  source {}",
-        m.created_unix_s, m.train_samples, m.val_samples, m.source
+        utc(m.created_unix_s),
+        m.train_samples,
+        m.val_samples,
+        m.source
     );
     println!(
         "  {}: f32 {:.3}  int8 {:.3}  baseline {:.3}",
@@ -69,4 +72,39 @@ pub fn run(a: InspectArgs) -> Result<(), Error> {
         m.baseline_milli as f64 / 1000.0
     );
     Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` of Unix seconds (0, the built-in models' fixed time, says so).
+fn utc(unix_s: u64) -> String {
+    if unix_s == 0 {
+        return "0 (built-in, reproducible)".into();
+    }
+    let days = (unix_s / 86_400) as i64;
+    let secs = unix_s % 86_400;
+    // civil_from_days (Howard Hinnant), the inverse of data::time::days_from_civil
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(1_392_388_020), "2014-02-14 14:27:00 UTC");
+        assert_eq!(super::utc(951_825_600), "2000-02-29 12:00:00 UTC");
+        assert!(super::utc(0).starts_with("0 "));
+    }
 }
