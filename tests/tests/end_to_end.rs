@@ -50,8 +50,16 @@ fn synthetic_tasks_reach_their_targets() {
         pipeline::train(d, &params, 0.2, 1, 0, |_| {}).unwrap()
     };
 
-    let w = run(&synth::generate(ModelKind::Workload, 8000, 1));
+    let wd = synth::generate(ModelKind::Workload, 8000, 1);
+    let w = run(&wd);
     assert!(w.int8.within_5pp.unwrap() >= 0.90, "workload {:?}", w.int8);
+    // the manifest keeps every epoch's figures, for plotting later
+    let entry = w.manifest_entry(&wd, &params, 0.2, 0);
+    let epochs = entry["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 30);
+    assert!(epochs
+        .iter()
+        .all(|e| e["loss"].is_f64() && e["val_loss"].is_f64()));
 
     // the threat task needs the default amount of data and epochs
     let t = pipeline::train(

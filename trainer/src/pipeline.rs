@@ -206,6 +206,12 @@ impl Trained {
             "blob_bytes": self.blob.len(),
             "macs": widths.windows(2).map(|w| w[0] * w[1]).sum::<usize>(),
             "training_seconds": self.seconds,
+            "epochs": self.fit.log.iter().map(|e| json!({
+                "epoch": e.epoch,
+                "loss": finite(e.loss),
+                "val_loss": finite(e.val_loss),
+                "metric": finite(e.metric),
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -216,4 +222,9 @@ pub fn default_blob(kind: ModelKind) -> Result<Vec<u8>> {
     let params = Params::default();
     let data = synth::generate(kind, synth::default_samples(kind), params.seed);
     Ok(train(&data, &params, DEFAULT_VAL_SPLIT, 1, 0, |_| {})?.blob)
+}
+
+/// A figure for JSON: `null` when undefined (NaN or infinite), never a fake number.
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
 }

@@ -176,22 +176,23 @@ fn train_one(
     let metric_name = headline_name(kind);
     let template = "  [{bar:30}] {pos}/{len} epochs {msg}";
     let bar = common::progress(con.tty, Some(params.epochs as u64), template);
-    let mut lines = Vec::new();
-    let trained = pipeline::train(d, params, a.val_split, version, created, |e| match &bar {
-        Some(b) => {
-            b.set_message(format!("{metric_name} {:.3}", e.metric));
-            b.inc(1);
-        }
-        None => lines.push(format!(
+    // each epoch is printed as it ends (above the bar on a terminal, so the history stays)
+    let trained = pipeline::train(d, params, a.val_split, version, created, |e| {
+        let line = format!(
             "  Epoch {}/{} - loss {:.4} val_loss {:.4} {metric_name} {:.3}",
             e.epoch, params.epochs, e.loss, e.val_loss, e.metric
-        )),
+        );
+        match &bar {
+            Some(b) => {
+                b.println(line);
+                b.set_message(format!("{metric_name} {:.3}", e.metric));
+                b.inc(1);
+            }
+            None => con.line(line),
+        }
     })?;
     if let Some(b) = bar {
         b.finish_and_clear();
-    }
-    for l in lines {
-        con.line(l);
     }
     let entry = trained.manifest_entry(d, params, a.val_split, created);
     let blob = signing::maybe_sign(&trained.blob, sign_key)?;
