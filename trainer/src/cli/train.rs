@@ -179,13 +179,17 @@ fn train_one(
     // each epoch is printed as it ends (above the bar on a terminal, so the history stays)
     let trained = pipeline::train(d, params, a.val_split, version, created, |e| {
         let line = format!(
-            "  Epoch {}/{} - loss {:.4} val_loss {:.4} {metric_name} {:.3}",
-            e.epoch, params.epochs, e.loss, e.val_loss, e.metric
+            "  Epoch {}/{} - loss {} val_loss {} {metric_name} {}",
+            e.epoch,
+            params.epochs,
+            fmt_n(Some(e.loss), 4),
+            fmt_n(Some(e.val_loss), 4),
+            fmt_opt(Some(e.metric))
         );
         match &bar {
             Some(b) => {
                 b.println(line);
-                b.set_message(format!("{metric_name} {:.3}", e.metric));
+                b.set_message(format!("{metric_name} {}", fmt_opt(Some(e.metric))));
                 b.inc(1);
             }
             None => con.line(line),
@@ -222,8 +226,16 @@ fn now_s() -> u64 {
         .unwrap_or(0)
 }
 
+/// A figure with `digits` decimals, or `n/a` when it is undefined (missing, NaN, infinite).
+fn fmt_n(v: Option<f64>, digits: usize) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x:.digits$}"),
+        _ => "n/a".into(),
+    }
+}
+
 fn fmt_opt(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into())
+    fmt_n(v, 3)
 }
 
 /// The kind-specific figures of the final line.
@@ -257,15 +269,15 @@ fn final_line(t: &Trained, metric: &str, path: &Path) -> String {
     let baselines = t
         .baselines
         .iter()
-        .map(|b| format!("{} {:.3}", b.name, b.metrics.headline()))
+        .map(|b| format!("{} {}", b.name, fmt_opt(Some(b.metrics.headline()))))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "  Final: best epoch {}, loss {:.4}, {metric} {:.3} (f32) / {:.3} (int8){}; baselines: {baselines}; blob {} bytes -> {}",
+        "  Final: best epoch {}, loss {}, {metric} {} (f32) / {} (int8){}; baselines: {baselines}; blob {} bytes -> {}",
         t.fit.best_epoch,
-        last.map(|e| e.loss).unwrap_or(f64::NAN),
-        t.fit.val_metrics.headline(),
-        t.int8.headline(),
+        fmt_n(last.map(|e| e.loss), 4),
+        fmt_opt(Some(t.fit.val_metrics.headline())),
+        fmt_opt(Some(t.int8.headline())),
         extra_figures(t),
         t.blob.len(),
         path.display()
