@@ -9,3 +9,4 @@ pub mod int8;
 pub mod metrics;
 pub mod replay;
 pub mod traces;
+pub mod workload;
