@@ -12,7 +12,7 @@ ROOT=$PWD
 SECS=${1:-20}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(blob_load features parse_jsonl parse_nab parse_adfa parse_lackey)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(blob_load features parse_jsonl parse_nab parse_adfa parse_strace parse_lackey)
 W=$ROOT/target/fuzz
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 mkdir -p "$W"
@@ -62,6 +62,7 @@ put("parse_jsonl", "failure", b"\x02" + b'{"model":"failure","t":5,"component":"
 put("parse_nab", "series", "timestamp,value\n2014-04-10 00:02:00,14.012\n2014-04-10 00:07:00,13.894\n2014-04-10 00:12:00,inf\n2014-04-10 00:17:00,14.2\n")
 put("parse_adfa", "trace", "6 6 63 6 42 120 6 195 120 6 6 114 114 1 1 252 252 252 1 1 1 1\n")
 put("parse_adfa", "bad", "6 6 999 x\n")
+put("parse_strace", "trace", "4242 1700000000.000100 execve(\"/bin/sh\", [\"sh\"], 0x7ffd /* 3 vars */) = 0\n4242 1700000000.000200 openat(AT_FDCWD, \"/etc/x\", O_RDONLY) = -1 ENOENT (No such file or directory)\n4243 1700000000.000300 read(3,  <unfinished ...>\n4242 1700000000.000400 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3, 0) = 0x7f00\n4243 1700000000.000500 <... read resumed>\"x\", 1) = 1\n4243 1700000000.000600 +++ exited with 0 +++\n")
 put("parse_lackey", "trace", "==1234== Lackey, an example Valgrind tool\nI  04001c30,3\n L 1ffefff8a8,8\n S 7ff000108,8\n M 0421a5c8,4\nI  04001c33,2\n")
 PY
 

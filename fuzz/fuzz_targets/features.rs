@@ -51,6 +51,10 @@ fn threat(b: &mut Bytes<'_>) -> Option<()> {
     let p = ThreatDetector::new(None);
     let mut h = ThreatHistory::default();
     loop {
+        // the calls of the window first (any number, any value), then the window
+        for _ in 0..b.u8()? {
+            h.observe_call(b.u32()?);
+        }
         let w = ProcessWindow {
             syscalls: b.u32()?,
             network_connections: b.u32()?,

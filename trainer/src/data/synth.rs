@@ -198,23 +198,28 @@ const ATTACK_MOTIFS: [&[&[u32]]; 7] = [
     &[&[102, 63, 63, 11], &[120, 11, 33], &[63, 3]], // backdoor: dup2 shell, exec
 ];
 
-/// Calls made in a window, drawn from motifs: attack motifs with probability `attack_share`.
+/// Calls made in a window, drawn from motifs: an attacked window keeps mostly its host's
+/// motifs (attack code runs inside a normal process), with [`ATTACK_MOTIF_SHARE`] of them the
+/// attack's own, and any window has stray calls.
 fn calls(r: &mut Rng, benign: &[&[u32]], attack: Option<&[&[u32]]>, n: usize) -> Vec<u32> {
     let mut out = Vec::with_capacity(n + 8);
     while out.len() < n {
         let set = match attack {
-            Some(a) if r.chance(0.8) => a,
+            Some(a) if r.chance(ATTACK_MOTIF_SHARE) => a,
             _ => benign,
         };
         let m = set[r.below(set.len() as u64) as usize];
         out.extend_from_slice(m);
         // noise: an unrelated call now and then, as in real traces
-        if r.chance(0.1) {
+        if r.chance(0.15) {
             out.push(r.below(256) as u32);
         }
     }
     out
 }
+
+/// Share of an attacked window's motifs that are the attack's own.
+const ATTACK_MOTIF_SHARE: f64 = 0.25;
 
 /// Calls generated per synthetic window (real windows have more; the shares matter, not the
 /// count).
