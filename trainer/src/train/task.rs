@@ -156,7 +156,7 @@ impl Task {
                         Head::Regression {
                             out: 0,
                             target: 0,
-                            weight: Some(N_TARGETS + 0),
+                            weight: Some(N_TARGETS),
                         },
                         Head::Regression {
                             out: 1,
