@@ -48,8 +48,9 @@ pub struct EvaluateArgs {
     /// Seed of synthetic data (differs from training's default on purpose).
     #[arg(long, default_value_t = EvalOptions::default().seed)]
     seed: u64,
-    /// Data the threat baselines (STIDE, logistic regression) are fitted on, repeatable: the
-    /// model's own training data, e.g. adfa:PATH (never the evaluated traces).
+    /// Data the fitted baselines learn from, repeatable: the model's own training data, never
+    /// the evaluated data (threat: STIDE and logistic regression from adfa:PATH; workload:
+    /// linear AR and random forest, e.g. from bitbrains:PATH).
     #[arg(long)]
     baseline_data: Vec<String>,
     /// Print one JSON object on stdout.

@@ -40,7 +40,8 @@ pub struct TrainArgs {
     /// Registry folder.
     #[arg(long, default_value = "models")]
     out: PathBuf,
-    /// Data source, repeatable: synthetic, jsonl:PATH, nab:PATH, adfa:PATH, lackey:PATH.
+    /// Data source, repeatable: synthetic, jsonl:PATH, nab:PATH, bitbrains:PATH, adfa:PATH,
+    /// lackey:PATH.
     #[arg(long, default_value = "synthetic")]
     data: Vec<String>,
     /// NAB anomaly windows (anomaly_windows.json), for failure data from NAB series.

@@ -1,4 +1,5 @@
-//! Real data: importers for the project's JSONL records, NAB CSV series, the ADFA-LD system-call
+//! Real data: importers for the project's JSONL records, NAB CSV series, Bitbrains VM traces,
+//! the ADFA-LD system-call
 //! traces, strace output and valgrind lackey memory traces, and the `--data SPEC` parser that
 //! picks them.
 //!
@@ -8,6 +9,7 @@
 //! `skip_bad_rows`, a counted skip.
 
 pub mod adfa;
+pub mod bitbrains;
 pub mod collect;
 pub mod dataset;
 pub mod encoding;
@@ -155,8 +157,8 @@ pub fn files(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, D
     Ok(v)
 }
 
-/// Loads one `--data` source for `kind`: `jsonl:PATH`, `nab:PATH`, `adfa:PATH`, `strace:PATH`,
-/// `lackey:PATH`.
+/// Loads one `--data` source for `kind`: `jsonl:PATH`, `nab:PATH`, `bitbrains:PATH`,
+/// `adfa:PATH`, `strace:PATH`, `lackey:PATH`.
 pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
     let (scheme, path) = spec.split_once(':').ok_or_else(|| {
         Error::Usage(format!(
@@ -169,19 +171,20 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
         ("nab", ModelKind::Workload) => nab::load_workload(path, opts),
         ("nab", ModelKind::Failure) => nab::load_failure(path, opts),
         ("smd", ModelKind::Failure) => smd::load(path, opts),
+        ("bitbrains", ModelKind::Workload) => bitbrains::load_workload(path, opts),
         ("adfa", ModelKind::Threat) => adfa::load(path, opts),
         ("strace", ModelKind::Threat) => strace::load(path, opts),
         ("lackey", ModelKind::Memory) => {
             lackey::load(path, opts, opts.max_samples.unwrap_or(200_000))
         }
-        ("nab" | "smd" | "adfa" | "strace" | "lackey", _) => {
+        ("nab" | "smd" | "bitbrains" | "adfa" | "strace" | "lackey", _) => {
             return Err(Error::Usage(format!(
-                "--data {scheme}: has no {kind} data (nab: workload, failure; smd: failure; adfa, strace: threat; lackey: memory)"
+                "--data {scheme}: has no {kind} data (nab: workload, failure; bitbrains: workload; smd: failure; adfa, strace: threat; lackey: memory)"
             )))
         }
         _ => {
             return Err(Error::Usage(format!(
-                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, smd, adfa, strace, lackey)"
+                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, bitbrains, smd, adfa, strace, lackey)"
             )))
         }
     };

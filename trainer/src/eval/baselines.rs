@@ -25,43 +25,59 @@ pub struct Baseline {
     pub metrics: Metrics,
 }
 
+/// Per-feature standardisation fitted on a data set; absent values become 0.
+#[derive(Debug, Clone)]
+pub struct Standardiser {
+    mean: Vec<f64>,
+    sd: Vec<f64>,
+}
+
+impl Standardiser {
+    /// Means and standard deviations of the observed values of `train`.
+    pub fn fit(train: &Dataset) -> Standardiser {
+        let nf = train.n_features();
+        let absent = inference_core::blob::ABSENT;
+        let mut mean = vec![0f64; nf];
+        let mut sd = vec![0f64; nf];
+        for j in 0..nf {
+            let v: Vec<f64> = (0..train.len())
+                .map(|i| train.row(i)[j])
+                .filter(|&x| x != absent)
+                .map(|x| x as f64)
+                .collect();
+            let n = v.len().max(1) as f64;
+            mean[j] = v.iter().sum::<f64>() / n;
+            sd[j] = (v.iter().map(|x| (x - mean[j]).powi(2)).sum::<f64>() / n)
+                .sqrt()
+                .max(1e-9);
+        }
+        Standardiser { mean, sd }
+    }
+
+    /// One standardised row.
+    pub fn row(&self, r: &[i32]) -> Vec<f64> {
+        r.iter()
+            .enumerate()
+            .map(|(j, &x)| {
+                if x == inference_core::blob::ABSENT {
+                    0.0
+                } else {
+                    (x as f64 - self.mean[j]) / self.sd[j]
+                }
+            })
+            .collect()
+    }
+
+    /// Every row of `d`, standardised.
+    pub fn rows(&self, d: &Dataset) -> Vec<Vec<f64>> {
+        (0..d.len()).map(|i| self.row(d.row(i))).collect()
+    }
+}
+
 /// Standardised f64 features (fitted on `train`), absent values as 0.
 fn standardise(train: &Dataset, sets: &[&Dataset]) -> Vec<Vec<Vec<f64>>> {
-    let nf = train.n_features();
-    let absent = inference_core::blob::ABSENT;
-    let mut mean = vec![0f64; nf];
-    let mut sd = vec![0f64; nf];
-    for j in 0..nf {
-        let v: Vec<f64> = (0..train.len())
-            .map(|i| train.row(i)[j])
-            .filter(|&x| x != absent)
-            .map(|x| x as f64)
-            .collect();
-        let n = v.len().max(1) as f64;
-        mean[j] = v.iter().sum::<f64>() / n;
-        sd[j] = (v.iter().map(|x| (x - mean[j]).powi(2)).sum::<f64>() / n)
-            .sqrt()
-            .max(1e-9);
-    }
-    sets.iter()
-        .map(|d| {
-            (0..d.len())
-                .map(|i| {
-                    d.row(i)
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &x)| {
-                            if x == absent {
-                                0.0
-                            } else {
-                                (x as f64 - mean[j]) / sd[j]
-                            }
-                        })
-                        .collect()
-                })
-                .collect()
-        })
-        .collect()
+    let st = Standardiser::fit(train);
+    sets.iter().map(|d| st.rows(d)).collect()
 }
 
 fn binary_labels(d: &Dataset) -> Vec<u32> {
@@ -138,6 +154,17 @@ fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Option<(Vec<f64>, Vec
     Some((lr_scores, rf_pred.into_iter().map(|v| v as f64).collect()))
 }
 
+/// The change of channel `c` that the mean of the current and the previous three samples
+/// predicts (percent × 100); 0 when the channel is not observed.
+pub fn moving_average_delta(row: &[i32], c: usize) -> f64 {
+    // history features are relative to the current value
+    let prev = &row[field::history(c)][..3];
+    if prev.contains(&inference_core::blob::ABSENT) {
+        return 0.0;
+    }
+    prev.iter().map(|&v| v as f64).sum::<f64>() / 4.0
+}
+
 /// The baselines of `train.kind`, on `val`.
 pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
     if val.is_empty() {
@@ -148,15 +175,7 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
             // persistence predicts no change; the moving average the mean of the current and
             // the previous three samples
             let pers = metrics::workload_metrics(val, |_, _| 0.0);
-            let ma = metrics::workload_metrics(val, |i, c| {
-                let r = val.row(i);
-                // history features are relative to the current value
-                let prev = &r[field::history(c)][..3];
-                if prev.contains(&inference_core::blob::ABSENT) {
-                    return 0.0;
-                }
-                prev.iter().map(|&v| v as f64).sum::<f64>() / 4.0
-            });
+            let ma = metrics::workload_metrics(val, |i, c| moving_average_delta(val.row(i), c));
             vec![
                 Baseline {
                     name: "persistence",

@@ -13,6 +13,7 @@ use super::int8::{int8_metrics, int8_threat_score};
 use super::metrics;
 use super::replay::{replay_threat, zero_history};
 use super::traces;
+use super::workload::{self, Predictor};
 use crate::data::adfa::{self, Trace};
 use crate::data::dataset::Dataset;
 use crate::data::{lackey::AccessStream, load_all, ReadOptions};
@@ -32,8 +33,9 @@ pub struct EvalOptions {
     pub samples: Option<usize>,
     /// Seed of synthetic data.
     pub seed: u64,
-    /// Data the threat baselines (STIDE, logistic regression) are fitted on: the model's own
-    /// training data (`adfa:PATH`), never the evaluated traces.
+    /// Data the fitted baselines learn from (threat: STIDE, logistic regression from
+    /// `adfa:PATH`; workload: linear AR, random forest): the model's own training data, never
+    /// the evaluated data.
     pub baseline_data: Vec<String>,
 }
 
@@ -69,22 +71,15 @@ pub fn evaluate(
     if kind == ModelKind::Memory {
         return evaluate_memory(blob, specs, ro, eo, progress);
     }
+    if kind == ModelKind::Workload {
+        return evaluate_workload(&model, specs, ro, eo, progress);
+    }
     if kind == ModelKind::Threat && specs.iter().all(|s| s.starts_with("adfa:")) {
         return evaluate_adfa(blob, specs, ro, eo);
     }
     let (d, skipped) = load_all(kind, specs, ro, eo.samples, eo.seed)?;
     progress(d.len() as u64);
     let mut out = match kind {
-        ModelKind::Workload => {
-            let m = int8_metrics(&model, &d, None);
-            json!({
-                "samples": d.len(),
-                "mae_pp": m.mae_pp,
-                "within_5pp": m.within_5pp,
-                "persistence_mae_pp": m.persistence_mae_pp,
-                "skill": m.skill,
-            })
-        }
         ModelKind::Failure => {
             let m = int8_metrics(&model, &d, None);
             let mut v = json!({
@@ -100,11 +95,82 @@ pub fn evaluate(
             v
         }
         ModelKind::Threat => evaluate_threat(&model, &d),
-        ModelKind::Memory => Value::Null,
+        ModelKind::Workload | ModelKind::Memory => Value::Null,
     };
     out["model"] = json!(kind.name());
     out["model_version"] = json!(model.version());
     out["data"] = json!(d.source);
+    out["skipped_rows"] = json!(skipped);
+    Ok(out)
+}
+
+/// The specs of `specs` split into files: a CSV directory (`nab:`, `bitbrains:`) gives one
+/// unit per file, named by the file; any other spec is one unit named by itself.
+fn file_specs(specs: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for spec in specs {
+        match spec.split_once(':') {
+            Some((scheme @ ("nab" | "bitbrains"), path)) => {
+                for f in crate::data::files(std::path::Path::new(path), |n| n.ends_with(".csv"))? {
+                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+                    out.push((
+                        name.unwrap_or_default(),
+                        format!("{scheme}:{}", f.display()),
+                    ));
+                }
+            }
+            _ => out.push((spec.clone(), spec.clone())),
+        }
+    }
+    Ok(out)
+}
+
+/// Workload, file by file (VM by VM) and in aggregate, beside the baselines (see
+/// [`workload`](super::workload)); the fitted baselines learn from `eo.baseline_data`.
+fn evaluate_workload(
+    model: &Model<'_>,
+    specs: &[String],
+    ro: &ReadOptions,
+    eo: &EvalOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<Value> {
+    let mut units = Vec::new();
+    let mut skipped = 0;
+    for (name, spec) in file_specs(specs)? {
+        let (d, s) = load_all(ModelKind::Workload, &[spec], ro, eo.samples, eo.seed)?;
+        skipped += s;
+        units.push((name, d));
+    }
+    let mut preds = vec![
+        ("model", Predictor::Model(model)),
+        ("persistence", Predictor::Persistence),
+        ("moving_average_4", Predictor::MovingAverage),
+    ];
+    if !eo.baseline_data.is_empty() {
+        let (t, _) = load_all(
+            ModelKind::Workload,
+            &eo.baseline_data,
+            ro,
+            eo.samples,
+            eo.seed,
+        )?;
+        preds.push(("linear_ar", workload::fit_linear(&t)));
+        if let Some(f) = workload::fit_forest(&t, eo.seed) {
+            preds.push(("random_forest", f));
+        }
+    }
+    let mut out = workload::report(&units, &preds);
+    let mut all = Dataset::new(ModelKind::Workload, specs.join("+"));
+    for (_, d) in &units {
+        all.extend(d);
+    }
+    progress(all.len() as u64);
+    out["within_5pp"] = json!(int8_metrics(model, &all, None).within_5pp);
+    out["samples"] = json!(all.len());
+    out["model"] = json!(ModelKind::Workload.name());
+    out["model_version"] = json!(model.version());
+    out["data"] = json!(all.source);
+    out["baseline_data"] = json!(eo.baseline_data.join("+"));
     out["skipped_rows"] = json!(skipped);
     Ok(out)
 }

@@ -169,24 +169,31 @@ pub fn argmax(v: &[f64]) -> usize {
     best
 }
 
+/// Absolute error of the predicted change `delta` (percent × 100) of channel `c` in sample `i`,
+/// and persistence's; `None` when the channel is not observed there.
+fn channel_error(d: &Dataset, i: usize, c: usize, delta: f64) -> Option<(f64, f64)> {
+    let t = d.target(i)[c];
+    let cur = d.row(i)[workload::field::CURRENT.start + c];
+    if !t.is_finite() || cur == ABSENT {
+        return None;
+    }
+    let truth = cur as f64 + t as f64;
+    let pred = (cur as f64 + delta).clamp(0.0, workload::FULL as f64);
+    Some(((pred - truth).abs(), (truth - cur as f64).abs()))
+}
+
 /// Workload metrics; `delta(i, c)` is the predicted change of channel `c` (percent × 100).
 pub fn workload_metrics(d: &Dataset, delta: impl Fn(usize, usize) -> f64) -> Metrics {
     let (mut n, mut abs, mut within, mut pers) = (0usize, 0f64, 0usize, 0f64);
     for i in 0..d.len() {
-        let row = d.row(i);
         for c in 0..3 {
-            let t = d.target(i)[c];
-            let cur = row[workload::field::CURRENT.start + c];
-            if !t.is_finite() || cur == ABSENT {
+            let Some((e, p)) = channel_error(d, i, c, delta(i, c)) else {
                 continue;
-            }
-            let truth = cur as f64 + t as f64;
-            let pred = (cur as f64 + delta(i, c)).clamp(0.0, workload::FULL as f64);
-            let e = (pred - truth).abs();
+            };
             n += 1;
             abs += e;
             within += (e <= 500.0) as usize;
-            pers += (truth - cur as f64).abs();
+            pers += p;
         }
     }
     let nf = n.max(1) as f64;
@@ -198,8 +205,47 @@ pub fn workload_metrics(d: &Dataset, delta: impl Fn(usize, usize) -> f64) -> Met
         mae_pp: Some(mae),
         within_5pp: Some(within as f64 / nf),
         persistence_mae_pp: Some(pmae),
-        skill: Some(if pmae > 0.0 { 1.0 - mae / pmae } else { 0.0 }),
+        skill: Some(skill(mae, pmae)),
         ..Default::default()
+    }
+}
+
+/// `1 - mae / persistence`, 0 when persistence is perfect.
+pub fn skill(mae: f64, persistence: f64) -> f64 {
+    if persistence > 0.0 {
+        1.0 - mae / persistence
+    } else {
+        0.0
+    }
+}
+
+/// One workload channel: MAE and persistence MAE in percentage points, and the samples where
+/// the channel is observed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ChannelMae {
+    /// MAE of the predictions, percentage points.
+    pub mae_pp: f64,
+    /// MAE of persistence on the same samples.
+    pub persistence_mae_pp: f64,
+    /// Samples with the channel observed.
+    pub n: usize,
+}
+
+/// [`ChannelMae`] of channel `c`; `delta(i)` is the predicted change in sample `i`.
+pub fn channel_mae(d: &Dataset, c: usize, delta: impl Fn(usize) -> f64) -> ChannelMae {
+    let (mut n, mut abs, mut pers) = (0usize, 0f64, 0f64);
+    for i in 0..d.len() {
+        if let Some((e, p)) = channel_error(d, i, c, delta(i)) {
+            n += 1;
+            abs += e;
+            pers += p;
+        }
+    }
+    let nf = n.max(1) as f64 * 100.0;
+    ChannelMae {
+        mae_pp: abs / nf,
+        persistence_mae_pp: pers / nf,
+        n,
     }
 }
 

@@ -10,3 +10,4 @@ pub mod int8;
 pub mod metrics;
 pub mod replay;
 pub mod traces;
+pub mod workload;

@@ -67,9 +67,9 @@ pub fn fit(
     let task = Task::new(kind, train);
     let input = InputQuant::fit(train);
     let xt = input.network_input(train);
-    let tt = target_matrix(train);
+    let tt = task.targets(train);
     let xv = input.network_input(val);
-    let tv = target_matrix(val);
+    let tv = task.targets(val);
     let mut rng = Rng::new(params.seed ^ (kind as u64) << 32);
     let mut widths = vec![kind.n_features()];
     widths.extend(hidden(kind));

@@ -11,6 +11,8 @@ use inference_core::ModelKind;
 use ndarray::{Array2, ArrayView2};
 
 use crate::data::dataset::Dataset;
+use crate::train::fit::target_matrix;
+use inference_core::blob::ABSENT;
 
 /// Hidden-layer widths of each kind's network.
 pub fn hidden(kind: ModelKind) -> Vec<usize> {
@@ -25,12 +27,14 @@ pub fn hidden(kind: ModelKind) -> Vec<usize> {
 /// One group of network outputs and how it is trained.
 #[derive(Debug, Clone)]
 pub enum Head {
-    /// Squared error on `(target - offset) / scale` of output `out`.
+    /// Huber loss (close to absolute error) on `(target - offset) / scale` of output `out`.
     Regression {
         /// Output index.
         out: usize,
         /// Target column.
         target: usize,
+        /// Column of [`Task::targets`] holding each sample's loss weight; `None`: 1.
+        weight: Option<usize>,
     },
     /// Learns the mean absolute error of the regression outputs `of` (output, target pairs),
     /// in the output's fixed unit.
@@ -84,6 +88,13 @@ pub struct Task {
     /// See `out_scale`.
     pub out_offset: Vec<f32>,
 }
+
+/// Workload target columns (the change of CPU, memory, GPU).
+const N_TARGETS: usize = 3;
+
+/// Lowest volatility (percent × 100 per sample) of a workload loss weight (see
+/// [`Task::targets`]).
+const VOLATILITY_FLOOR: f32 = 60.0;
 
 /// Fixed-unit scale of a Q8 logit.
 const LOGIT: f32 = 256.0;
@@ -142,9 +153,21 @@ impl Task {
                 Task {
                     kind,
                     heads: vec![
-                        Head::Regression { out: 0, target: 0 },
-                        Head::Regression { out: 1, target: 1 },
-                        Head::Regression { out: 2, target: 2 },
+                        Head::Regression {
+                            out: 0,
+                            target: 0,
+                            weight: Some(N_TARGETS),
+                        },
+                        Head::Regression {
+                            out: 1,
+                            target: 1,
+                            weight: Some(N_TARGETS + 1),
+                        },
+                        Head::Regression {
+                            out: 2,
+                            target: 2,
+                            weight: Some(N_TARGETS + 2),
+                        },
                         Head::AbsError {
                             out: workload::OUT_ERR,
                             of: vec![(0, 0), (1, 1), (2, 2)],
@@ -187,6 +210,7 @@ impl Task {
                         Head::Regression {
                             out: failure::OUT_TTF,
                             target: 1,
+                            weight: None,
                         },
                         Head::Softmax {
                             first: failure::OUT_TYPE,
@@ -220,6 +244,37 @@ impl Task {
         }
     }
 
+    /// The training targets of `d`: its target columns, then (workload) each channel's loss
+    /// weight, `1 / max(volatility, VOLATILITY_FLOOR)` where the volatility is the mean absolute
+    /// step of the channel over the history, normalised to a mean of 1 over `d`. Errors
+    /// are thereby judged relative to how much a series moves: an idle VM's 0.1 point counts as
+    /// much as a busy VM's several points, so the network learns to leave idle series alone.
+    pub fn targets(&self, d: &Dataset) -> Array2<f32> {
+        let t = target_matrix(d);
+        if self.kind != ModelKind::Workload {
+            return t;
+        }
+        let mut out = Array2::zeros((d.len(), N_TARGETS + 3));
+        out.slice_mut(ndarray::s![.., ..N_TARGETS]).assign(&t);
+        for c in 0..3 {
+            let mut sum = 0f64;
+            for i in 0..d.len() {
+                let h = &d.row(i)[workload::field::history(c)];
+                let w = if h[0] == ABSENT {
+                    0.0
+                } else {
+                    let steps = h[0].abs() + h.windows(2).map(|p| (p[1] - p[0]).abs()).sum::<i32>();
+                    1.0 / (steps as f32 / workload::HISTORY as f32).max(VOLATILITY_FLOOR)
+                };
+                out[[i, N_TARGETS + c]] = w;
+                sum += w as f64;
+            }
+            let mean = (sum / d.len().max(1) as f64).max(1e-12) as f32;
+            out.column_mut(N_TARGETS + c).mapv_inplace(|w| w / mean);
+        }
+        out
+    }
+
     /// Network outputs → fixed units.
     pub fn to_fixed(&self, net: ArrayView2<f32>) -> Array2<f64> {
         let mut out = Array2::zeros(net.raw_dim());
@@ -237,9 +292,14 @@ impl Task {
         for r in 0..y.nrows() {
             for head in &self.heads {
                 match head {
-                    Head::Regression { out, target } => {
+                    Head::Regression {
+                        out,
+                        target,
+                        weight,
+                    } => {
                         let tv = t[[r, *target]];
                         if tv.is_finite() {
+                            let w = weight.map(|c| t[[r, c]]).unwrap_or(1.0);
                             let tn = (tv - self.out_offset[*out]) / self.out_scale[*out];
                             let d = y[[r, *out]] - tn;
                             // Huber with a small δ: close to the absolute error the metrics
@@ -251,8 +311,8 @@ impl Task {
                             } else {
                                 (d.abs() - 0.5 * DELTA, d.signum())
                             };
-                            loss += l as f64;
-                            g[[r, *out]] = gd / n;
+                            loss += (w * l) as f64;
+                            g[[r, *out]] = w * gd / n;
                         }
                     }
                     Head::AbsError { out, of } => {

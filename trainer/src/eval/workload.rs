@@ -1,0 +1,308 @@
+//! `trainer evaluate` for the workload model: every file (one VM or series) is judged on its
+//! own and in aggregate, per channel (CPU, memory), beside persistence, a moving average and,
+//! when `--baseline-data` names training data, a least-squares linear AR and a random forest
+//! fitted on it (never on the evaluated files).
+//!
+//! Per file and pooled: `mae_pp`, `persistence_mae_pp`, `skill` for CPU and the same prefixed
+//! `mem_` for memory. Aggregate over files: the mean skill over the files whose persistence
+//! MAE is at least [`ACTIVE_PP`] (on idle files any skill is noise), and the worst excess of
+//! MAE over persistence (`worst_excess_pp`, > 0 means worse than persistence) with its file.
+
+use inference_core::features::workload::{OUT_CPU, OUT_MEM};
+use inference_core::Model;
+use ndarray::Array2;
+use serde_json::{json, Map, Value};
+use smartcore::ensemble::random_forest_regressor::{
+    RandomForestRegressor, RandomForestRegressorParameters,
+};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+use super::baselines::{moving_average_delta, Standardiser};
+use super::int8::int8_outputs;
+use super::metrics::{channel_mae, skill, ChannelMae};
+use crate::data::dataset::Dataset;
+
+/// Files whose persistence MAE (pp) is below this count as idle in the mean skill.
+pub const ACTIVE_PP: f64 = 0.5;
+
+/// Evaluated channels: (output index, key prefix).
+const CHANNELS: [(usize, &str); 2] = [(OUT_CPU, ""), (OUT_MEM, "mem_")];
+
+/// Ridge term of the linear AR (relative to the sample count), only to keep the normal
+/// equations solvable when a feature is constant (an absent GPU).
+const RIDGE: f64 = 1e-6;
+
+/// A predictor of the change of each channel.
+pub enum Predictor<'m> {
+    /// The int8 model through inference-core.
+    Model(&'m Model<'m>),
+    /// No change.
+    Persistence,
+    /// Mean of the current and the previous three samples.
+    MovingAverage,
+    /// Least squares on the standardised features, one weight vector (intercept last) per
+    /// channel.
+    Linear(Standardiser, Vec<Vec<f64>>),
+    /// smartcore random forest per channel.
+    Forest(Standardiser, Vec<Forest>),
+}
+
+/// smartcore's random forest regressor on dense f64 matrices.
+pub type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
+
+impl Predictor<'_> {
+    /// Predicted changes of `d` (percent × 100), one row per sample, one column per channel
+    /// of [`CHANNELS`].
+    pub fn predict(&self, d: &Dataset) -> Array2<f64> {
+        let mut out = Array2::zeros((d.len(), CHANNELS.len()));
+        match self {
+            Predictor::Model(m) => {
+                let y = int8_outputs(m, d);
+                for (k, &(c, _)) in CHANNELS.iter().enumerate() {
+                    out.column_mut(k).assign(&y.column(c));
+                }
+            }
+            Predictor::Persistence => {}
+            Predictor::MovingAverage => {
+                for ((i, k), v) in out.indexed_iter_mut() {
+                    *v = moving_average_delta(d.row(i), CHANNELS[k].0);
+                }
+            }
+            Predictor::Linear(st, w) => {
+                for i in 0..d.len() {
+                    let x = st.row(d.row(i));
+                    for (k, wk) in w.iter().enumerate() {
+                        let b = wk[x.len()];
+                        out[[i, k]] = x.iter().zip(wk).map(|(a, b)| a * b).sum::<f64>() + b;
+                    }
+                }
+            }
+            Predictor::Forest(st, f) => {
+                if let Ok(x) = DenseMatrix::from_2d_vec(&st.rows(d)) {
+                    for (k, fk) in f.iter().enumerate() {
+                        if let Ok(p) = fk.predict(&x) {
+                            out.column_mut(k).assign(&ndarray::Array1::from(p));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Observed target of channel `c` in sample `i` (finite, current value present).
+fn observed(d: &Dataset, i: usize, c: usize) -> Option<f64> {
+    let t = d.target(i)[c] as f64;
+    let cur = d.row(i)[inference_core::features::workload::field::CURRENT.start + c];
+    (t.is_finite() && cur != inference_core::blob::ABSENT).then_some(t)
+}
+
+/// Least-squares linear AR of each channel's change on the standardised features of `train`.
+pub fn fit_linear(train: &Dataset) -> Predictor<'static> {
+    let st = Standardiser::fit(train);
+    let nf = train.n_features() + 1;
+    let w = CHANNELS
+        .iter()
+        .map(|&(c, _)| {
+            let mut a = vec![vec![0f64; nf]; nf];
+            let mut b = vec![0f64; nf];
+            let mut n = 0f64;
+            for i in 0..train.len() {
+                let Some(t) = observed(train, i, c) else {
+                    continue;
+                };
+                let mut x = st.row(train.row(i));
+                x.push(1.0);
+                for (p, &xp) in x.iter().enumerate() {
+                    b[p] += xp * t;
+                    for (q, &xq) in x.iter().enumerate() {
+                        a[p][q] += xp * xq;
+                    }
+                }
+                n += 1.0;
+            }
+            for (p, row) in a.iter_mut().enumerate().take(nf - 1) {
+                row[p] += RIDGE * n.max(1.0);
+            }
+            solve(a, b)
+        })
+        .collect();
+    Predictor::Linear(st, w)
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting (a singular system leaves the
+/// affected weights 0).
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    let n = b.len();
+    for col in 0..n {
+        let piv = (col..n)
+            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+            .unwrap_or(col);
+        a.swap(col, piv);
+        b.swap(col, piv);
+        if a[col][col].abs() < 1e-12 {
+            continue;
+        }
+        let (top, below) = a.split_at_mut(col + 1);
+        let pivot = &top[col];
+        for (r, row) in below.iter_mut().enumerate() {
+            let f = row[col] / pivot[col];
+            for (x, p) in row[col..].iter_mut().zip(&pivot[col..]) {
+                *x -= f * p;
+            }
+            b[col + 1 + r] -= f * b[col];
+        }
+    }
+    let mut x = vec![0f64; n];
+    for r in (0..n).rev() {
+        if a[r][r].abs() < 1e-12 {
+            continue;
+        }
+        let s: f64 = (r + 1..n).map(|k| a[r][k] * x[k]).sum();
+        x[r] = (b[r] - s) / a[r][r];
+    }
+    x
+}
+
+/// Random forest of each channel's change (smartcore, 30 trees of depth ≤ 10, leaves of ≥ 20
+/// samples) on an evenly spaced subsample of at most 8000 samples of `train`; `None` when
+/// smartcore refuses the data.
+pub fn fit_forest(train: &Dataset, seed: u64) -> Option<Predictor<'static>> {
+    let st = Standardiser::fit(train);
+    let step = (train.len() / 8000).max(1);
+    let mut forests = Vec::new();
+    for &(c, _) in &CHANNELS {
+        let (x, y): (Vec<Vec<f64>>, Vec<f64>) = (0..train.len())
+            .step_by(step)
+            .filter_map(|i| Some((st.row(train.row(i)), observed(train, i, c)?)))
+            .unzip();
+        let x = DenseMatrix::from_2d_vec(&x).ok()?;
+        let params = RandomForestRegressorParameters::default()
+            .with_n_trees(30)
+            .with_max_depth(10)
+            .with_min_samples_leaf(20)
+            .with_seed(seed);
+        forests.push(RandomForestRegressor::fit(&x, &y, params).ok()?);
+    }
+    Some(Predictor::Forest(st, forests))
+}
+
+/// CPU and memory figures of `pred` (changes in [`CHANNELS`] order) on `d`.
+pub fn channel_maes(d: &Dataset, pred: &Array2<f64>) -> Vec<ChannelMae> {
+    CHANNELS
+        .iter()
+        .enumerate()
+        .map(|(k, &(c, _))| channel_mae(d, c, |i| pred[[i, k]]))
+        .collect()
+}
+
+/// The six figures (`mae_pp`, `persistence_mae_pp`, `skill`, each also `mem_`) as JSON.
+pub fn figures(m: &[ChannelMae]) -> Map<String, Value> {
+    let mut o = Map::new();
+    for (cm, &(_, p)) in m.iter().zip(&CHANNELS) {
+        let ok = cm.n > 0;
+        let v = |x: f64| if ok { json!(x) } else { Value::Null };
+        o.insert(format!("{p}mae_pp"), v(cm.mae_pp));
+        o.insert(format!("{p}persistence_mae_pp"), v(cm.persistence_mae_pp));
+        o.insert(
+            format!("{p}skill"),
+            v(skill(cm.mae_pp, cm.persistence_mae_pp)),
+        );
+    }
+    o
+}
+
+/// Aggregate over files (`per_file[f]` = the channel figures of file `f`, named `names[f]`).
+pub fn aggregate(names: &[String], per_file: &[Vec<ChannelMae>]) -> Map<String, Value> {
+    let mut o = Map::new();
+    for (k, &(_, p)) in CHANNELS.iter().enumerate() {
+        let files: Vec<(&String, ChannelMae)> = names
+            .iter()
+            .zip(per_file)
+            .map(|(n, m)| (n, m[k]))
+            .filter(|(_, m)| m.n > 0)
+            .collect();
+        let active: Vec<f64> = files
+            .iter()
+            .filter(|(_, m)| m.persistence_mae_pp >= ACTIVE_PP)
+            .map(|(_, m)| skill(m.mae_pp, m.persistence_mae_pp))
+            .collect();
+        let mean = (!active.is_empty()).then(|| active.iter().sum::<f64>() / active.len() as f64);
+        let worst = files
+            .iter()
+            .map(|(n, m)| (*n, m.mae_pp - m.persistence_mae_pp))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        o.insert(format!("{p}active_files"), json!(active.len()));
+        o.insert(format!("{p}mean_skill_active"), json!(mean));
+        o.insert(format!("{p}worst_excess_pp"), json!(worst.map(|w| w.1)));
+        o.insert(format!("{p}worst_file"), json!(worst.map(|w| w.0)));
+    }
+    o
+}
+
+/// Pools the figures of several files (weighted by their samples).
+fn pool(files: &[Vec<ChannelMae>]) -> Vec<ChannelMae> {
+    (0..CHANNELS.len())
+        .map(|k| {
+            let n: usize = files.iter().map(|f| f[k].n).sum();
+            let w = |g: fn(&ChannelMae) -> f64| {
+                files.iter().map(|f| g(&f[k]) * f[k].n as f64).sum::<f64>() / n.max(1) as f64
+            };
+            ChannelMae {
+                mae_pp: w(|m| m.mae_pp),
+                persistence_mae_pp: w(|m| m.persistence_mae_pp),
+                n,
+            }
+        })
+        .collect()
+}
+
+/// One evaluated unit: a file's name and its samples.
+pub type Unit = (String, Dataset);
+
+/// The report of `predictors` (the first is the model) on `units`: per file, pooled and
+/// aggregate, as described in the module docs.
+pub fn report(units: &[Unit], predictors: &[(&str, Predictor<'_>)]) -> Value {
+    let names: Vec<String> = units.iter().map(|u| u.0.clone()).collect();
+    // maes[p][f]: predictor p on file f
+    let maes: Vec<Vec<Vec<ChannelMae>>> = predictors
+        .iter()
+        .map(|(_, p)| {
+            units
+                .iter()
+                .map(|(_, d)| channel_maes(d, &p.predict(d)))
+                .collect()
+        })
+        .collect();
+    let files: Vec<Value> = units
+        .iter()
+        .enumerate()
+        .map(|(f, (name, d))| {
+            let mut o = figures(&maes[0][f]);
+            o.insert("file".into(), json!(name));
+            o.insert("samples".into(), json!(d.len()));
+            let b: Map<String, Value> = predictors[1..]
+                .iter()
+                .zip(&maes[1..])
+                .map(|((n, _), m)| (n.to_string(), Value::Object(figures(&m[f]))))
+                .collect();
+            o.insert("baselines".into(), Value::Object(b));
+            Value::Object(o)
+        })
+        .collect();
+    let summary = |m: &Vec<Vec<ChannelMae>>| {
+        let mut o = figures(&pool(m));
+        o.insert("aggregate".into(), Value::Object(aggregate(&names, m)));
+        o
+    };
+    let mut out = summary(&maes[0]);
+    let b: Map<String, Value> = predictors[1..]
+        .iter()
+        .zip(&maes[1..])
+        .map(|((n, _), m)| (n.to_string(), Value::Object(summary(m))))
+        .collect();
+    out.insert("baselines".into(), Value::Object(b));
+    out.insert("files".into(), Value::Array(files));
+    Value::Object(out)
+}
