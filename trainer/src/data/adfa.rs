@@ -17,7 +17,7 @@ use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType}
 use inference_core::ModelKind;
 
 use super::dataset::Dataset;
-use super::{files, DataError, Loaded, ReadOptions, Skips};
+use super::{files, lines, DataError, Loaded, ReadOptions, Skips};
 
 /// System calls per window.
 pub const WINDOW: usize = 200;
@@ -137,16 +137,23 @@ pub fn read_trace(
     opts: &ReadOptions,
     skips: &mut Skips,
 ) -> Result<Option<Vec<u32>>, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DataError::file(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| DataError::file(path, e))?;
     let mut calls = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    for (n, line) in lines(path, &bytes) {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                skips.handle(opts, e)?;
+                return Ok(None);
+            }
+        };
         for (j, tok) in line.split_whitespace().enumerate() {
             match tok.parse::<u32>() {
                 Ok(v) if v < 512 => calls.push(v),
                 _ => {
                     let e = DataError::at(
                         path,
-                        i + 1,
+                        n,
                         Some(&format!("call {}", j + 1)),
                         format!("'{tok}' is not an i386 system call number"),
                     );
@@ -337,5 +344,25 @@ mod tests {
             (1, 1, 1, 1, 1)
         );
         assert!(load(&root.join("nope"), &ReadOptions::default()).is_err());
+    }
+
+    #[test]
+    fn a_non_utf8_line_is_located_or_skipped() {
+        let root = std::env::temp_dir().join(format!("aios-adfa-utf8-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let normal = root.join("Training_Data_Master");
+        std::fs::create_dir_all(&normal).unwrap();
+        let good: String = (0..WINDOW + 5).map(|i| format!("{} ", 3 + i % 4)).collect();
+        std::fs::write(normal.join("UTD-0001.txt"), &good).unwrap();
+        std::fs::write(normal.join("UTD-0002.txt"), b"3 4 5\n6 \xc3\x28 7\n").unwrap();
+        let e = load(&root, &ReadOptions::default()).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.to_string().contains("UTD-0002.txt:2: not UTF-8"), "{e}");
+        let skip = ReadOptions {
+            skip_bad_rows: true,
+            ..Default::default()
+        };
+        let l = load(&root, &skip).unwrap();
+        assert_eq!((l.skipped, l.data.len()), (1, 2));
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::adfa;
 use super::dataset::Dataset;
-use super::{files, parse_finite, DataError, Loaded, ReadOptions, Skips};
+use super::{files, not_utf8, parse_finite, DataError, Loaded, ReadOptions, Skips};
 
 /// Horizon of failure labels, seconds.
 const HORIZON_S: i64 = 1800;
@@ -225,12 +225,19 @@ pub fn read(
     let mut skips = Skips::default();
     for f in files(path, |n| n.ends_with(".jsonl") || n.ends_with(".json"))? {
         let file = std::fs::File::open(&f).map_err(|e| DataError::file(&f, e))?;
-        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|e| DataError::at(&f, i + 1, None, e))?;
+        for (i, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
+            let bytes = line.map_err(|e| DataError::at(&f, i + 1, None, e))?;
+            let line = match std::str::from_utf8(&bytes) {
+                Ok(l) => l,
+                Err(e) => {
+                    skips.handle(opts, DataError::at(&f, i + 1, None, not_utf8(&e)))?;
+                    continue;
+                }
+            };
             if line.trim().is_empty() {
                 continue;
             }
-            match parse_record(kind, &line) {
+            match parse_record(kind, line) {
                 Ok(r) => out.push(r),
                 Err((field, msg)) => {
                     skips.handle(opts, DataError::at(&f, i + 1, Some(field), msg))?
@@ -463,5 +470,29 @@ mod tests {
         assert!(l.data.row(0)[order.clone()].iter().all(|&x| x == 0));
         assert!(l.data.row(1)[order].iter().any(|&x| x != 0));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_non_utf8_line_is_located_or_skipped() {
+        let dir = std::env::temp_dir().join(format!("aios-jsonl-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("w.jsonl");
+        let mut bytes = Vec::new();
+        for i in 0..3 {
+            let r = format!(r#"{{"model":"workload","t":{i},"series":"h","cpu":5}}"#);
+            bytes.extend_from_slice(r.as_bytes());
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(b"{\"model\":\"workload\",\"series\":\"h\xe9\"}\n");
+        std::fs::write(&p, &bytes).unwrap();
+        let e = read(ModelKind::Workload, &p, &ReadOptions::default()).unwrap_err();
+        assert_eq!(e.line, Some(4));
+        assert!(e.message.contains("not UTF-8"), "{e}");
+        let skip = ReadOptions {
+            skip_bad_rows: true,
+            ..Default::default()
+        };
+        let (records, skips) = read(ModelKind::Workload, &p, &skip).unwrap();
+        assert_eq!((records.len(), skips.count), (3, 1));
     }
 }

@@ -129,6 +129,35 @@ pub fn parse_finite(s: &str) -> Result<f64, BadValue> {
     }
 }
 
+/// What is wrong with a line that is not UTF-8 text (the column of its first bad byte).
+pub fn not_utf8(e: &std::str::Utf8Error) -> String {
+    format!(
+        "not UTF-8 text (invalid byte at column {})",
+        e.valid_up_to() + 1
+    )
+}
+
+/// The lines of the file `path` whose contents are `bytes`, numbered from 1 (`\n` or `\r\n`
+/// endings, like [`str::lines`]); a line that is not UTF-8 is a [`DataError`] at its line, so
+/// importers can skip it with `--skip-bad-rows` instead of refusing the whole file.
+pub fn lines<'a>(
+    path: &'a Path,
+    bytes: &'a [u8],
+) -> impl Iterator<Item = (usize, Result<&'a str, DataError>)> + 'a {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let segments = (!bytes.is_empty()).then(|| body.split(|&b| b == b'\n'));
+    segments
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(move |(i, l)| {
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            let text =
+                std::str::from_utf8(l).map_err(|e| DataError::at(path, i + 1, None, not_utf8(&e)));
+            (i + 1, text)
+        })
+}
+
 /// Files of a path: the file itself, or the sorted regular files of a directory whose names
 /// satisfy `keep`.
 pub fn files(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, DataError> {

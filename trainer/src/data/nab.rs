@@ -18,7 +18,7 @@ use inference_core::ModelKind;
 
 use super::dataset::Dataset;
 use super::time::parse_timestamp;
-use super::{files, parse_finite, DataError, Loaded, ReadOptions, Skips};
+use super::{files, lines, parse_finite, DataError, Loaded, ReadOptions, Skips};
 
 /// Failure horizon of the labels, seconds.
 pub const HORIZON_S: i64 = 1800;
@@ -38,10 +38,17 @@ pub fn read_series(
     opts: &ReadOptions,
     skips: &mut Skips,
 ) -> Result<Series, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DataError::file(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| DataError::file(path, e))?;
     let mut points = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
+    for (n, line) in lines(path, &bytes) {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) if n == 1 => return Err(e),
+            Err(e) => {
+                skips.handle(opts, e)?;
+                continue;
+            }
+        };
         if n == 1 {
             let h = line.trim().to_ascii_lowercase();
             if h != "timestamp,value" {
@@ -334,5 +341,23 @@ mod tests {
             .all(|&t| !(start..=start + 3600).contains(&t)));
         let missing = load_failure(&p, &ReadOptions::default()).unwrap_err();
         assert!(missing.message.contains("--windows"));
+    }
+
+    #[test]
+    fn a_non_utf8_line_is_located_or_skipped() {
+        let mut bytes = series(30).into_bytes();
+        bytes.extend_from_slice(b"2014-05-13 23:59:00,5\xff0\n");
+        let p = write("latin1.csv", "");
+        std::fs::write(&p, &bytes).unwrap();
+        let e = load_workload(&p, &ReadOptions::default()).unwrap_err();
+        assert_eq!(e.line, Some(32));
+        assert!(e.to_string().contains("latin1.csv:32: not UTF-8"), "{e}");
+        let skip = ReadOptions {
+            skip_bad_rows: true,
+            ..Default::default()
+        };
+        let l = load_workload(&p, &skip).unwrap();
+        assert_eq!(l.skipped, 1);
+        assert_eq!(l.data.len(), 30 - 1 - HISTORY);
     }
 }
