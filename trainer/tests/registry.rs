@@ -164,3 +164,73 @@ fn sigkilled_train_run_keeps_current_valid() {
         assert!(v >= 1, "after a kill at {delay_ms} ms");
     }
 }
+
+#[test]
+fn a_held_lock_says_who_since_when_and_how_to_clear_it() {
+    use trainer::registry::{host_name, LockHolder};
+    let root = temp_dir("held");
+    let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+    let start = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+    let holder = LockHolder {
+        pid: child.id(),
+        host: host_name(),
+        since_unix_s: 1_700_000_000,
+        proc_start: start
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(19))
+            .and_then(|v| v.parse().ok()),
+    };
+    std::fs::write(root.join(".lock"), holder.to_text()).unwrap();
+    let e = Registry::open(&root).unwrap_err().to_string();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(e.contains(&format!("pid {} (sleep)", holder.pid)), "{e}");
+    assert!(e.contains("since 2023-11-14 22:13:20 UTC"), "{e}");
+    let hint = format!(
+        "remove {} if no trainer is running",
+        root.join(".lock").display()
+    );
+    assert!(e.contains(&hint), "{e}");
+    // the sleep is gone: its lock is stale and taken over, recording this process
+    let reg = Registry::open(&root).unwrap();
+    let text = std::fs::read_to_string(root.join(".lock")).unwrap();
+    let me = LockHolder::parse(&text).unwrap();
+    assert_eq!((me.pid, me.host), (std::process::id(), host_name()));
+    assert!(
+        me.since_unix_s > 1_700_000_000 && me.proc_start.is_some(),
+        "{text}"
+    );
+    drop(reg);
+}
+
+#[test]
+fn a_reused_pid_does_not_hold_the_lock() {
+    use trainer::registry::LockHolder;
+    let root = temp_dir("reused");
+    // this process's pid, but a start time it never had: the writer is dead, the pid reused
+    let mut holder = LockHolder::me();
+    holder.proc_start = holder.proc_start.map(|s| s + 1);
+    std::fs::write(root.join(".lock"), holder.to_text()).unwrap();
+    assert!(Registry::open(&root).is_ok());
+}
+
+#[test]
+fn temp_files_of_killed_writers_are_removed_on_open() {
+    let root = temp_dir("temps");
+    std::fs::create_dir_all(root.join("workload")).unwrap();
+    // pids above the kernel's limit (4194304) never run
+    let dead = root.join("workload/.v2.blob.999999999.tmp");
+    let dead_top = root.join(".x.999999998.tmp");
+    let live = root.join(format!(
+        "workload/.manifest.json.{}.tmp",
+        std::process::id()
+    ));
+    let other = root.join("workload/notes.tmp");
+    for p in [&dead, &dead_top, &live, &other] {
+        std::fs::write(p, b"partial").unwrap();
+    }
+    let _reg = Registry::open(&root).unwrap();
+    assert!(!dead.exists() && !dead_top.exists());
+    assert!(live.exists() && other.exists());
+}

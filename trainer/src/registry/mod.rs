@@ -4,8 +4,9 @@
 //! Versions only grow and a version file is never overwritten. Every file is written to a
 //! temporary name, fsynced, and renamed into place (then the directory is fsynced), in the order
 //! blob → manifest → `current`, so a crash at any point leaves `current` naming a complete,
-//! valid blob. A lock file (`ROOT/.lock`, holding the writer's pid) keeps two trainers from
-//! publishing at once; a lock left by a dead process is taken over.
+//! valid blob. A lock file (`ROOT/.lock`, holding the writer's pid, host and start time) keeps two
+//! trainers from publishing at once; a lock left by a dead process is taken over, and the
+//! temporary files of killed writers are removed by the next writer.
 
 pub mod signing;
 
@@ -70,6 +71,152 @@ pub fn write_atomic(path: &Path, bytes: &[u8], exclusive: bool) -> Result<(), Re
     })
 }
 
+/// Who holds a registry lock: what `ROOT/.lock` records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// Process id.
+    pub pid: u32,
+    /// Host name of the machine it runs on (empty when unknown: locks of older trainers).
+    pub host: String,
+    /// When it took the lock, Unix seconds (0 when unknown).
+    pub since_unix_s: u64,
+    /// Its start time in clock ticks since boot (`/proc/PID/stat` field 22), to tell it from
+    /// an unrelated process that got the same pid later (`None`: unknown).
+    pub proc_start: Option<u64>,
+}
+
+/// This machine's host name.
+pub fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Start time of process `pid` in clock ticks since boot, if it is running.
+fn proc_start(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// `unix_s` as `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc(unix_s: u64) -> String {
+    let (days, secs) = ((unix_s / 86_400) as i64, unix_s % 86_400);
+    // civil from days (H. Hinnant), proleptic Gregorian
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, mi, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
+}
+
+impl LockHolder {
+    /// This process, now.
+    pub fn me() -> LockHolder {
+        let pid = std::process::id();
+        LockHolder {
+            pid,
+            host: host_name(),
+            since_unix_s: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            proc_start: proc_start(pid),
+        }
+    }
+
+    /// Parses a lock file: `pid=…`, `host=…`, `since=…`, `proc_start=…` lines, or a bare pid
+    /// (older trainers).
+    pub fn parse(text: &str) -> Option<LockHolder> {
+        if let Ok(pid) = text.trim().parse() {
+            let (host, since_unix_s, proc_start) = (String::new(), 0, None);
+            return Some(LockHolder {
+                pid,
+                host,
+                since_unix_s,
+                proc_start,
+            });
+        }
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+                .map(str::trim)
+        };
+        Some(LockHolder {
+            pid: get("pid")?.parse().ok()?,
+            host: get("host").unwrap_or_default().to_string(),
+            since_unix_s: get("since").and_then(|v| v.parse().ok()).unwrap_or(0),
+            proc_start: get("proc_start").and_then(|v| v.parse().ok()),
+        })
+    }
+
+    /// The lock file's text.
+    pub fn to_text(&self) -> String {
+        let mut t = format!(
+            "pid={}\nhost={}\nsince={}\n",
+            self.pid, self.host, self.since_unix_s
+        );
+        if let Some(s) = self.proc_start {
+            t.push_str(&format!("proc_start={s}\n"));
+        }
+        t
+    }
+
+    /// Whether the holder may still be running: always for another host (it cannot be
+    /// checked from here), else its pid runs and, when recorded, started at the same time.
+    pub fn may_be_alive(&self) -> bool {
+        if !self.host.is_empty() && self.host != host_name() {
+            return true;
+        }
+        match (proc_start(self.pid), self.proc_start) {
+            (None, _) => false,
+            (Some(now), Some(then)) => now == then,
+            (Some(_), None) => true,
+        }
+    }
+
+    /// `pid N on host H since T` (what is known of it).
+    pub fn describe(&self) -> String {
+        let mut d = format!("pid {}", self.pid);
+        if let Ok(comm) = fs::read_to_string(format!("/proc/{}/comm", self.pid)) {
+            if self.host.is_empty() || self.host == host_name() {
+                d.push_str(&format!(" ({})", comm.trim()));
+            }
+        }
+        if !self.host.is_empty() {
+            d.push_str(&format!(" on host {}", self.host));
+        }
+        if self.since_unix_s > 0 {
+            d.push_str(&format!(" since {}", utc(self.since_unix_s)));
+        }
+        d
+    }
+}
+
+/// Removes the temporary files (`.<name>.<pid>.tmp`) that writers killed mid-write left in
+/// `dir`, when their pid no longer runs.
+fn remove_stale_temps(dir: &Path) {
+    let me = std::process::id();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.rsplit_once('.'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != me && proc_start(pid).is_none() && e.path().is_file() {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Exclusive access to a registry for the life of the value.
 #[derive(Debug)]
 pub struct Registry {
@@ -78,29 +225,31 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Opens (creating) the registry at `root` and takes its lock.
+    /// Opens (creating) the registry at `root` and takes its lock; then removes the temporary
+    /// files of writers that were killed.
     pub fn open(root: &Path) -> Result<Registry, RegistryError> {
         fs::create_dir_all(root).map_err(|e| err(root, e))?;
         let lock = root.join(".lock");
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).open(&lock) {
                 Ok(mut f) => {
-                    let _ = writeln!(f, "{}", std::process::id());
-                    return Ok(Registry {
+                    let _ = f.write_all(LockHolder::me().to_text().as_bytes());
+                    let reg = Registry {
                         root: root.to_path_buf(),
                         lock,
-                    });
+                    };
+                    reg.clean();
+                    return Ok(reg);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let holder = fs::read_to_string(&lock).unwrap_or_default();
-                    let pid: Option<u32> = holder.trim().parse().ok();
-                    let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-                    if alive {
+                    let text = fs::read_to_string(&lock).unwrap_or_default();
+                    if let Some(h) = LockHolder::parse(&text).filter(LockHolder::may_be_alive) {
                         return Err(err(
                             &lock,
                             format!(
-                                "registry is locked by running process {}; wait for it to finish",
-                                pid.unwrap_or(0)
+                                "registry is locked by {}; wait for it to finish, or remove {} if no trainer is running",
+                                h.describe(),
+                                lock.display()
                             ),
                         ));
                     }
@@ -111,6 +260,14 @@ impl Registry {
             }
         }
         Err(err(&lock, "could not take the registry lock"))
+    }
+
+    /// Removes the temporary files of killed writers in the root and each model folder.
+    fn clean(&self) {
+        remove_stale_temps(&self.root);
+        for kind in ModelKind::ALL {
+            remove_stale_temps(&self.dir(kind));
+        }
     }
 
     /// Root folder.
