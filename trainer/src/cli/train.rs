@@ -101,6 +101,12 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
         windows: a.windows.clone(),
         max_samples: a.samples,
     };
+    if a.out.is_file() {
+        return Err(Error::Usage(format!(
+            "--out {} is a file, not a registry folder",
+            a.out.display()
+        )));
+    }
     let mut con = Console::new(a.json);
     let registry = Registry::open(&a.out)?;
     con.line("aios-ml trainer");

@@ -222,12 +222,18 @@ fn remove_stale_temps(dir: &Path) {
 pub struct Registry {
     root: PathBuf,
     lock: PathBuf,
+    /// `open` created the root folder: it is removed again if nothing was published.
+    created: bool,
 }
 
 impl Registry {
     /// Opens (creating) the registry at `root` and takes its lock; then removes the temporary
     /// files of writers that were killed.
     pub fn open(root: &Path) -> Result<Registry, RegistryError> {
+        if root.exists() && !root.is_dir() {
+            return Err(err(root, "is a file, not a registry folder"));
+        }
+        let created = !root.exists();
         fs::create_dir_all(root).map_err(|e| err(root, e))?;
         let lock = root.join(".lock");
         for _ in 0..2 {
@@ -237,6 +243,7 @@ impl Registry {
                     let reg = Registry {
                         root: root.to_path_buf(),
                         lock,
+                        created,
                     };
                     reg.clean();
                     return Ok(reg);
@@ -383,5 +390,9 @@ pub fn current_path(root: &Path, kind: ModelKind) -> Option<PathBuf> {
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.lock);
+        if self.created {
+            // only removes an empty folder: a failed first run leaves nothing behind
+            let _ = fs::remove_dir(&self.root);
+        }
     }
 }
