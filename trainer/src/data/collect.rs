@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::error::{Error, Result};
+use crate::error::{DataError, Error, Result};
 use inference_core::ModelKind;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -287,8 +287,39 @@ fn start_time(pid: u32) -> Option<String> {
     rest.split_whitespace().nth(19).map(str::to_string)
 }
 
-/// `out` opened for appending, one line at a time.
-fn append_lines(out: &Path) -> Result<std::io::LineWriter<fs::File>> {
+/// Refuses to append `kind` records to `out` when it already holds another model's records
+/// (one file, one model: `--data jsonl:PATH` reads a file as one model's data).
+pub fn check_appendable(kind: ModelKind, out: &Path) -> Result<()> {
+    let file = match fs::File::open(out) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(out, e)),
+    };
+    for (i, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(|e| Error::io(out, e))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let model = serde_json::from_slice::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v.get("model")?.as_str().map(str::to_string));
+        let message = match model {
+            Some(m) if m == kind.name() => return Ok(()),
+            Some(m) => format!(
+                "already holds {m} records; {kind} records would mix two models in one file: use another --out"
+            ),
+            None => format!(
+                "is not a file of JSONL records (no \"model\" here); {kind} records are not appended to it: use another --out"
+            ),
+        };
+        return Err(DataError::at(out, i + 1, Some("model"), message).into());
+    }
+    Ok(())
+}
+
+/// `out` opened for appending `kind` records, one line at a time (see [`check_appendable`]).
+fn append_lines(kind: ModelKind, out: &Path) -> Result<std::io::LineWriter<fs::File>> {
+    check_appendable(kind, out)?;
     let file = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -312,7 +343,7 @@ pub fn collect(
             "memory traces come from valgrind lackey (see docs/DATA.md), not from collect".into(),
         ));
     }
-    let mut w = append_lines(out)?;
+    let mut w = append_lines(kind, out)?;
     let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let host_id = anon.id(host.trim());
     let start = Instant::now();
@@ -510,8 +541,9 @@ fn run_strace(command: &[String]) -> Result<(super::strace::Trace, usize, Option
 /// processes to `out` (JSONL with `calls`, `docs/DATA.md`), process ids anonymised by `anon`
 /// (pid and the time of its first call, so reused pids stay apart).
 pub fn trace_command(command: &[String], out: &Path, anon: &Anonymiser) -> Result<Traced> {
+    check_appendable(ModelKind::Threat, out)?;
     let (trace, skipped, exit_code) = run_strace(command)?;
-    let mut w = append_lines(out)?;
+    let mut w = append_lines(ModelKind::Threat, out)?;
     let mut records = 0;
     for p in &trace.processes {
         let t0 = p.calls.first().and_then(|c| c.t_ms).unwrap_or(0);
@@ -591,5 +623,33 @@ mod tests {
                 "the raw host name must not be written"
             );
         }
+    }
+
+    #[test]
+    fn appending_another_models_records_is_refused() {
+        let out =
+            std::env::temp_dir().join(format!("aios-collect-mix-{}.jsonl", std::process::id()));
+        let threat = r#"{"model":"threat","t_ms":1,"process":"p","syscalls":1}"#;
+        fs::write(&out, format!("\n{threat}\n")).unwrap();
+        let anon = Anonymiser::with_key(b"0123456789abcdef");
+        let e = collect(
+            ModelKind::Workload,
+            Duration::from_millis(10),
+            Duration::from_millis(10),
+            &out,
+            &anon,
+            |_, _| {},
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(":2: field `model`: already holds threat records"),
+            "{msg}"
+        );
+        assert_eq!(fs::read_to_string(&out).unwrap(), format!("\n{threat}\n"));
+        assert!(check_appendable(ModelKind::Threat, &out).is_ok());
+        fs::write(&out, "not json\n").unwrap();
+        assert!(check_appendable(ModelKind::Workload, &out).is_err());
+        let _ = fs::remove_file(&out);
     }
 }
