@@ -28,6 +28,9 @@ enum Command {
     /// Collect live telemetry from this host's /proc into JSONL records (Ctrl-C keeps what
     /// was written).
     Collect(cli::collect::CollectArgs),
+    /// Run a blob, or a registry's current model, on JSONL records (a file or - for stdin)
+    /// and print one prediction per record.
+    Predict(cli::predict::PredictArgs),
     /// Print a blob's header, shapes, quantization and metadata, and verify its CRC.
     Inspect(cli::inspect::InspectArgs),
     /// Rebuild the built-in default models (fixed seed, creation time 0) into a folder.
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Train(a) => cli::train::run(a),
         Command::Evaluate(a) => cli::evaluate::run(a),
         Command::Collect(a) => cli::collect::run(a),
+        Command::Predict(a) => cli::predict::run(a),
         Command::Inspect(a) => cli::inspect::run(a),
         Command::ExportDefaults(a) => cli::export::run(a),
         Command::Keygen(a) => cli::sign::keygen(a),

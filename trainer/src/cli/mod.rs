@@ -6,5 +6,6 @@ pub mod common;
 pub mod evaluate;
 pub mod export;
 pub mod inspect;
+pub mod predict;
 pub mod sign;
 pub mod train;
