@@ -31,7 +31,7 @@ use inference_core::ModelKind;
 
 use super::adfa::{self, WINDOW};
 use super::dataset::Dataset;
-use super::{parse_finite, DataError, Loaded, ReadOptions, Skips};
+use super::{parse_finite, BadValue, DataError, Loaded, ReadOptions, Skips};
 
 /// The number a call gets when its name is not in the i386 table (no i386 call has it; it
 /// counts as "other").
@@ -307,7 +307,7 @@ pub fn windows(p: &Process) -> Vec<(Vec<u32>, ProcessWindow)> {
 
 /// The threat type a path component names: `attack_<type>` followed by nothing or by `_`, `-`
 /// or `.` and anything (`attack_brute_force`, `attack_backdoor_2.strace`).
-fn named_type(component: &str) -> Option<Result<ThreatType, String>> {
+fn named_type(component: &str) -> Option<Result<ThreatType, BadValue>> {
     let rest = component
         .to_ascii_lowercase()
         .strip_prefix("attack_")?
@@ -317,10 +317,9 @@ fn named_type(component: &str) -> Option<Result<ThreatType, String>> {
             .is_some_and(|tail| tail.is_empty() || tail.starts_with(['_', '-', '.']))
     });
     Some(found.copied().ok_or_else(|| {
-        let names: Vec<&str> = ThreatType::ALL[1..].iter().map(|t| t.name()).collect();
-        format!(
-            "'{component}': unknown threat type after 'attack_' ({})",
-            names.join(", ")
+        BadValue::new(
+            component,
+            "attack_ and a threat type (cryptominer, exfiltration, privilege_escalation, ransomware, resource_exhaustion, brute_force, backdoor)",
         )
     }))
 }
@@ -337,11 +336,11 @@ pub fn label(root: &Path, file: &Path) -> Result<ThreatType, DataError> {
         .chain(root.file_name());
     for name in names {
         if let Some(t) = named_type(&name.to_string_lossy()) {
-            return t.map_err(|message| DataError {
+            return t.map_err(|e| DataError {
                 path: file.to_path_buf(),
                 line: None,
                 field: Some("label".into()),
-                message,
+                message: e.to_string(),
             });
         }
     }
@@ -427,6 +426,17 @@ pub fn load(root: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unknown_attack_names_list_every_type() {
+        let e = super::named_type("attack_teleport")
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        for t in &ThreatType::ALL[1..] {
+            assert!(e.contains(t.name()), "{e}");
+        }
+    }
+
     use super::*;
 
     /// `strace -f -ttt` of a shell running `cat`: a vfork split across the two processes, a
