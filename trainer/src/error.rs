@@ -115,8 +115,14 @@ impl Error {
         }
     }
 
-    /// This error, while working on model `kind`.
+    /// This error, while working on model `kind` (unchanged if it already names `kind`).
     pub fn in_model(self, kind: ModelKind) -> Error {
+        match &self {
+            Error::NotEnoughData { kind: k, .. } | Error::Model { kind: k, .. } if *k == kind => {
+                return self
+            }
+            _ => {}
+        }
         Error::Model {
             kind,
             source: Box::new(self),

@@ -27,6 +27,66 @@ pub const MAX_PROCESS_FPR: f64 = 0.05;
 /// Share of the data held out for validation unless told otherwise.
 pub const DEFAULT_VAL_SPLIT: f64 = 0.2;
 
+/// Fewest samples a model is trained on. Below it the validation share is a handful of samples
+/// and no figure of the model means anything (a live minute of `collect` gives about 50).
+pub const MIN_SAMPLES: usize = 30;
+
+/// Fewest validation samples after the split.
+pub const MIN_VAL_SAMPLES: usize = 5;
+
+/// Fewest validation groups (series, processes, components) after the split.
+pub const MIN_VAL_GROUPS: usize = 1;
+
+/// Refuses a validation share outside (0, 0.9): `--val-split 0` leaves no validation data, and
+/// without it no figure of the model is defined.
+pub fn check_val_split(val_split: f64) -> Result<()> {
+    if val_split > 0.0 && val_split < 0.9 {
+        Ok(())
+    } else {
+        Err(Error::param(
+            "--val-split",
+            format!(
+                "must be in (0, 0.9), got {val_split} (without validation data no figure of the model is defined)"
+            ),
+        ))
+    }
+}
+
+/// Checks that `data` is enough to train and judge a model with `val_split` held out, and
+/// returns the (train, validation) split: a [`Error::Param`] for a share outside (0, 0.9), an
+/// [`Error::NotEnoughData`] below [`MIN_SAMPLES`], [`MIN_VAL_SAMPLES`] or [`MIN_VAL_GROUPS`].
+/// `--val-split 0` is refused: without validation data no figure of the model is defined.
+pub fn check_data(data: &Dataset, val_split: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+    check_val_split(val_split)?;
+    let kind = data.kind;
+    if data.len() < MIN_SAMPLES {
+        return Err(Error::NotEnoughData {
+            kind,
+            message: format!(
+                "needs at least {MIN_SAMPLES} samples, got {} (give more data or a larger --samples)",
+                data.len()
+            ),
+        });
+    }
+    let (train, val) = data.split(val_split, seed);
+    let mut groups = val.group.clone();
+    groups.sort_unstable();
+    groups.dedup();
+    if train.is_empty() || val.len() < MIN_VAL_SAMPLES || groups.len() < MIN_VAL_GROUPS {
+        return Err(Error::NotEnoughData {
+            kind,
+            message: format!(
+                "needs at least {MIN_VAL_SAMPLES} validation samples in at least {MIN_VAL_GROUPS} group(s) and some training samples, got {} validation sample(s) in {} group(s) and {} training sample(s) (--val-split {val_split} of {} samples; give more data or a larger --val-split)",
+                val.len(),
+                groups.len(),
+                train.len(),
+                data.len()
+            ),
+        });
+    }
+    Ok((train, val))
+}
+
 /// Everything one training run produced.
 #[derive(Debug, Clone)]
 pub struct Trained {
@@ -47,6 +107,8 @@ pub struct Trained {
 }
 
 /// Trains `kind` on `data`: split, fit with `params`, quantize, evaluate, encode as `version`.
+/// Refuses data that [`check_data`] refuses. The validation figures may still be undefined
+/// (e.g. no attack among the validation processes): see [`Trained::undefined_headline`].
 pub fn train(
     data: &Dataset,
     params: &Params,
@@ -55,20 +117,8 @@ pub fn train(
     created_unix_s: u64,
     on_epoch: impl FnMut(&EpochLog),
 ) -> Result<Trained> {
-    if !(0.0..0.9).contains(&val_split) {
-        return Err(Error::param(
-            "--val-split",
-            format!("must be in [0, 0.9), got {val_split}"),
-        ));
-    }
     let start = Instant::now();
-    let (train, val) = data.split(val_split, params.seed);
-    if train.is_empty() {
-        return Err(Error::NotEnoughData {
-            kind: data.kind,
-            message: "no training samples".into(),
-        });
-    }
+    let (train, val) = check_data(data, val_split, params.seed)?;
     // The threat model reads its own past scores. Training on label-derived scores would teach
     // it to trust a history it never sees when serving, so: fit a behaviour-only model (no
     // history), replay every process with its scores, and fit the final model on that.
@@ -173,6 +223,29 @@ struct Hyper<'a> {
 }
 
 impl Trained {
+    /// Why this model's validation headline is undefined (NaN or infinite, f32 or int8), if it
+    /// is: such a model must not be published without the user's say-so (`--allow-worse`).
+    pub fn undefined_headline(&self) -> Option<String> {
+        let (f, i) = (self.fit.val_metrics.headline(), self.int8.headline());
+        if f.is_finite() && i.is_finite() {
+            return None;
+        }
+        let show = |v: f64| {
+            if v.is_finite() {
+                format!("{v:.3}")
+            } else {
+                "undefined".to_string()
+            }
+        };
+        Some(format!(
+            "validation {} is {} (f32) / {} (int8) on {} validation sample(s)",
+            metrics::headline_name(self.fit.task.kind),
+            show(f),
+            show(i),
+            self.sizes.1
+        ))
+    }
+
     /// The manifest entry of this run.
     pub fn manifest_entry(
         &self,

@@ -50,3 +50,100 @@ fn out_pointing_at_a_file_says_so() {
     assert!(!err.contains("os error"), "{err}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "not a registry");
 }
+
+fn train(args: &[&str], out: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .arg("train")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn too_few_samples_are_refused_before_training() {
+    let dir = temp_dir("samples1");
+    let out = dir.join("models");
+    let o = train(&["--model", "workload", "--samples", "1"], &out);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("workload: needs at least 30 samples, got 1"),
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!stdout.contains("Training"), "{stdout}");
+    assert!(!out.exists(), "train left {} behind", out.display());
+}
+
+#[test]
+fn val_split_0_is_refused() {
+    let dir = temp_dir("valsplit0");
+    let out = dir.join("models");
+    let o = train(&["--model", "failure", "--val-split", "0"], &out);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--val-split: must be in (0, 0.9), got 0"),
+        "{err}"
+    );
+    assert!(!out.exists(), "train left {} behind", out.display());
+}
+
+/// Benign processes only: the threat detector's validation detection rate is undefined.
+fn benign_threat_jsonl(dir: &std::path::Path) -> PathBuf {
+    let mut text = String::new();
+    for p in 0..12 {
+        for w in 0..8 {
+            text.push_str(&format!(
+                "{{\"model\":\"threat\",\"t_ms\":{},\"process\":\"p{p}\",\"syscalls\":{},\"network_connections\":0,\"file_accesses\":{},\"privilege_attempts\":0,\"failed_syscalls\":1,\"memory_allocs\":2,\"alloc_kib\":8,\"spawns\":0}}\n",
+                1000 * (w + 1),
+                100 + 7 * p + w,
+                3 + w % 4
+            ));
+        }
+    }
+    let f = dir.join("benign.jsonl");
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+#[test]
+fn a_model_with_undefined_validation_figures_is_not_published() {
+    let dir = temp_dir("undefined");
+    let data = format!("jsonl:{}", benign_threat_jsonl(&dir).display());
+    let out = dir.join("models");
+    let args = [
+        "--model",
+        "threat",
+        "--epochs",
+        "2",
+        "--data",
+        data.as_str(),
+    ];
+    let o = train(&args, &out);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("validation detection_rate is undefined"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-worse"), "{err}");
+    assert!(!out.exists(), "train left {} behind", out.display());
+    // with --allow-worse it is published, with a warning
+    let mut args = args.to_vec();
+    args.push("--allow-worse");
+    let o = train(&args, &out);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("published anyway (--allow-worse)"),
+        "{stdout}"
+    );
+    assert!(out.join("threat/v1.blob").is_file());
+}

@@ -28,7 +28,8 @@ pub struct TrainArgs {
     /// Training epochs.
     #[arg(long, default_value_t = Params::default().epochs)]
     epochs: usize,
-    /// Share of the data held out for validation (split by series/process/component).
+    /// Share of the data held out for validation (split by series/process/component), in
+    /// (0, 0.9): 0 is refused, since a model without validation figures cannot be judged.
     #[arg(long, default_value_t = DEFAULT_VAL_SPLIT)]
     val_split: f64,
     /// Samples per model (default: per-model, at least 12000).
@@ -53,6 +54,10 @@ pub struct TrainArgs {
     /// Print a machine-readable JSON summary on stdout (human output goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Publish a model even when its validation headline metric is undefined (e.g. no attack
+    /// among the validation processes); without it such a run fails and publishes nothing.
+    #[arg(long)]
+    allow_worse: bool,
     /// Sign the published blobs with this private key (default: $AIOS_SIGNING_KEY, if set).
     #[arg(long)]
     sign_key: Option<PathBuf>,
@@ -93,6 +98,7 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     let kinds = common::kinds(&a.model)?;
     let params = Params::default().with_epochs(a.epochs).with_seed(a.seed);
     params.validate()?;
+    pipeline::check_val_split(a.val_split)?;
     if a.samples == Some(0) {
         return Err(Error::param("--samples", "must be at least 1"));
     }
@@ -138,13 +144,31 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
         ));
         sets.push(d);
     }
+    // refuse too little data before any model is trained
+    for d in &sets {
+        pipeline::check_data(d, a.val_split, params.seed)?;
+    }
     con.line("");
     con.line("Step 2: Training");
-    let mut summary = Vec::new();
+    // every model is trained and judged before any is published: a refused model leaves the
+    // registry as it was
+    let mut ready = Vec::new();
     for d in &sets {
-        let entry = train_one(&mut con, &registry, d, &params, &a, sign_key.as_ref())
+        let r = train_one(&mut con, &registry, d, &params, &a, sign_key.as_ref())
             .map_err(|e| e.in_model(d.kind))?;
-        summary.push(entry);
+        ready.push(r);
+    }
+    let mut summary = Vec::new();
+    for r in ready {
+        let path = registry
+            .publish(r.kind, r.version, &r.blob, r.entry.clone(), &mut |_| {})
+            .map_err(|e| Error::from(e).in_model(r.kind))?;
+        summary.push(json!({
+            "model": r.kind.name(),
+            "version": r.version,
+            "path": path.display().to_string(),
+            "entry": r.entry,
+        }));
     }
     let secs = start.elapsed().as_secs_f64();
     con.line("");
@@ -163,7 +187,16 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// Trains, signs and publishes one model; returns its JSON summary.
+/// A trained, judged and signed model, ready to publish.
+struct Ready {
+    kind: ModelKind,
+    version: u32,
+    blob: Vec<u8>,
+    entry: Value,
+}
+
+/// Trains, judges and signs one model (publishing is left to the caller). A model whose
+/// validation headline is undefined is refused unless `--allow-worse` is given.
 fn train_one(
     con: &mut Console,
     registry: &Registry,
@@ -171,7 +204,7 @@ fn train_one(
     params: &Params,
     a: &TrainArgs,
     sign_key: Option<&SigningKey>,
-) -> Result<Value, Error> {
+) -> Result<Ready, Error> {
     let kind = d.kind;
     let version = registry.next_version(kind);
     let created = now_s();
@@ -207,14 +240,27 @@ fn train_one(
     }
     let entry = trained.manifest_entry(d, params, a.val_split, created);
     let blob = signing::maybe_sign(&trained.blob, sign_key)?;
-    let path = registry.publish(kind, version, &blob, entry.clone(), &mut |_| {})?;
+    let path = registry.blob_path(kind, version);
     con.line(final_line(&trained, metric_name, &path));
-    Ok(json!({
-        "model": kind.name(),
-        "version": version,
-        "path": path.display().to_string(),
-        "entry": entry,
-    }))
+    if let Some(why) = trained.undefined_headline() {
+        if !a.allow_worse {
+            return Err(Error::NotEnoughData {
+                kind,
+                message: format!(
+                    "{why}: not published (give more or more varied data, or --allow-worse to publish it anyway)"
+                ),
+            });
+        }
+        con.line(format!(
+            "  warning: {why}; published anyway (--allow-worse)"
+        ));
+    }
+    Ok(Ready {
+        kind,
+        version,
+        blob,
+        entry,
+    })
 }
 
 fn struct_name(kind: ModelKind) -> &'static str {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::adfa;
 use super::dataset::Dataset;
-use super::{files, not_utf8, parse_finite, DataError, Loaded, ReadOptions, Skips};
+use super::{files, not_utf8, parse_finite, percent_x100, DataError, Loaded, ReadOptions, Skips};
 
 /// Horizon of failure labels, seconds.
 const HORIZON_S: i64 = 1800;
@@ -114,8 +114,7 @@ fn calls(o: &Value) -> Result<Vec<u32>, (&'static str, String)> {
 fn pct(o: &Value, name: &'static str) -> Result<Option<u16>, (&'static str, String)> {
     match opt_num(o, name)? {
         None => Ok(None),
-        Some(v) if (0.0..=100.0).contains(&v) => Ok(Some((v * 100.0).round() as u16)),
-        Some(v) => Err((name, format!("{v} is not a percentage (0-100)"))),
+        Some(v) => percent_x100(v).map(Some).map_err(|e| (name, e.to_string())),
     }
 }
 

@@ -53,6 +53,8 @@ pub struct Loaded {
     pub first_skip: Option<DataError>,
     /// What the user should know about data that was read (e.g. unknown system calls).
     pub warnings: Vec<String>,
+    /// What was read, for the record (e.g. which files of a directory were taken).
+    pub notes: Vec<String>,
 }
 
 impl Loaded {
@@ -63,6 +65,7 @@ impl Loaded {
             skipped: skips.count,
             first_skip: skips.first,
             warnings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -126,6 +129,17 @@ pub fn parse_finite(s: &str) -> Result<f64, BadValue> {
         Ok(v)
     } else {
         Err(BadValue::new(s, "a finite number"))
+    }
+}
+
+/// A utilisation percentage in inference-core's unit (percent × 100). The one rule of the
+/// importers of CPU/memory/GPU percentages (JSONL, NAB): a value outside 0..=100 is a bad
+/// value, never clamped into range.
+pub fn percent_x100(v: f64) -> Result<u16, BadValue> {
+    if (0.0..=100.0).contains(&v) {
+        Ok((v * 100.0).round() as u16)
+    } else {
+        Err(BadValue::new(&v.to_string(), "a percentage (0-100)"))
     }
 }
 
@@ -244,6 +258,9 @@ pub fn load_all(
                     "warning: {spec}: skipped {} bad row(s); first: {e}",
                     l.skipped
                 );
+            }
+            for n in &l.notes {
+                eprintln!("note: {spec}: {n}");
             }
             for w in &l.warnings {
                 eprintln!("warning: {spec}: {w}");

@@ -18,7 +18,9 @@ use inference_core::ModelKind;
 
 use super::dataset::Dataset;
 use super::time::parse_timestamp;
-use super::{files, lines, parse_finite, DataError, Loaded, ReadOptions, Skips};
+use super::{
+    files, lines, parse_finite, percent_x100, BadValue, DataError, Loaded, ReadOptions, Skips,
+};
 
 /// Failure horizon of the labels, seconds.
 pub const HORIZON_S: i64 = 1800;
@@ -37,6 +39,17 @@ pub fn read_series(
     path: &Path,
     opts: &ReadOptions,
     skips: &mut Skips,
+) -> Result<Series, DataError> {
+    read_series_checked(path, opts, skips, Ok)
+}
+
+/// Reads a `timestamp,value` CSV with a header line; a value that `check` refuses is a bad row
+/// (field `value`), like one that does not parse.
+pub fn read_series_checked(
+    path: &Path,
+    opts: &ReadOptions,
+    skips: &mut Skips,
+    check: impl Fn(f64) -> Result<f64, BadValue>,
 ) -> Result<Series, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::file(path, e))?;
     let mut points = Vec::new();
@@ -70,7 +83,9 @@ pub fn read_series(
             })?;
             let t =
                 parse_timestamp(ts).map_err(|e| DataError::at(path, n, Some("timestamp"), e))?;
-            let v = parse_finite(v).map_err(|e| DataError::at(path, n, Some("value"), e))?;
+            let v = parse_finite(v)
+                .and_then(&check)
+                .map_err(|e| DataError::at(path, n, Some("value"), e))?;
             Ok((t, v))
         })();
         match parsed {
@@ -91,18 +106,83 @@ fn csv(name: &str) -> bool {
     name.ends_with(".csv")
 }
 
-/// Workload samples from CPU-utilisation series (percent, 0-100).
+/// Whether a NAB file name says it holds CPU utilisation (`*cpu_utilization*.csv`), the only
+/// series a directory gives the workload model (NAB also holds temperatures, request counts…).
+pub fn is_cpu_file(name: &str) -> bool {
+    csv(name) && name.to_ascii_lowercase().contains("cpu_utilization")
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Up to five names, then how many more.
+fn name_list(files: &[PathBuf]) -> String {
+    let mut names: Vec<String> = files.iter().take(5).map(|p| file_name(p)).collect();
+    if files.len() > 5 {
+        names.push(format!("and {} more", files.len() - 5));
+    }
+    names.join(", ")
+}
+
+/// Workload samples from CPU-utilisation series (percent, 0-100; a value outside is a bad row,
+/// the rule of the JSONL importer). From a directory only `*cpu_utilization*.csv` files are
+/// taken (the others are named in a warning); a file given explicitly is taken whatever its
+/// name. The files taken are listed in the notes.
 pub fn load_workload(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
     let mut d = Dataset::new(ModelKind::Workload, format!("nab:{}", path.display()));
     let mut skips = Skips::default();
-    for (g, file) in files(path, csv)?.iter().enumerate() {
-        let s = read_series(file, opts, &mut skips)?;
+    let mut warnings = Vec::new();
+    let all = files(path, csv)?;
+    let explicit = path.is_file();
+    let taken: Vec<PathBuf> = if explicit {
+        if !is_cpu_file(&file_name(path)) {
+            warnings.push(format!(
+                "{}: the name does not say cpu_utilization; read as CPU % because it was given as a file",
+                path.display()
+            ));
+        }
+        all
+    } else {
+        let (cpu, other): (Vec<PathBuf>, Vec<PathBuf>) =
+            all.into_iter().partition(|p| is_cpu_file(&file_name(p)));
+        if cpu.is_empty() {
+            return Err(DataError::file(
+                path,
+                format!(
+                    "no CPU-utilisation series (*cpu_utilization*.csv) in this directory, only {}; give a file as nab:FILE to read it as CPU %",
+                    name_list(&other)
+                ),
+            ));
+        }
+        if !other.is_empty() {
+            warnings.push(format!(
+                "ignored {} file(s) whose names do not say cpu_utilization: {}",
+                other.len(),
+                name_list(&other)
+            ));
+        }
+        cpu
+    };
+    let check = |v: f64| percent_x100(v).map(|_| v);
+    for (g, file) in taken.iter().enumerate() {
+        let s = read_series_checked(file, opts, &mut skips, check)?;
         append_workload(&mut d, &s, g as u32);
     }
-    Ok(Loaded::new(d, skips))
+    let mut l = Loaded::new(d, skips);
+    l.warnings = warnings;
+    l.notes.push(format!(
+        "took {} CPU-utilisation series: {}",
+        taken.len(),
+        name_list(&taken)
+    ));
+    Ok(l)
 }
 
 fn pct(v: f64) -> u16 {
+    // the importers refuse values outside 0..=100; a caller's own series is kept in range
     (v.clamp(0.0, 100.0) * 100.0).round() as u16
 }
 
@@ -359,5 +439,95 @@ mod tests {
         let l = load_workload(&p, &skip).unwrap();
         assert_eq!(l.skipped, 1);
         assert_eq!(l.data.len(), 30 - 1 - HISTORY);
+    }
+
+    #[test]
+    fn cpu_values_outside_0_to_100_are_bad_rows_not_clamped() {
+        for (i, bad) in ["1e308", "250", "-5"].iter().enumerate() {
+            let mut text = series(30);
+            text.push_str(&format!("2014-05-13 23:59:00,{bad}\n"));
+            let name = format!("range{i}.csv");
+            let p = write(&name, &text);
+            let e = load_workload(&p, &ReadOptions::default()).unwrap_err();
+            assert_eq!(e.line, Some(32), "{bad}: {e}");
+            assert_eq!(e.field.as_deref(), Some("value"), "{bad}: {e}");
+            assert!(e.message.contains("not a percentage (0-100)"), "{e}");
+            assert!(e.to_string().contains(&format!("{name}:32")), "{e}");
+        }
+        // the same rule and words as JSONL
+        let j = crate::data::jsonl::parse_record(
+            ModelKind::Workload,
+            r#"{"model":"workload","t":0,"series":"a","cpu":250}"#,
+        )
+        .unwrap_err();
+        assert_eq!(j.0, "cpu");
+        assert_eq!(j.1, percent_x100(250.0).unwrap_err().to_string());
+        // skipped and counted with --skip-bad-rows
+        let mut text = series(30);
+        for bad in ["1e308", "250", "-5"] {
+            text.push_str(&format!("2014-05-13 23:59:00,{bad}\n"));
+        }
+        let p = write("range_skip.csv", &text);
+        let skip = ReadOptions {
+            skip_bad_rows: true,
+            ..Default::default()
+        };
+        let l = load_workload(&p, &skip).unwrap();
+        assert_eq!(l.skipped, 3);
+        assert_eq!(l.data.len(), 30 - 1 - HISTORY);
+        // failure data is not a percentage: a temperature of 250 is fine there
+        let hot = read_series(&p, &ReadOptions::default(), &mut Skips::default()).unwrap();
+        assert_eq!(hot.points.len(), 33);
+    }
+
+    fn dir_with(name: &str, files: &[(&str, String)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("aios-nab-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (f, text) in files {
+            std::fs::write(dir.join(f), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_directory_gives_only_cpu_utilization_series() {
+        let dir = dir_with(
+            "dir",
+            &[
+                ("ec2_cpu_utilization_a.csv", series(40)),
+                ("ec2_cpu_utilization_b.csv", series(40)),
+                ("machine_temperature_system_failure.csv", series(60)),
+            ],
+        );
+        let l = load_workload(&dir, &ReadOptions::default()).unwrap();
+        assert_eq!(l.data.len(), 2 * (40 - 1 - HISTORY));
+        let notes = l.notes.join("\n");
+        assert!(notes.contains("ec2_cpu_utilization_a.csv"), "{notes}");
+        assert!(notes.contains("ec2_cpu_utilization_b.csv"), "{notes}");
+        assert!(!notes.contains("machine_temperature"), "{notes}");
+        let warnings = l.warnings.join("\n");
+        assert!(
+            warnings.contains("machine_temperature_system_failure.csv"),
+            "{warnings}"
+        );
+    }
+
+    #[test]
+    fn a_directory_without_cpu_series_is_refused_but_an_explicit_file_is_taken() {
+        let dir = dir_with(
+            "nocpu",
+            &[("machine_temperature_system_failure.csv", series(40))],
+        );
+        let e = load_workload(&dir, &ReadOptions::default()).unwrap_err();
+        assert!(e.message.contains("cpu_utilization"), "{e}");
+        assert!(
+            e.message.contains("machine_temperature_system_failure.csv"),
+            "{e}"
+        );
+        let file = dir.join("machine_temperature_system_failure.csv");
+        let l = load_workload(&file, &ReadOptions::default()).unwrap();
+        assert_eq!(l.data.len(), 40 - 1 - HISTORY);
+        assert!(l.warnings.join("\n").contains("given as a file"));
     }
 }

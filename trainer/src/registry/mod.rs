@@ -337,6 +337,11 @@ impl Registry {
         current_path(&self.root, kind)
     }
 
+    /// Where `version` of `kind` is (or will be) published.
+    pub fn blob_path(&self, kind: ModelKind, version: u32) -> PathBuf {
+        self.dir(kind).join(format!("v{version}.blob"))
+    }
+
     /// Publishes `blob` as `version` of `kind` with its manifest `entry`, then points
     /// `current` at it. `hook` runs between the steps (tests use it to die mid-publish).
     pub fn publish(
@@ -349,7 +354,7 @@ impl Registry {
     ) -> Result<PathBuf, RegistryError> {
         let dir = self.dir(kind);
         fs::create_dir_all(&dir).map_err(|e| err(&dir, e))?;
-        let path = dir.join(format!("v{version}.blob"));
+        let path = self.blob_path(kind, version);
         hook("before-blob");
         write_atomic(&path, blob, true)?;
         hook("after-blob");
