@@ -39,7 +39,8 @@ enum Command {
     /// Generate an Ed25519 signing key pair: DIR/aios-signing.key (mode 0600) and
     /// DIR/aios-signing.pub.
     Keygen(cli::sign::KeygenArgs),
-    /// Sign a blob (replacing any previous signature) in place, or into --out.
+    /// Sign a blob (replacing any previous signature) in place, or into --out (a registry's
+    /// published version only into --out: versions are never rewritten).
     Sign(cli::sign::SignArgs),
     /// Verify a blob as the kernel does with a key and signatures required.
     Verify(cli::sign::VerifyArgs),

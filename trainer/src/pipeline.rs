@@ -246,7 +246,8 @@ impl Trained {
         ))
     }
 
-    /// The manifest entry of this run.
+    /// The manifest entry of this run. `blob_sha256` and `blob_bytes` describe the unsigned
+    /// blob; `Registry::publish` replaces them (and sets `signed`) from the bytes it writes.
     pub fn manifest_entry(
         &self,
         data: &Dataset,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use trainer::registry::signing;
-use trainer::registry::write_atomic;
+use trainer::registry::{parent_dir, published_version, write_atomic};
 use trainer::Error;
 
 /// Arguments of `trainer keygen`.
@@ -22,7 +22,8 @@ pub struct SignArgs {
     /// Private key file (from keygen).
     #[arg(long)]
     key: PathBuf,
-    /// Write the signed blob here instead of replacing FILE.
+    /// Write the signed blob here instead of replacing FILE (required for a registry's
+    /// published version: those are never rewritten).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -55,11 +56,26 @@ pub fn keygen(a: KeygenArgs) -> Result<(), Error> {
 
 /// Runs `trainer sign`.
 pub fn sign(a: SignArgs) -> Result<(), Error> {
-    let k = signing::load_key(&a.key)?;
     let file = &a.file;
+    let dest = a.out.as_ref().unwrap_or(file);
+    // a published version is described by its manifest entry (SHA-256, size, signed): signing
+    // it in place would silently make the registry lie about it
+    if let Some(v) = published_version(dest) {
+        let model = parent_dir(dest)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        return Err(Error::Usage(format!(
+            "{}: is published version v{v} of a registry (its manifest.json records the blob's \
+             SHA-256 and size), and published versions are never rewritten; write a signed \
+             copy elsewhere with --out (e.g. --out signed-{model}.blob), or retrain with \
+             --sign-key to publish a signed version",
+            dest.display()
+        )));
+    }
+    let k = signing::load_key(&a.key)?;
     let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
     let signed = signing::sign_blob(&bytes, &k).map_err(|e| e.with_path(file))?;
-    let dest = a.out.as_ref().unwrap_or(file);
     write_atomic(dest, &signed, false)?;
     println!(
         "{}: signed ({} bytes) with key {}",

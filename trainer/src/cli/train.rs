@@ -13,7 +13,7 @@ use trainer::data::{load_all, ReadOptions};
 use trainer::eval::metrics::headline_name;
 use trainer::pipeline::{self, Trained, DEFAULT_VAL_SPLIT};
 use trainer::registry::signing::{self, SigningKey};
-use trainer::registry::Registry;
+use trainer::registry::{self, Registry};
 use trainer::train::Params;
 use trainer::Error;
 
@@ -238,10 +238,15 @@ fn train_one(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let entry = trained.manifest_entry(d, params, a.val_split, created);
+    let mut entry = trained.manifest_entry(d, params, a.val_split, created);
     let blob = signing::maybe_sign(&trained.blob, sign_key)?;
+    if let Some(k) = sign_key {
+        entry["signing_public_key"] = json!(signing::key_hex(&k.public()));
+    }
+    // the entry describes the bytes on disk (signed or not), as publish records them
+    registry::describe_published(&mut entry, &blob);
     let path = registry.blob_path(kind, version);
-    con.line(final_line(&trained, metric_name, &path));
+    con.line(final_line(&trained, metric_name, &blob, &path));
     if let Some(why) = trained.undefined_headline() {
         if !a.allow_worse {
             return Err(Error::NotEnoughData {
@@ -317,7 +322,8 @@ fn extra_figures(t: &Trained) -> String {
     }
 }
 
-fn final_line(t: &Trained, metric: &str, path: &Path) -> String {
+/// `blob` is the published file's bytes (signed or not), so the size is the file's.
+fn final_line(t: &Trained, metric: &str, blob: &[u8], path: &Path) -> String {
     let last = t.fit.log.get(t.fit.best_epoch.saturating_sub(1));
     let baselines = t
         .baselines
@@ -326,13 +332,18 @@ fn final_line(t: &Trained, metric: &str, path: &Path) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "  Final: best epoch {}, loss {}, {metric} {} (f32) / {} (int8){}; baselines: {baselines}; blob {} bytes -> {}",
+        "  Final: best epoch {}, loss {}, {metric} {} (f32) / {} (int8){}; baselines: {baselines}; blob {} bytes{} -> {}",
         t.fit.best_epoch,
         fmt_n(last.map(|e| e.loss), 4),
         fmt_opt(Some(t.fit.val_metrics.headline())),
         fmt_opt(Some(t.int8.headline())),
         extra_figures(t),
-        t.blob.len(),
+        blob.len(),
+        if inference_core::signature::split(blob).signature.is_some() {
+            ", signed"
+        } else {
+            ""
+        },
         path.display()
     )
 }

@@ -344,6 +344,10 @@ impl Registry {
 
     /// Publishes `blob` as `version` of `kind` with its manifest `entry`, then points
     /// `current` at it. `hook` runs between the steps (tests use it to die mid-publish).
+    ///
+    /// The entry describes the exact bytes published, whatever the caller put there:
+    /// `blob_sha256` and `blob_bytes` of `blob`, and `signed` (whether it carries a signature
+    /// trailer). `signing_public_key` is kept only for a signed blob.
     pub fn publish(
         &self,
         kind: ModelKind,
@@ -359,6 +363,7 @@ impl Registry {
         write_atomic(&path, blob, true)?;
         hook("after-blob");
         let mut manifest = self.manifest(kind)?;
+        describe_published(&mut entry, blob);
         entry["version"] = json!(version);
         entry["file"] = json!(format!("v{version}.blob"));
         if let Some(list) = manifest["versions"].as_array_mut() {
@@ -379,6 +384,34 @@ impl Registry {
         hook("after-current");
         Ok(path)
     }
+}
+
+/// Sets the fields of a manifest `entry` that describe the published bytes: `blob_sha256`,
+/// `blob_bytes` and `signed`; drops `signing_public_key` when `blob` is not signed.
+pub fn describe_published(entry: &mut Value, blob: &[u8]) {
+    use sha2::{Digest, Sha256};
+    let signed = inference_core::signature::split(blob).signature.is_some();
+    entry["blob_sha256"] = json!(crate::data::dataset::hex(&Sha256::digest(blob)));
+    entry["blob_bytes"] = json!(blob.len());
+    entry["signed"] = json!(signed);
+    if !signed {
+        if let Some(o) = entry.as_object_mut() {
+            o.remove("signing_public_key");
+        }
+    }
+}
+
+/// If `path` is a version file of a registry (`ROOT/<model>/v<N>.blob` whose folder holds the
+/// model's `manifest.json` or `current` pointer), its version number.
+pub fn published_version(path: &Path) -> Option<u32> {
+    let name = path.file_name()?.to_str()?;
+    let n: u32 = name
+        .strip_prefix('v')?
+        .strip_suffix(".blob")?
+        .parse()
+        .ok()?;
+    let dir = parent_dir(path);
+    (dir.join("manifest.json").is_file() || dir.join("current").is_file()).then_some(n)
 }
 
 /// Path of the current blob of `kind` under `root`, read from the `current` pointer.

@@ -1,8 +1,10 @@
 //! Ed25519 signing of model blobs: key generation, key files, signing and verification.
 //!
-//! Key files are one line of lower-case hex: the private key file holds the 32-byte seed
+//! Key files are a marker line naming their kind ([`PRIVATE_MARKER`] / [`PUBLIC_MARKER`])
+//! followed by one line of lower-case hex: the private key file holds the 32-byte seed
 //! (mode 0600, refused when group or others may read it), the public key file the 32-byte
-//! public key (what a kernel compiles in or passes to `aiml_set_key`). The signature trailer
+//! public key (what a kernel compiles in or passes to `aiml_set_key`). Files of older
+//! trainers, the hex line alone, still load; a file of the other kind is refused by name. The signature trailer
 //! is specified in `inference-core/BLOB_FORMAT.md`; verification is the very code the kernel
 //! runs ([`inference_core::Model::load`]).
 
@@ -19,6 +21,18 @@ use inference_core::Model;
 pub const KEY_FILE: &str = "aios-signing.key";
 /// Name of the public key file `keygen` writes.
 pub const PUB_FILE: &str = "aios-signing.pub";
+/// First line of a private key file.
+pub const PRIVATE_MARKER: &str = "aios-ml ed25519 private key";
+/// First line of a public key file.
+pub const PUBLIC_MARKER: &str = "aios-ml ed25519 public key";
+
+/// Which half of a key pair a key file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Private,
+    Public,
+}
+
 /// Environment variable naming the private key `train` signs with when `--sign-key` is absent.
 pub const KEY_ENV: &str = "AIOS_SIGNING_KEY";
 
@@ -49,6 +63,55 @@ fn unhex32(text: &str, path: &Path) -> Result<[u8; 32]> {
         *o = u8::from_str_radix(&t[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
     }
     Ok(out)
+}
+
+/// The 32 key bytes of a key file's `text`, which must hold a `want` key: marker line and hex
+/// line, or (older files) the hex line alone. A file of the other kind is refused with a
+/// message naming the file the option needs.
+fn parse_key_file(text: &str, path: &Path, want: KeyKind) -> Result<[u8; 32]> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let hex_line = match lines.as_slice() {
+        [hex] => hex,
+        [marker, hex] => {
+            let kind = match *marker {
+                PRIVATE_MARKER => KeyKind::Private,
+                PUBLIC_MARKER => KeyKind::Public,
+                other => {
+                    return Err(Error::key(
+                        path,
+                        format!(
+                            "unknown key file header {other:?}; expected \"{PRIVATE_MARKER}\" or \"{PUBLIC_MARKER}\""
+                        ),
+                    ))
+                }
+            };
+            if kind != want {
+                return Err(Error::key(
+                    path,
+                    match want {
+                        KeyKind::Private => format!(
+                            "is a public key; --key (and --sign-key, {KEY_ENV}) needs the private key file {KEY_FILE}"
+                        ),
+                        KeyKind::Public => format!(
+                            "is a private key; --pub needs the public key file {PUB_FILE} (keep the private key off machines that only verify)"
+                        ),
+                    },
+                ));
+            }
+            hex
+        }
+        _ => {
+            return Err(Error::key(
+                path,
+                "expected 64 hex digits on one line (after the key kind line)",
+            ))
+        }
+    };
+    unhex32(hex_line, path)
 }
 
 /// 32 bytes from the operating system's random source.
@@ -96,14 +159,19 @@ pub fn keygen(dir: &Path) -> Result<(PathBuf, PathBuf)> {
         }
     }
     let pair = KeyPair::from_seed(Seed::new(os_random_32()?));
-    write_new(&key, &format!("{}\n", hex(&pair.sk.seed()[..])), 0o600)?;
-    write_new(&public, &format!("{}\n", hex(&pair.pk[..])), 0o644)?;
+    let seed = hex(&pair.sk.seed()[..]);
+    write_new(&key, &format!("{PRIVATE_MARKER}\n{seed}\n"), 0o600)?;
+    let pk = hex(&pair.pk[..]);
+    write_new(&public, &format!("{PUBLIC_MARKER}\n{pk}\n"), 0o644)?;
     Ok((key, public))
 }
 
-/// Reads a private key file; refuses one that group or others may read.
+/// Reads a private key file; refuses a public key file, and one that group or others may read.
 pub fn load_key(path: &Path) -> Result<SigningKey> {
     use std::os::unix::fs::PermissionsExt;
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    // the kind first: a public key file (mode 0644) is the wrong file, not a loose one
+    let seed = parse_key_file(&text, path, KeyKind::Private)?;
     let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
@@ -112,17 +180,16 @@ pub fn load_key(path: &Path) -> Result<SigningKey> {
             format!("private key is accessible by others (mode {mode:03o}); run chmod 600"),
         ));
     }
-    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let seed = unhex32(&text, path)?;
     let pair = KeyPair::try_from_seed(Seed::new(seed))
         .map_err(|e| Error::key(path, format!("invalid key: {e}")))?;
     Ok(SigningKey { pair })
 }
 
-/// Reads a public key file and checks it is a usable Ed25519 key.
+/// Reads a public key file (refusing a private key file) and checks it is a usable Ed25519
+/// key.
 pub fn load_public(path: &Path) -> Result<[u8; PUBLIC_KEY_LEN]> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let key = unhex32(&text, path)?;
+    let key = parse_key_file(&text, path, KeyKind::Public)?;
     if !signature::key_is_valid(&key) {
         return Err(Error::key(path, "not a valid Ed25519 public key"));
     }
