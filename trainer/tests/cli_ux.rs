@@ -130,6 +130,8 @@ fn a_model_with_undefined_validation_figures_is_not_published() {
         "{err}"
     );
     assert!(err.contains("--allow-worse"), "{err}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("-> (not published)"), "{stdout}");
     assert!(!out.exists(), "train left {} behind", out.display());
     // with --allow-worse it is published, with a warning
     let mut args = args.to_vec();

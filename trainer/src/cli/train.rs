@@ -245,9 +245,13 @@ fn train_one(
     }
     // the entry describes the bytes on disk (signed or not), as publish records them
     registry::describe_published(&mut entry, &blob);
-    let path = registry.blob_path(kind, version);
+    let undefined = trained.undefined_headline();
+    let path = match &undefined {
+        Some(_) if !a.allow_worse => PathBuf::from("(not published)"),
+        _ => registry.blob_path(kind, version),
+    };
     con.line(final_line(&trained, metric_name, &blob, &path));
-    if let Some(why) = trained.undefined_headline() {
+    if let Some(why) = undefined {
         if !a.allow_worse {
             return Err(Error::NotEnoughData {
                 kind,
