@@ -79,24 +79,7 @@ fn utc(unix_s: u64) -> String {
     if unix_s == 0 {
         return "0 (built-in, reproducible)".into();
     }
-    let days = (unix_s / 86_400) as i64;
-    let secs = unix_s % 86_400;
-    // civil_from_days (Howard Hinnant), the inverse of data::time::days_from_civil
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + (m <= 2) as i64;
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    trainer::data::time::format_utc(unix_s)
 }
 
 #[cfg(test)]

@@ -99,23 +99,6 @@ fn proc_start(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// `unix_s` as `YYYY-MM-DD HH:MM:SS UTC`.
-fn utc(unix_s: u64) -> String {
-    let (days, secs) = ((unix_s / 86_400) as i64, unix_s % 86_400);
-    // civil from days (H. Hinnant), proleptic Gregorian
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, mi, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
-}
-
 impl LockHolder {
     /// This process, now.
     pub fn me() -> LockHolder {
@@ -192,7 +175,10 @@ impl LockHolder {
             d.push_str(&format!(" on host {}", self.host));
         }
         if self.since_unix_s > 0 {
-            d.push_str(&format!(" since {}", utc(self.since_unix_s)));
+            d.push_str(&format!(
+                " since {}",
+                crate::data::time::format_utc(self.since_unix_s)
+            ));
         }
         d
     }
