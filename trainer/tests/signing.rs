@@ -19,6 +19,20 @@ fn trainer(args: &[&str], extra: &[&Path]) -> Output {
     c.output().unwrap()
 }
 
+/// `trainer sign FILE --key KEY [--out OUT]`.
+fn sign(file: &Path, key: &Path, out: Option<&Path>) -> Output {
+    let mut extra = vec![file, Path::new("--key"), key];
+    if let Some(o) = out {
+        extra.extend([Path::new("--out"), o]);
+    }
+    trainer(&["sign"], &extra)
+}
+
+/// `trainer verify FILE --pub PUBLIC`.
+fn verify(file: &Path, public: &Path) -> Output {
+    trainer(&["verify"], &[file, Path::new("--pub"), public])
+}
+
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -64,7 +78,7 @@ fn keygen_train_signed_verify_and_refusals() {
         .unwrap();
     ok(&o);
     let blob = reg.join("threat/v1.blob");
-    let v = ok(&trainer(&["verify"], &[&blob, Path::new("--pub"), &public]));
+    let v = ok(&verify(&blob, &public));
     assert!(v.contains("signature OK"), "{v}");
     // inspect (no key) still reads a signed blob
     ok(&trainer(&["inspect"], &[&blob]));
@@ -75,7 +89,7 @@ fn keygen_train_signed_verify_and_refusals() {
     bytes[n - 1] ^= 1;
     let bad = d.join("bad.blob");
     std::fs::write(&bad, &bytes).unwrap();
-    let e = refused(&trainer(&["verify"], &[&bad, Path::new("--pub"), &public]));
+    let e = refused(&verify(&bad, &public));
     assert!(e.contains("signature does not verify"), "{e}");
 
     // unsigned default: refused by verify, then signed into a new file and accepted
@@ -85,26 +99,11 @@ fn keygen_train_signed_verify_and_refusals() {
         inference_core::defaults::blob(inference_core::ModelKind::Failure),
     )
     .unwrap();
-    let e = refused(&trainer(
-        &["verify"],
-        &[&plain, Path::new("--pub"), &public],
-    ));
+    let e = refused(&verify(&plain, &public));
     assert!(e.contains("not signed"), "{e}");
     let signed = d.join("signed.blob");
-    ok(&trainer(
-        &["sign"],
-        &[
-            &plain,
-            Path::new("--key"),
-            &key,
-            Path::new("--out"),
-            &signed,
-        ],
-    ));
-    ok(&trainer(
-        &["verify"],
-        &[&signed, Path::new("--pub"), &public],
-    ));
+    ok(&sign(&plain, &key, Some(&signed)));
+    ok(&verify(&signed, &public));
 
     // a world-readable key is refused before any training starts
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -223,25 +222,19 @@ fn signed_train_manifest_describes_the_file_and_sign_keeps_versions() {
     );
 
     // signing a published version in place is refused and changes nothing
-    let err = refused(&trainer(&["sign"], &[&v2, Path::new("--key"), &key]));
+    let err = refused(&sign(&v2, &key, None));
     assert!(err.contains("published version v2"), "{err}");
     assert!(err.contains("--out"), "{err}");
     assert!(err.contains("--sign-key"), "{err}");
     assert_eq!(std::fs::read(&v2).unwrap(), bytes2);
     // nor may --out overwrite a published version
-    let err = refused(&trainer(
-        &["sign"],
-        &[&v2, Path::new("--key"), &key, Path::new("--out"), &v1],
-    ));
+    let err = refused(&sign(&v2, &key, Some(&v1)));
     assert!(err.contains("published version v1"), "{err}");
     assert_eq!(std::fs::read(&v1).unwrap(), bytes);
     // a signed copy outside the registry works
     let copy = d.join("signed-memory.blob");
-    ok(&trainer(
-        &["sign"],
-        &[&v2, Path::new("--key"), &key, Path::new("--out"), &copy],
-    ));
-    ok(&trainer(&["verify"], &[&copy, Path::new("--pub"), &public]));
+    ok(&sign(&v2, &key, Some(&copy)));
+    ok(&verify(&copy, &public));
     std::fs::remove_dir_all(&d).unwrap();
 }
 
@@ -270,16 +263,7 @@ fn key_files_name_their_kind_and_legacy_keys_load() {
     .unwrap();
     let signed = d.join("signed.blob");
     // the public key given as --key (and as --sign-key): refused by kind, not by mode
-    let e = refused(&trainer(
-        &["sign"],
-        &[
-            &plain,
-            Path::new("--key"),
-            &public,
-            Path::new("--out"),
-            &signed,
-        ],
-    ));
+    let e = refused(&sign(&plain, &public, Some(&signed)));
     assert!(e.contains("is a public key"), "{e}");
     assert!(e.contains("aios-signing.key"), "{e}");
     assert!(!e.contains("chmod"), "{e}");
@@ -291,17 +275,8 @@ fn key_files_name_their_kind_and_legacy_keys_load() {
     assert!(!signed.exists() && !d.join("models").exists());
 
     // the private key given as --pub
-    ok(&trainer(
-        &["sign"],
-        &[
-            &plain,
-            Path::new("--key"),
-            &key,
-            Path::new("--out"),
-            &signed,
-        ],
-    ));
-    let e = refused(&trainer(&["verify"], &[&signed, Path::new("--pub"), &key]));
+    ok(&sign(&plain, &key, Some(&signed)));
+    let e = refused(&verify(&signed, &key));
     assert!(e.contains("is a private key"), "{e}");
     assert!(e.contains("aios-signing.pub"), "{e}");
 
@@ -312,7 +287,7 @@ fn key_files_name_their_kind_and_legacy_keys_load() {
         format!("some other key\n{}", &pub_text.lines().nth(1).unwrap()),
     )
     .unwrap();
-    let e = refused(&trainer(&["verify"], &[&signed, Path::new("--pub"), &odd]));
+    let e = refused(&verify(&signed, &odd));
     assert!(e.contains("unknown key file header"), "{e}");
 
     // legacy files: the hex line alone
@@ -322,27 +297,12 @@ fn key_files_name_their_kind_and_legacy_keys_load() {
     std::fs::set_permissions(&old_key, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(&old_pub, format!("{}\n", pub_text.lines().nth(1).unwrap())).unwrap();
     let legacy = d.join("legacy.blob");
-    ok(&trainer(
-        &["sign"],
-        &[
-            &plain,
-            Path::new("--key"),
-            &old_key,
-            Path::new("--out"),
-            &legacy,
-        ],
-    ));
+    ok(&sign(&plain, &old_key, Some(&legacy)));
     assert_eq!(
         std::fs::read(&legacy).unwrap(),
         std::fs::read(&signed).unwrap()
     );
-    ok(&trainer(
-        &["verify"],
-        &[&legacy, Path::new("--pub"), &old_pub],
-    ));
-    ok(&trainer(
-        &["verify"],
-        &[&signed, Path::new("--pub"), &public],
-    ));
+    ok(&verify(&legacy, &old_pub));
+    ok(&verify(&signed, &public));
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -2,13 +2,13 @@
 //! data, beside the baselines, as one JSON object.
 
 use inference_core::features::threat::ThreatType;
-use inference_core::{LoadError, MemoryPredictor, Model, ModelKind, ModelSource};
+use inference_core::{LoadError, MemoryPredictor, Model, ModelKind};
 use serde_json::{json, Value};
 
 use super::baselines::logistic_regression;
 use super::cachesim::{CacheConfig, Simulation};
 use super::events::{self, MAX_FALSE_ALARMS_PER_DAY};
-use super::int8::int8_failure_probabilities;
+use super::int8::{int8_failure_probabilities, serving_given};
 use super::int8::{int8_metrics, int8_threat_score};
 use super::metrics;
 use super::replay::{replay_threat, zero_history};
@@ -75,7 +75,7 @@ pub fn evaluate(
         return evaluate_workload(&model, specs, ro, eo, progress);
     }
     if kind == ModelKind::Threat && specs.iter().all(|s| s.starts_with("adfa:")) {
-        return evaluate_adfa(blob, specs, ro, eo);
+        return evaluate_adfa(blob, model.version(), specs, ro, eo);
     }
     let (d, skipped) = load_all(kind, specs, ro, eo.samples, eo.seed)?;
     progress(d.len() as u64);
@@ -179,6 +179,7 @@ fn evaluate_workload(
 /// `eo.baseline_data` (see [`traces`](super::traces)).
 fn evaluate_adfa(
     blob: &[u8],
+    version: u32,
     specs: &[String],
     ro: &ReadOptions,
     eo: &EvalOptions,
@@ -203,9 +204,8 @@ fn evaluate_adfa(
         Some(read(&eo.baseline_data)?.0)
     };
     let mut out = traces::evaluate(blob, &eval, baseline.as_deref())?;
-    let model = Model::from_blob(blob)?;
     out["model"] = json!(ModelKind::Threat.name());
-    out["model_version"] = json!(model.version());
+    out["model_version"] = json!(version);
     out["data"] = json!(specs.join("+"));
     out["baseline_data"] = json!(eo.baseline_data.join("+"));
     out["skipped_rows"] = json!(skipped);
@@ -320,13 +320,7 @@ fn evaluate_memory(
     mut progress: impl FnMut(u64),
 ) -> Result<Value> {
     eo.cache.validate()?;
-    let predictor = MemoryPredictor::new(Some(blob));
-    if let ModelSource::Default {
-        refused: Some(e), ..
-    } = inference_core::Predictor::source(&predictor)
-    {
-        return Err(Error::from(e.clone()));
-    }
+    let predictor = serving_given(MemoryPredictor::new(Some(blob)))?;
     let mut sim = Simulation::new(eo.cache, &predictor, eo.min_probability);
     let mut n = 0u64;
     let mut skipped = 0;

@@ -3,11 +3,12 @@
 
 use inference_core::features::threat;
 use inference_core::quant::softmax_permille;
-use inference_core::{Model, ModelKind};
+use inference_core::{Model, ModelKind, ModelSource, Predictor};
 use ndarray::Array2;
 
 use super::metrics::{self, Metrics};
 use crate::data::dataset::Dataset;
+use crate::error::{Error, Result};
 
 /// Runs a validated model over a data set and returns its outputs in fixed units.
 pub fn int8_outputs(model: &Model<'_>, d: &Dataset) -> Array2<f64> {
@@ -68,4 +69,15 @@ pub fn int8_failure_probabilities(model: &Model<'_>, d: &Dataset) -> Vec<f64> {
             inference_core::quant::sigmoid_permille(logit) as f64 / 1000.0
         })
         .collect()
+}
+
+/// `p` if it serves the blob it was given; the blob's refusal otherwise (a predictor falls back
+/// to its built-in model silently, which an evaluation must not).
+pub fn serving_given<'a, P: Predictor<'a>>(p: P) -> Result<P> {
+    match p.source() {
+        ModelSource::Default {
+            refused: Some(e), ..
+        } => Err(Error::from(e.clone())),
+        _ => Ok(p),
+    }
 }

@@ -14,15 +14,16 @@
 use std::collections::{BTreeMap, HashSet};
 
 use inference_core::features::threat::ThreatType;
-use inference_core::{Predictor, ThreatDetector};
+use inference_core::ThreatDetector;
 use serde_json::{json, Value};
 
 use super::baselines::logistic_regression;
+use super::int8::serving_given;
 use super::metrics::{roc_auc, threshold_for_fpr};
 use super::replay::zero_history;
 use crate::data::adfa::{append_trace, window, Trace, WINDOW};
 use crate::data::dataset::Dataset;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use inference_core::ModelKind;
 
 /// Calls per STIDE window (the classic choice, and the one published results on ADFA-LD use).
@@ -30,13 +31,7 @@ pub const STIDE_WINDOW: usize = 6;
 
 /// Scores of the deployed model, per trace, in `[0, 1]`.
 pub fn model_scores(blob: &[u8], traces: &[Trace]) -> Result<(Vec<f64>, u16)> {
-    let detector = ThreatDetector::new(Some(blob));
-    if let inference_core::ModelSource::Default {
-        refused: Some(e), ..
-    } = detector.source()
-    {
-        return Err(Error::from(e.clone()));
-    }
+    let detector = serving_given(ThreatDetector::new(Some(blob)))?;
     let scores = traces
         .iter()
         .map(|t| {
