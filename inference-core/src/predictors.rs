@@ -400,20 +400,26 @@ impl<'a> FailurePredictor<'a> {
 
 // ---------------------------------------------------------------------------------------------
 
-/// The memory predictor's guess of the next access.
+/// The memory predictor's decision for the newest access: which blocks to prefetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccessPrediction {
-    /// Predicted next address (start of the predicted cache line).
+    /// Start addresses of the blocks to prefetch, most probable first; the first `degree`
+    /// entries are meaningful, the rest are zero.
+    pub prefetch: [u64; memory::MAX_DEGREE],
+    /// Number of blocks to prefetch, `0..=MAX_DEGREE` (0: do not prefetch).
+    pub degree: u8,
+    /// Start address of the most probable proposal's block (prefetched or not).
     pub next_addr: u64,
-    /// Predicted delta from the current line, in cache lines.
-    pub delta_lines: i64,
-    /// Probability that the next access falls in that line, per-mille.
+    /// Its delta from the current block, in blocks.
+    pub delta_blocks: i64,
+    /// Probability that it is a useful prefetch, per-mille.
     pub probability: u16,
+    /// Confidence in the decision, per-mille: the best proposal's probability when the
+    /// predictor prefetches, `1000 -` it when it does not.
+    pub confidence: u16,
     /// Predicted kind of the next access.
     pub kind: AccessKind,
-    /// Confidence, per-mille: probability that some candidate is right (`1000 - P(none)`).
-    pub confidence: u16,
-    /// Chosen candidate class (see [`memory`](crate::features::memory)).
+    /// Candidate class of the most probable proposal (see [`memory`](crate::features::memory)).
     pub class: u8,
 }
 
@@ -445,16 +451,28 @@ impl<'a> MemoryPredictor<'a> {
         Self::load(blob, &Policy::OPEN)
     }
 
-    /// Class probabilities (per-mille) for the candidates of `history`, from ready features.
-    pub fn class_probabilities(&self, f: &[i32; memory::N_FEATURES]) -> [u16; memory::N_CLASSES] {
+    /// Operating threshold of a proposal's probability, per-mille.
+    pub fn threshold(&self) -> u16 {
+        self.cell.threshold(memory::DEFAULT_THRESHOLD)
+    }
+
+    /// Probability (per-mille) that each candidate's proposal is a useful prefetch, from
+    /// ready features.
+    pub fn useful_probabilities(
+        &self,
+        f: &[i32; memory::N_FEATURES],
+    ) -> [u16; memory::N_CANDIDATES] {
         let mut out = [0i32; memory::N_OUTPUTS];
         self.cell.infer(f, &mut out);
-        let mut p = [0u16; memory::N_CLASSES];
-        softmax_permille(&out[..memory::N_CLASSES], &mut p);
+        let mut p = [0u16; memory::N_CANDIDATES];
+        for (pk, &z) in p.iter_mut().zip(out.iter()) {
+            *pk = crate::quant::sigmoid_permille(z);
+        }
         p
     }
 
-    /// Predicts from ready features; `history` supplies the candidates and current line.
+    /// Decides from ready features; `history` supplies the proposals and the current block.
+    /// Proposals naming a recently touched block are never prefetched, duplicates once.
     pub fn predict_features(
         &self,
         history: &MemoryHistory,
@@ -462,26 +480,59 @@ impl<'a> MemoryPredictor<'a> {
     ) -> AccessPrediction {
         let mut out = [0i32; memory::N_OUTPUTS];
         self.cell.infer(f, &mut out);
-        let mut p = [0u16; memory::N_CLASSES];
-        softmax_permille(&out[..memory::N_CLASSES], &mut p);
         let mut pk = [0u16; 3];
         softmax_permille(&out[memory::OUT_KIND..], &mut pk);
-        let class = argmax(&p[..memory::N_CANDIDATES]);
-        let delta = history.candidates().get(class).copied().unwrap_or(1);
-        let line = history.current_line().unwrap_or(0);
+        let mut p = [0u16; memory::N_CANDIDATES];
+        for (k, pk) in p.iter_mut().enumerate() {
+            if history.proposal(k).is_some() {
+                *pk = crate::quant::sigmoid_permille(out[k]);
+            }
+        }
+        // candidates by probability, highest first (stable: lower class wins ties)
+        let mut order = [0u8; memory::N_CANDIDATES];
+        for (i, o) in order.iter_mut().enumerate() {
+            *o = i as u8;
+        }
+        order.sort_unstable_by_key(|&k| (core::cmp::Reverse(p[k as usize]), k));
+        let best = order[0] as usize;
+        let bytes = history.block_bytes();
+        let cur = history.current_block().unwrap_or(0);
+        let delta = history.candidates()[best];
+        let threshold = self.threshold();
+        let mut prefetch = [0u64; memory::MAX_DEGREE];
+        let mut degree = 0usize;
+        for &k in &order {
+            let k = k as usize;
+            if degree == memory::MAX_DEGREE || p[k] < threshold || p[k] == 0 {
+                break;
+            }
+            let Some(block) = history.proposal(k) else {
+                continue;
+            };
+            let addr = block.wrapping_mul(bytes);
+            if !prefetch[..degree].contains(&addr) {
+                prefetch[degree] = addr;
+                degree += 1;
+            }
+        }
         AccessPrediction {
-            next_addr: line
-                .wrapping_add(delta as u64)
-                .wrapping_mul(memory::LINE_BYTES),
-            delta_lines: delta,
-            probability: p.get(class).copied().unwrap_or(0),
+            prefetch,
+            degree: degree as u8,
+            next_addr: cur.wrapping_add(delta as u64).wrapping_mul(bytes),
+            delta_blocks: delta,
+            probability: p[best],
+            confidence: if degree > 0 {
+                p[best]
+            } else {
+                1000 - p[best].min(1000)
+            },
             kind: AccessKind::from_code(argmax(&pk)),
-            confidence: 1000u16.saturating_sub(p[memory::CLASS_NONE]),
-            class: class as u8,
+            class: best as u8,
         }
     }
 
-    /// Predicts the access after the newest one in `history`.
+    /// Decides what to prefetch after the newest access in `history` (call it when
+    /// [`MemoryHistory::push`] reports a block change).
     pub fn predict(&self, history: &MemoryHistory) -> AccessPrediction {
         self.predict_features(history, &history.features())
     }

@@ -98,9 +98,12 @@ static int aiml_run_vectors(char phase)
 			bad++;
 			continue;
 		}
-		AIML_PRINT("%c M %u addr=%llx delta=%lld p=%u conf=%u kind=%u class=%u\n", phase, i,
-			   (unsigned long long)p.next_addr, (long long)p.delta_lines, p.probability,
-			   p.confidence, p.kind, p.class_id);
+		AIML_PRINT("%c M %u addr=%llx delta=%lld p=%u conf=%u kind=%u class=%u degree=%u "
+			   "pf=%llx,%llx,%llx,%llx\n",
+			   phase, i, (unsigned long long)p.next_addr, (long long)p.delta_blocks,
+			   p.probability, p.confidence, p.kind, p.class_id, p.degree,
+			   (unsigned long long)p.prefetch[0], (unsigned long long)p.prefetch[1],
+			   (unsigned long long)p.prefetch[2], (unsigned long long)p.prefetch[3]);
 	}
 	return bad;
 }

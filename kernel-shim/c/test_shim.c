@@ -224,6 +224,24 @@ static void error_paths(void)
 	EXPECT(aiml_memory_predict(&mh, (AimlAccessPrediction *)mis), AIML_STATUS_MISALIGNED);
 	EXPECT(aiml_memory_predict((AimlMemoryHistory *)&th, &ap), AIML_STATUS_NOT_INITIALIZED);
 	EXPECT(aiml_memory_predict(&mh, &ap), AIML_STATUS_OK);
+
+	/* page-granularity streams: only powers of two from 2 bytes to 4 GiB */
+	EXPECT(aiml_memory_history_init_blocks(&mh, 0), AIML_STATUS_INVALID_ARGUMENT);
+	EXPECT(aiml_memory_history_init_blocks(&mh, 1), AIML_STATUS_INVALID_ARGUMENT);
+	EXPECT(aiml_memory_history_init_blocks(&mh, 1000), AIML_STATUS_INVALID_ARGUMENT);
+	EXPECT(aiml_memory_history_init_blocks(&mh, 1ULL << 33), AIML_STATUS_INVALID_ARGUMENT);
+	EXPECT(aiml_memory_history_init_blocks(NULL, 4096), AIML_STATUS_NULL_POINTER);
+	EXPECT(aiml_memory_history_init_blocks(&mh, 4096), AIML_STATUS_OK);
+	for (int i = 0; i < 40; i++) {
+		ma.addr = 0x7f0000000000ULL + (unsigned long long)i * 4096 + 24;
+		ma.kind = 0;
+		EXPECT(aiml_memory_push(&mh, &ma), AIML_STATUS_OK);
+	}
+	EXPECT(aiml_memory_predict(&mh, &ap), AIML_STATUS_OK);
+	/* the answer is in pages: page-aligned addresses, at most four of them */
+	EXPECT(ap.next_addr % 4096 == 0 && ap.degree <= 4, 1);
+	for (int k = 0; k < ap.degree; k++)
+		EXPECT(ap.prefetch[k] % 4096 == 0 && ap.prefetch[k] != 0, 1);
 }
 
 /* ---- stack painting: run one prediction on a private, painted stack ---- */

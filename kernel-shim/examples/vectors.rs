@@ -561,8 +561,18 @@ fn expect_memory(out: &mut String, phase: char, mp: &MemoryPredictor, m_ops: &Op
         let p = mp.predict(&hist);
         writeln!(
             out,
-            "{phase} M {i} addr={:x} delta={} p={} conf={} kind={} class={}",
-            p.next_addr, p.delta_lines, p.probability, p.confidence, p.kind as u8, p.class
+            "{phase} M {i} addr={:x} delta={} p={} conf={} kind={} class={} degree={} pf={:x},{:x},{:x},{:x}",
+            p.next_addr,
+            p.delta_blocks,
+            p.probability,
+            p.confidence,
+            p.kind as u8,
+            p.class,
+            p.degree,
+            p.prefetch[0],
+            p.prefetch[1],
+            p.prefetch[2],
+            p.prefetch[3]
         )
         .unwrap();
     }

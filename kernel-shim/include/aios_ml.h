@@ -79,7 +79,7 @@
 /**
  * 64-bit words of [`AimlMemoryHistory`].
  */
-#define AIML_MEMORY_HISTORY_WORDS 352
+#define AIML_MEMORY_HISTORY_WORDS 448
 
 /**
  * Result of every call. `Ok` is 0; caller errors are 1..=15; a refused blob is 16..=47 and
@@ -486,37 +486,46 @@ typedef struct AimlMemoryAccess {
 } AimlMemoryAccess;
 
 /**
- * The memory predictor's guess of the next access.
+ * The memory predictor's decision after an access: which blocks to prefetch.
  */
 typedef struct AimlAccessPrediction {
   /**
-   * Predicted next address (start of the cache line).
+   * Start addresses of the blocks to prefetch, most probable first; the first `degree`
+   * are meaningful, the rest are zero.
+   */
+  uint64_t prefetch[4];
+  /**
+   * Start address of the most probable proposal's block (prefetched or not).
    */
   uint64_t next_addr;
   /**
-   * Predicted delta from the current line, cache lines.
+   * Its delta from the current block, in blocks.
    */
-  int64_t delta_lines;
+  int64_t delta_blocks;
   /**
-   * Probability that the next access falls in that line, per-mille.
+   * Probability that it is a useful prefetch, per-mille.
    */
   uint16_t probability;
   /**
-   * Probability that some candidate is right, per-mille.
+   * Confidence in the decision (prefetch or not), per-mille.
    */
   uint16_t confidence;
+  /**
+   * Blocks to prefetch, 0..=4 (0: do not prefetch).
+   */
+  uint8_t degree;
   /**
    * Predicted kind of the next access: 0 read, 1 write, 2 execute.
    */
   uint8_t kind;
   /**
-   * Chosen candidate class (0..=5).
+   * Candidate class of the most probable proposal (0..=7).
    */
   uint8_t class_id;
   /**
    * Zero.
    */
-  uint16_t reserved;
+  uint8_t reserved;
 } AimlAccessPrediction;
 
 /**
@@ -669,7 +678,8 @@ enum AimlStatus aiml_failure_predict(const struct AimlFailureHistory *h,
                                      struct AimlFailureForecast *out);
 
 /**
- * Initialises (or clears) a memory-access history (one per stream).
+ * Initialises (or clears) a memory-access history (one per stream) over cache lines
+ * (64-byte blocks).
  *
  * # Safety
  * `h`, if non-null and aligned, must be valid for writes.
@@ -677,7 +687,18 @@ enum AimlStatus aiml_failure_predict(const struct AimlFailureHistory *h,
 enum AimlStatus aiml_memory_history_init(struct AimlMemoryHistory *h);
 
 /**
- * Records an access.
+ * Initialises (or clears) a memory-access history over blocks of `block_bytes` (a power of
+ * two, 2 bytes to 4 GiB; e.g. 4096 for page-level prefetching from a fault handler).
+ * Other sizes are refused (`INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `h`, if non-null and aligned, must be valid for writes.
+ */
+enum AimlStatus aiml_memory_history_init_blocks(struct AimlMemoryHistory *h, uint64_t block_bytes);
+
+/**
+ * Records an access. Predict after the accesses that move to a new block: within a block
+ * the decision does not change.
  *
  * # Safety
  * Non-null, aligned pointers must be valid; `h` must not be used concurrently.
@@ -685,7 +706,7 @@ enum AimlStatus aiml_memory_history_init(struct AimlMemoryHistory *h);
 enum AimlStatus aiml_memory_push(struct AimlMemoryHistory *h, const struct AimlMemoryAccess *a);
 
 /**
- * Predicts the access after the newest one in `h`.
+ * Decides which blocks to prefetch after the newest access in `h`.
  *
  * # Safety
  * Non-null, aligned pointers must be valid; `h` must not be written concurrently.

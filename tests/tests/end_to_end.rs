@@ -96,5 +96,11 @@ fn synthetic_tasks_reach_their_targets() {
         "synthetic".into(),
         synth::MemoryMix::StrideDominated,
     ));
-    assert!(m.int8.top1_accuracy.unwrap() >= 0.90, "memory {:?}", m.int8);
+    // strided streams: the model issues the useful proposals and little else
+    assert!(m.int8.prefetch_f1.unwrap() >= 0.80, "memory {:?}", m.int8);
+    assert!(
+        m.int8.prefetch_precision.unwrap() >= 0.80,
+        "memory {:?}",
+        m.int8
+    );
 }

@@ -1,88 +1,134 @@
-//! Memory-access predictor features: the prefetcher's view of one access stream.
+//! Memory-access predictor features: a prefetcher's view of one access stream.
 //!
-//! The model does not regress an address. It *chooses* the next cache-line delta among
-//! [`N_CANDIDATES`] candidates that cheap hardware-style predictors propose, or says that none
-//! will be right. That makes it a learned hybrid prefetcher: it can follow any stride, however
-//! large, in programs it has never seen, and it learns which proposer to trust from the recent
-//! history. The candidates, in class order:
+//! The model does not regress an address. At every access that moves to a new *block* (a
+//! cache line, or a page when the history is made with [`MemoryHistory::with_block_bytes`]),
+//! cheap hardware-style proposers each name one block to prefetch, and the model estimates,
+//! for each proposal, the probability that it is a **useful prefetch**: that the block is
+//! demanded within the next [`HORIZON`] block changes although it is not among the recently
+//! touched blocks (which a cache still holds). The predictor prefetches every proposal whose
+//! probability reaches the blob's threshold, up to [`MAX_DEGREE`] blocks, and nothing when none
+//! does: "do not prefetch" and the prefetch degree are decided per access. The candidates, in
+//! class order:
 //!
-//! | class | candidate delta (cache lines) |
+//! | class | candidate delta (blocks) |
 //! |---|---|
 //! | 0 | the stride of the current access's program counter (a 64-entry PC table) |
-//! | 1 | the last delta |
-//! | 2 | the delta before it |
-//! | 3 | +1 (next line) |
-//! | 4 | 0 (same line again) |
-//! | 5 | -1 (previous line) |
-//! | 6 | none of them |
+//! | 1 | the last block change |
+//! | 2 | the block change before it |
+//! | 3 | the majority block change of the last 16 (Boyer–Moore vote; Leap's trend) |
+//! | 4 | +1 (next block) |
+//! | 5 | +2 |
+//! | 6 | -1 (previous block) |
+//! | 7 | twice the PC stride (one step further along it) |
 //!
-//! Features (57), newest first within each group:
+//! The label of a proposal is computed here too ([`MemoryHistory::matured`]): the history
+//! remembers the last [`HORIZON`] proposals and marks each one whose block is demanded before it
+//! retires. Trainer and device share that definition, and the same record feeds the
+//! "recent hits" features.
+//!
+//! Features (54), newest first within each group; "block changes" are the accesses whose
+//! block differs from the previous access's:
 //!
 //! | index | feature | unit |
 //! |---|---|---|
-//! | 0..20 | the last 20 line deltas | `symlog_q4` of cache lines |
-//! | 20..40 | kinds of the last 20 accesses, current first | 0 read, 1 write, 2 execute |
-//! | 40 | time since the previous access | `symlog_q4` of ns |
-//! | 41 | mean time between the last 20 accesses | `symlog_q4` of ns |
-//! | 42 | current address's byte offset within its cache line | 0..63 |
-//! | 43 | spatial locality: deltas with \|d\| ≤ 2 lines among the last 20 | per-mille |
-//! | 44..50 | the 6 candidate deltas | `symlog_q4` of cache lines |
-//! | 50..56 | how many of the last 8 accesses each candidate predicted right | 0..8 |
-//! | 56 | confidence of the current PC's stride | 0..3 |
+//! | 0..16 | the last 16 block changes | `symlog_q4` of blocks |
+//! | 16..24 | kinds of the last 8 accesses, current first | 0 read, 1 write, 2 execute |
+//! | 24 | time since the previous access | `symlog_q4` of ns |
+//! | 25 | time since the previous block change | `symlog_q4` of ns |
+//! | 26 | current address's offset within its block | 64ths of a block |
+//! | 27 | spatial locality: changes with \|d\| ≤ 2 blocks among the last 16 | per-mille |
+//! | 28 | accesses spent in the previous block | `symlog_q4` |
+//! | 29..37 | the 8 candidate deltas | `symlog_q4` of blocks |
+//! | 37..45 | how many of each candidate's last 8 retired proposals were useful | 0..8 |
+//! | 45..53 | candidate names a recently touched block (never a useful prefetch) | 0/1 |
+//! | 53 | confidence of the current PC's stride | 0..3 |
 //!
-//! Outputs (10): Q8 logits of the 7 classes, then Q8 logits of the next access's kind.
+//! Outputs (11): Q8 logits of "proposal k is a useful prefetch" for the 8 candidates
+//! (independent sigmoids), then Q8 logits of the next access's kind.
 
-use heapless::HistoryBuf;
-
-use super::{newest_first, sat_i32, symlog_q4};
+use super::{sat_i32, symlog_q4};
 
 /// Number of features.
-pub const N_FEATURES: usize = 57;
+pub const N_FEATURES: usize = 54;
 
 /// Where each feature sits in the vector (the table in the module docs).
 pub mod field {
     use super::super::Field;
-    use super::{HISTORY, N_CANDIDATES};
+    use super::{HISTORY, KIND_HISTORY, N_CANDIDATES};
 
-    /// The last line deltas, newest first.
+    /// The last block changes, newest first.
     pub const DELTAS: Field = 0..HISTORY;
     /// Kinds of the last accesses, current first.
-    pub const KINDS: Field = HISTORY..2 * HISTORY;
+    pub const KINDS: Field = HISTORY..HISTORY + KIND_HISTORY;
     /// Time since the previous access.
     pub const GAP: usize = KINDS.end;
-    /// Mean time between the last accesses.
-    pub const MEAN_GAP: usize = GAP + 1;
-    /// Byte offset of the current address in its line.
-    pub const LINE_OFFSET: usize = GAP + 2;
-    /// Share of small deltas (spatial locality).
+    /// Time since the previous block change.
+    pub const CHANGE_GAP: usize = GAP + 1;
+    /// Offset of the current address in its block, 64ths.
+    pub const BLOCK_OFFSET: usize = GAP + 2;
+    /// Share of small block changes (spatial locality).
     pub const LOCALITY: usize = GAP + 3;
+    /// Accesses spent in the previous block.
+    pub const RUN: usize = GAP + 4;
     /// The candidate deltas, in class order.
-    pub const CANDIDATES: Field = GAP + 4..GAP + 4 + N_CANDIDATES;
-    /// Recent hits of each candidate, in class order.
+    pub const CANDIDATES: Field = RUN + 1..RUN + 1 + N_CANDIDATES;
+    /// Recent useful proposals of each candidate, in class order.
     pub const CANDIDATE_HITS: Field = CANDIDATES.end..CANDIDATES.end + N_CANDIDATES;
+    /// Whether each candidate names a recently touched block.
+    pub const CANDIDATE_STALE: Field = CANDIDATE_HITS.end..CANDIDATE_HITS.end + N_CANDIDATES;
     /// Confidence of the current PC's stride.
-    pub const PC_CONFIDENCE: usize = CANDIDATE_HITS.end;
+    pub const PC_CONFIDENCE: usize = CANDIDATE_STALE.end;
 
     const _: () = assert!(PC_CONFIDENCE + 1 == super::N_FEATURES);
 }
-/// Number of delta candidates.
-pub const N_CANDIDATES: usize = 6;
-/// Class meaning "no candidate is right".
-pub const CLASS_NONE: usize = N_CANDIDATES;
-/// Number of classes of the delta head.
-pub const N_CLASSES: usize = N_CANDIDATES + 1;
+
+/// Class (output index) of each candidate.
+pub mod class {
+    /// The current PC's stride.
+    pub const PC_STRIDE: usize = 0;
+    /// The last block change.
+    pub const LAST: usize = 1;
+    /// The block change before it.
+    pub const BEFORE_LAST: usize = 2;
+    /// The majority block change.
+    pub const MAJORITY: usize = 3;
+    /// +1 block.
+    pub const NEXT: usize = 4;
+    /// +2 blocks.
+    pub const NEXT_2: usize = 5;
+    /// -1 block.
+    pub const PREVIOUS: usize = 6;
+    /// Twice the PC stride.
+    pub const PC_STRIDE_2: usize = 7;
+    const _: () = assert!(PC_STRIDE_2 + 1 == super::N_CANDIDATES);
+}
+
+/// Number of candidate proposals (and of "useful" outputs).
+pub const N_CANDIDATES: usize = 8;
 /// Number of network outputs.
-pub const N_OUTPUTS: usize = N_CLASSES + 3;
+pub const N_OUTPUTS: usize = N_CANDIDATES + 3;
 /// Output index of the first access-kind logit.
-pub const OUT_KIND: usize = N_CLASSES;
-/// Feature-layout id (kind 4, layout 1).
-pub const SCHEMA_ID: u32 = 0x0004_0001;
-/// Deltas of history.
-pub const HISTORY: usize = 20;
-/// Cache-line size the deltas are measured in.
+pub const OUT_KIND: usize = N_CANDIDATES;
+/// Feature-layout id (kind 4, layout 2).
+pub const SCHEMA_ID: u32 = 0x0004_0002;
+/// Block changes of history.
+pub const HISTORY: usize = 16;
+/// Access kinds of history.
+pub const KIND_HISTORY: usize = 8;
+/// Block changes a proposal has to come true.
+pub const HORIZON: usize = 16;
+/// Most blocks prefetched per access.
+pub const MAX_DEGREE: usize = 4;
+/// Cache-line size: the default block.
 pub const LINE_BYTES: u64 = 64;
+/// Page size, the block of the OS-level setting.
+pub const PAGE_BYTES: u64 = 4096;
 /// Entries of the direct-mapped PC stride table.
 pub const PC_TABLE: usize = 64;
+/// Default operating threshold of a proposal's probability, per-mille.
+pub const DEFAULT_THRESHOLD: u16 = 500;
+/// Marks a proposal that cannot be useful (a recent block, or no change at all).
+const NO_BLOCK: u64 = u64::MAX;
 
 /// Kind of a memory access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -122,30 +168,42 @@ pub struct MemoryAccess {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Seen {
-    line: u64,
-    offset: u8,
-    kind: AccessKind,
-    time_ns: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct PcEntry {
     tag: u64,
-    last_line: u64,
+    last_block: u64,
     stride: i64,
     conf: u8,
 }
 
-/// State of one access stream: recent accesses, the PC stride table and the candidates'
-/// recent record. About 1.9 KiB.
+/// State of one access stream: recent blocks and accesses, the PC stride table, the current
+/// candidates and the record of the last [`HORIZON`] proposals. About 1.9 KiB.
 #[derive(Debug, Clone)]
 pub struct MemoryHistory {
-    seen: HistoryBuf<Seen, { HISTORY + 1 }>,
+    shift: u32,
+    /// Recent distinct consecutive blocks, a ring; `newest` indexes the newest.
+    blocks: [u64; HISTORY + 1],
+    newest: usize,
+    n_blocks: usize,
+    /// Kinds of the last accesses, 2 bits each, newest in the low bits.
+    kinds: u32,
+    accesses: u64,
+    last_time: u64,
+    gap: u64,
+    change_time: u64,
+    change_gap: u64,
+    offset: u8,
+    run: u32,
+    prev_run: u32,
     pcs: [PcEntry; PC_TABLE],
-    candidates: [i64; N_CANDIDATES],
-    hits: [u8; N_CANDIDATES],
     pc_conf: u8,
+    candidates: [i64; N_CANDIDATES],
+    stale: u8,
+    proposals: [[u64; N_CANDIDATES]; HORIZON],
+    found: [u8; HORIZON],
+    slot: usize,
+    n_proposals: usize,
+    hits: [u8; N_CANDIDATES],
+    matured: Option<u8>,
 }
 
 impl Default for MemoryHistory {
@@ -154,8 +212,8 @@ impl Default for MemoryHistory {
     }
 }
 
-/// Line delta `to - from` as a signed number of lines (wrapping, so any two addresses work).
-fn line_delta(from: u64, to: u64) -> i64 {
+/// Block delta `to - from` as a signed number of blocks (wrapping, so any two addresses work).
+fn block_delta(from: u64, to: u64) -> i64 {
     to.wrapping_sub(from) as i64
 }
 
@@ -165,36 +223,78 @@ fn pc_slot(pc: u64) -> usize {
 }
 
 impl MemoryHistory {
-    /// An empty stream.
+    /// An empty stream over cache lines ([`LINE_BYTES`]).
     pub const fn new() -> Self {
+        Self::with_shift(LINE_BYTES.trailing_zeros())
+    }
+
+    /// An empty stream over blocks of `block_bytes` (rounded down to a power of two, at least
+    /// 2 bytes, at most 4 GiB): [`PAGE_BYTES`] for the OS-level (paging) setting.
+    pub const fn with_block_bytes(block_bytes: u64) -> Self {
+        let shift = if block_bytes < 2 {
+            1
+        } else {
+            63 - block_bytes.leading_zeros()
+        };
+        Self::with_shift(if shift > 32 { 32 } else { shift })
+    }
+
+    const fn with_shift(shift: u32) -> Self {
         MemoryHistory {
-            seen: HistoryBuf::new(),
+            shift,
+            blocks: [0; HISTORY + 1],
+            newest: 0,
+            n_blocks: 0,
+            kinds: 0,
+            accesses: 0,
+            last_time: 0,
+            gap: 0,
+            change_time: 0,
+            change_gap: 0,
+            offset: 0,
+            run: 0,
+            prev_run: 0,
             pcs: [PcEntry {
                 tag: 0,
-                last_line: 0,
+                last_block: 0,
                 stride: 0,
                 conf: 0,
             }; PC_TABLE],
-            candidates: [0, 0, 0, 1, 0, -1],
-            hits: [0; N_CANDIDATES],
             pc_conf: 0,
+            candidates: [0; N_CANDIDATES],
+            stale: 0,
+            proposals: [[NO_BLOCK; N_CANDIDATES]; HORIZON],
+            found: [0; HORIZON],
+            slot: 0,
+            n_proposals: 0,
+            hits: [0; N_CANDIDATES],
+            matured: None,
         }
     }
 
-    /// Records an access: scores the candidates proposed for it, updates the PC table, and
-    /// proposes the candidates for the next access.
-    pub fn push(&mut self, a: MemoryAccess) {
-        let line = a.addr / LINE_BYTES;
-        let prev = self.seen.recent().copied();
-        if let Some(p) = prev {
-            let actual = line_delta(p.line, line);
-            for (h, &c) in self.hits.iter_mut().zip(self.candidates.iter()) {
-                *h = (*h << 1) | (c == actual) as u8;
-            }
-        }
-        let e = &mut self.pcs[pc_slot(a.pc)];
-        if e.tag == a.pc && e.conf != u8::MAX {
-            let stride = line_delta(e.last_line, line);
+    /// Bytes per block.
+    pub const fn block_bytes(&self) -> u64 {
+        1 << self.shift
+    }
+
+    /// Block of an address.
+    pub const fn block_of(&self, addr: u64) -> u64 {
+        addr >> self.shift
+    }
+
+    /// The `k`-th newest distinct block (0 = current); `k < n_blocks`.
+    fn block_at(&self, k: usize) -> u64 {
+        self.blocks[(self.newest + HISTORY + 1 - k) % (HISTORY + 1)]
+    }
+
+    fn is_recent(&self, block: u64) -> bool {
+        (0..self.n_blocks).any(|k| self.block_at(k) == block)
+    }
+
+    fn update_pc(&mut self, pc: u64, block: u64) {
+        let e = &mut self.pcs[pc_slot(pc)];
+        if e.tag == pc {
+            let stride = block_delta(e.last_block, block);
             e.conf = if stride == e.stride {
                 (e.conf + 1).min(3)
             } else {
@@ -203,87 +303,168 @@ impl MemoryHistory {
             e.stride = stride;
         } else {
             *e = PcEntry {
-                tag: a.pc,
-                last_line: line,
+                tag: pc,
+                last_block: block,
                 stride: 0,
                 conf: 0,
             };
         }
-        e.last_line = line;
-        let pc_stride = e.stride;
+        e.last_block = block;
         self.pc_conf = e.conf;
-        let cur = Seen {
-            line,
-            offset: (a.addr % LINE_BYTES) as u8,
-            kind: a.kind,
-            time_ns: a.time_ns,
-        };
-        self.seen.write(cur);
-        let mut recent = [Seen::default(); 3];
-        newest_first(&self.seen, &mut recent, cur);
-        let d1 = line_delta(recent[1].line, recent[0].line);
-        let d2 = line_delta(recent[2].line, recent[1].line);
-        self.candidates = [pc_stride, d1, d2, 1, 0, -1];
     }
 
-    /// Candidate deltas (cache lines) proposed for the next access, in class order.
+    /// Boyer–Moore majority vote over the last block changes (the trend, as in Leap).
+    fn majority_delta(&self) -> i64 {
+        let (mut cand, mut count) = (0i64, 0u32);
+        for k in 0..self.n_blocks.saturating_sub(1).min(HISTORY) {
+            let d = block_delta(self.block_at(k + 1), self.block_at(k));
+            if count == 0 {
+                cand = d;
+                count = 1;
+            } else if d == cand {
+                count += 1;
+            } else {
+                count -= 1;
+            }
+        }
+        cand
+    }
+
+    /// Records an access. Returns `true` when it moved to a new block: only then are the
+    /// candidates renewed, the proposals scored and [`matured`](Self::matured) set, and only
+    /// then is a prediction worth making.
+    pub fn push(&mut self, a: MemoryAccess) -> bool {
+        let block = a.addr >> self.shift;
+        self.kinds = ((self.kinds << 2) | a.kind as u32) & 0xFFFF;
+        self.gap = if self.accesses > 0 {
+            a.time_ns.saturating_sub(self.last_time)
+        } else {
+            0
+        };
+        self.last_time = a.time_ns;
+        let within = a.addr & ((1u64 << self.shift) - 1);
+        self.offset = ((within << 6) >> self.shift) as u8;
+        self.accesses = self.accesses.saturating_add(1);
+        self.update_pc(a.pc, block);
+        if self.n_blocks > 0 && self.block_at(0) == block {
+            self.run = self.run.saturating_add(1);
+            self.matured = None;
+            return false;
+        }
+        self.prev_run = self.run;
+        self.run = 1;
+        self.change_gap = if self.n_blocks > 0 {
+            a.time_ns.saturating_sub(self.change_time)
+        } else {
+            0
+        };
+        self.change_time = a.time_ns;
+        for (j, props) in self.proposals.iter().enumerate() {
+            for (k, &p) in props.iter().enumerate() {
+                self.found[j] |= ((p == block) as u8) << k;
+            }
+        }
+        self.newest = (self.newest + 1) % (HISTORY + 1);
+        self.blocks[self.newest] = block;
+        self.n_blocks = (self.n_blocks + 1).min(HISTORY + 1);
+        self.matured = if self.n_proposals == HORIZON {
+            let m = self.found[self.slot];
+            for (k, h) in self.hits.iter_mut().enumerate() {
+                *h = (*h << 1) | ((m >> k) & 1);
+            }
+            Some(m)
+        } else {
+            None
+        };
+        let d = |k: usize| {
+            if k + 1 < self.n_blocks {
+                block_delta(self.block_at(k + 1), self.block_at(k))
+            } else {
+                0
+            }
+        };
+        let pc_stride = self.pcs[pc_slot(a.pc)].stride;
+        let mut c = [0i64; N_CANDIDATES];
+        c[class::PC_STRIDE] = pc_stride;
+        c[class::LAST] = d(0);
+        c[class::BEFORE_LAST] = d(1);
+        c[class::MAJORITY] = self.majority_delta();
+        c[class::NEXT] = 1;
+        c[class::NEXT_2] = 2;
+        c[class::PREVIOUS] = -1;
+        c[class::PC_STRIDE_2] = pc_stride.wrapping_mul(2);
+        self.candidates = c;
+        self.stale = 0;
+        for k in 0..N_CANDIDATES {
+            let c = self.candidates[k];
+            let target = block.wrapping_add(c as u64);
+            let stale = c == 0 || self.is_recent(target);
+            self.stale |= (stale as u8) << k;
+            self.proposals[self.slot][k] = if stale { NO_BLOCK } else { target };
+        }
+        self.found[self.slot] = 0;
+        self.slot = (self.slot + 1) % HORIZON;
+        self.n_proposals = (self.n_proposals + 1).min(HORIZON);
+        true
+    }
+
+    /// Candidate deltas (blocks) proposed at the latest block change, in class order.
     pub fn candidates(&self) -> [i64; N_CANDIDATES] {
         self.candidates
     }
 
-    /// Current cache line (`None` before the first access).
-    pub fn current_line(&self) -> Option<u64> {
-        self.seen.recent().map(|s| s.line)
+    /// Block candidate `k` proposes to prefetch, or `None` when it names a recently touched
+    /// block (or no change), which is never a useful prefetch.
+    pub fn proposal(&self, k: usize) -> Option<u64> {
+        let c = *self.candidates.get(k)?;
+        let cur = self.current_block()?;
+        ((self.stale >> k) & 1 == 0).then(|| cur.wrapping_add(c as u64))
     }
 
-    /// Class of an actual next access: the first candidate that predicted its line, or
-    /// [`CLASS_NONE`]. This is the training label.
-    pub fn class_of(&self, next_addr: u64) -> usize {
-        let Some(cur) = self.current_line() else {
-            return CLASS_NONE;
-        };
-        let actual = line_delta(cur, next_addr / LINE_BYTES);
-        self.candidates
-            .iter()
-            .position(|&c| c == actual)
-            .unwrap_or(CLASS_NONE)
+    /// Current block (`None` before the first access).
+    pub fn current_block(&self) -> Option<u64> {
+        (self.n_blocks > 0).then(|| self.block_at(0))
+    }
+
+    /// Which proposals of the block change [`HORIZON`] changes ago came true (bit k =
+    /// candidate k's block was demanded since), set by a [`push`](Self::push) that changed
+    /// block once `HORIZON` proposals exist; `None` otherwise. This is the training label of
+    /// the features taken at that older change.
+    pub fn matured(&self) -> Option<u8> {
+        self.matured
     }
 
     /// The feature vector (see the module docs).
     pub fn features(&self) -> [i32; N_FEATURES] {
         let mut f = [0i32; N_FEATURES];
-        let Some(&cur) = self.seen.recent() else {
+        if self.accesses == 0 {
             return f;
-        };
-        let mut s = [cur; HISTORY + 1];
-        newest_first(&self.seen, &mut s, cur);
-        let n = self.seen.len();
+        }
         let mut local = 0u32;
-        let mut gap_sum = 0u64;
+        let real = self.n_blocks.saturating_sub(1).min(HISTORY);
         for k in 0..HISTORY {
-            let real = k + 1 < n;
-            let d = if real {
-                line_delta(s[k + 1].line, s[k].line)
+            let d = if k < real {
+                block_delta(self.block_at(k + 1), self.block_at(k))
             } else {
                 0
             };
             f[field::DELTAS.start + k] = symlog_q4(d);
-            if real {
-                local += (d.unsigned_abs() <= 2) as u32;
-                gap_sum = gap_sum.saturating_add(s[k].time_ns.saturating_sub(s[k + 1].time_ns));
-            }
-            f[field::KINDS.start + k] = s[k].kind as i32;
+            local += (k < real && d.unsigned_abs() <= 2) as u32;
         }
-        let deltas = (n.saturating_sub(1)).min(HISTORY) as u64;
-        f[field::GAP] = symlog_q4(sat_i32(s[0].time_ns.saturating_sub(s[1].time_ns)) as i64);
-        f[field::MEAN_GAP] = gap_sum
-            .checked_div(deltas)
-            .map_or(0, |g| symlog_q4(g as i64));
-        f[field::LINE_OFFSET] = cur.offset as i32;
-        f[field::LOCALITY] = (local as u64 * 1000).checked_div(deltas).unwrap_or(0) as i32;
+        for k in 0..KIND_HISTORY {
+            if (k as u64) < self.accesses {
+                f[field::KINDS.start + k] = ((self.kinds >> (2 * k)) & 3) as i32;
+            }
+        }
+        f[field::GAP] = symlog_q4(sat_i32(self.gap) as i64);
+        f[field::CHANGE_GAP] = symlog_q4(sat_i32(self.change_gap) as i64);
+        f[field::BLOCK_OFFSET] = self.offset as i32;
+        f[field::LOCALITY] = (local * 1000).checked_div(real as u32).unwrap_or(0) as i32;
+        f[field::RUN] = symlog_q4(self.prev_run as i64);
         for k in 0..N_CANDIDATES {
             f[field::CANDIDATES.start + k] = symlog_q4(self.candidates[k]);
             f[field::CANDIDATE_HITS.start + k] = self.hits[k].count_ones() as i32;
+            f[field::CANDIDATE_STALE.start + k] = ((self.stale >> k) & 1) as i32;
         }
         f[field::PC_CONFIDENCE] = self.pc_conf as i32;
         f
@@ -294,47 +475,94 @@ impl MemoryHistory {
 mod tests {
     use super::*;
 
+    fn read(addr: u64, pc: u64, t: u64) -> MemoryAccess {
+        MemoryAccess {
+            addr,
+            pc,
+            kind: AccessKind::Read,
+            time_ns: t,
+        }
+    }
+
     #[test]
-    fn stride_stream_is_learned_by_candidates() {
+    fn stride_stream_is_learned_by_candidates_and_labels() {
         let mut h = MemoryHistory::new();
         assert_eq!(h.features(), [0; N_FEATURES]);
-        assert_eq!(h.class_of(0), CLASS_NONE);
+        assert_eq!(h.proposal(0), None);
         let base = 0x7fff_0000_0000u64;
-        for i in 0..30u64 {
-            h.push(MemoryAccess {
-                addr: base + i * 4 * LINE_BYTES,
-                pc: 0x400123,
-                kind: AccessKind::Read,
-                time_ns: i * 10,
-            });
+        let mut matured = 0;
+        for i in 0..40u64 {
+            // two accesses per line: only the first changes block
+            assert!(h.push(read(base + i * 4 * LINE_BYTES, 0x400123, i * 20)));
+            assert!(!h.push(read(base + i * 4 * LINE_BYTES + 8, 0x400127, i * 20 + 10)));
+            assert_eq!(h.matured(), None);
+            if i >= HORIZON as u64 {
+                matured += 1;
+            }
         }
-        assert_eq!(h.candidates()[0], 4);
-        assert_eq!(h.candidates()[1], 4);
-        assert_eq!(h.class_of(base + 30 * 4 * LINE_BYTES), 0);
-        assert_eq!(h.class_of(base + 29 * 4 * LINE_BYTES + LINE_BYTES), 3);
-        assert_eq!(h.class_of(0), CLASS_NONE);
+        assert!(matured > 0);
+        let c = h.candidates();
+        assert_eq!((c[0], c[1], c[2], c[3], c[7]), (4, 4, 4, 4, 8));
+        let cur = h.current_block().unwrap();
+        assert_eq!(h.proposal(0), Some(cur + 4));
+        assert_eq!(h.proposal(4), Some(cur + 1));
+        // -1 names a line never touched (the stream skips 3 of 4): not stale; -4 would be
+        assert_eq!(h.proposal(6), Some(cur - 1));
+        // the stride proposals came true, +1/+2/-1 never did
+        h.push(read(base + 40 * 4 * LINE_BYTES, 0x400123, 800));
+        let m = h.matured().unwrap();
+        assert_eq!(m & 0b1111, 0b1111, "{m:08b}");
+        assert_eq!(m & 0b0111_0000, 0, "{m:08b}");
+        assert_eq!(
+            m >> 7 & 1,
+            1,
+            "twice the stride comes true within the horizon"
+        );
         let f = h.features();
-        assert_eq!(f[0], symlog_q4(4));
-        assert_eq!(f[40], symlog_q4(10));
-        assert_eq!(f[41], symlog_q4(10));
-        assert_eq!(f[43], 0);
-        assert_eq!(f[50], 8);
-        assert_eq!(f[53], 0);
-        assert_eq!(f[56], 3);
+        assert_eq!(f[field::DELTAS.start], symlog_q4(4));
+        assert_eq!(f[field::GAP], symlog_q4(10));
+        assert_eq!(f[field::CHANGE_GAP], symlog_q4(20));
+        assert_eq!(f[field::LOCALITY], 0);
+        assert_eq!(f[field::RUN], symlog_q4(2));
+        assert_eq!(f[field::CANDIDATE_HITS.start], 8);
+        assert_eq!(f[field::CANDIDATE_HITS.start + 4], 0);
+        assert_eq!(f[field::PC_CONFIDENCE], 3);
+    }
+
+    #[test]
+    fn recent_blocks_are_stale_and_pages_are_blocks() {
+        let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
+        assert_eq!(h.block_bytes(), 4096);
+        // a walk back and forth over three pages: every proposal names a recent page
+        for i in 0..30u64 {
+            let page = [0u64, 1, 2, 1][(i % 4) as usize];
+            h.push(read(0x10_0000 + page * PAGE_BYTES + 2048, 0x400000, i));
+        }
+        let f = h.features();
+        assert_eq!(f[field::BLOCK_OFFSET], 32);
+        let cur = h.current_block().unwrap();
+        for k in 0..N_CANDIDATES {
+            let target = cur.wrapping_add(h.candidates()[k] as u64);
+            let recent = (0x100..0x103).contains(&target) || h.candidates()[k] == 0;
+            assert_eq!(h.proposal(k).is_none(), recent, "candidate {k}");
+            assert_eq!(f[field::CANDIDATE_STALE.start + k], recent as i32);
+        }
     }
 
     #[test]
     fn extreme_addresses_do_not_overflow() {
-        let mut h = MemoryHistory::new();
-        for &addr in &[0u64, u64::MAX, 0, u64::MAX / 2, 1] {
-            h.push(MemoryAccess {
-                addr,
-                pc: u64::MAX,
-                kind: AccessKind::Execute,
-                time_ns: u64::MAX - addr,
-            });
-            let _ = h.features();
-            let _ = h.class_of(addr ^ u64::MAX);
+        for bytes in [0, 1, 64, 4096, u64::MAX] {
+            let mut h = MemoryHistory::with_block_bytes(bytes);
+            for &addr in &[0u64, u64::MAX, 0, u64::MAX / 2, 1, u64::MAX - 1] {
+                h.push(MemoryAccess {
+                    addr,
+                    pc: u64::MAX,
+                    kind: AccessKind::Execute,
+                    time_ns: u64::MAX - addr,
+                });
+                let _ = h.features();
+                let _ = h.proposal(7);
+            }
         }
     }
 }

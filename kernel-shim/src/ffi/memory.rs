@@ -24,25 +24,32 @@ pub struct AimlMemoryAccess {
     pub reserved: u32,
 }
 
-/// The memory predictor's guess of the next access.
+/// The memory predictor's decision after an access: which blocks to prefetch.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AimlAccessPrediction {
-    /// Predicted next address (start of the cache line).
+    /// Start addresses of the blocks to prefetch, most probable first; the first `degree`
+    /// are meaningful, the rest are zero.
+    pub prefetch: [u64; 4],
+    /// Start address of the most probable proposal's block (prefetched or not).
     pub next_addr: u64,
-    /// Predicted delta from the current line, cache lines.
-    pub delta_lines: i64,
-    /// Probability that the next access falls in that line, per-mille.
+    /// Its delta from the current block, in blocks.
+    pub delta_blocks: i64,
+    /// Probability that it is a useful prefetch, per-mille.
     pub probability: u16,
-    /// Probability that some candidate is right, per-mille.
+    /// Confidence in the decision (prefetch or not), per-mille.
     pub confidence: u16,
+    /// Blocks to prefetch, 0..=4 (0: do not prefetch).
+    pub degree: u8,
     /// Predicted kind of the next access: 0 read, 1 write, 2 execute.
     pub kind: u8,
-    /// Chosen candidate class (0..=5).
+    /// Candidate class of the most probable proposal (0..=7).
     pub class_id: u8,
     /// Zero.
-    pub reserved: u16,
+    pub reserved: u8,
 }
+
+const _: () = assert!(inference_core::features::memory::MAX_DEGREE == 4);
 
 impl TryFrom<AimlMemoryAccess> for MemoryAccess {
     type Error = AimlStatus;
@@ -66,10 +73,12 @@ impl TryFrom<AimlMemoryAccess> for MemoryAccess {
 impl From<AccessPrediction> for AimlAccessPrediction {
     fn from(p: AccessPrediction) -> Self {
         AimlAccessPrediction {
+            prefetch: p.prefetch,
             next_addr: p.next_addr,
-            delta_lines: p.delta_lines,
+            delta_blocks: p.delta_blocks,
             probability: p.probability,
             confidence: p.confidence,
+            degree: p.degree,
             kind: p.kind as u8,
             class_id: p.class,
             reserved: 0,
@@ -77,7 +86,8 @@ impl From<AccessPrediction> for AimlAccessPrediction {
     }
 }
 
-/// Initialises (or clears) a memory-access history (one per stream).
+/// Initialises (or clears) a memory-access history (one per stream) over cache lines
+/// (64-byte blocks).
 ///
 /// # Safety
 /// `h`, if non-null and aligned, must be valid for writes.
@@ -87,7 +97,26 @@ pub unsafe extern "C" fn aiml_memory_history_init(h: *mut AimlMemoryHistory) -> 
     status(unsafe { history::init(h, MemoryHistory::new()) })
 }
 
-/// Records an access.
+/// Initialises (or clears) a memory-access history over blocks of `block_bytes` (a power of
+/// two, 2 bytes to 4 GiB; e.g. 4096 for page-level prefetching from a fault handler).
+/// Other sizes are refused (`INVALID_ARGUMENT`).
+///
+/// # Safety
+/// `h`, if non-null and aligned, must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_memory_history_init_blocks(
+    h: *mut AimlMemoryHistory,
+    block_bytes: u64,
+) -> AimlStatus {
+    if !block_bytes.is_power_of_two() || !(2..=1 << 32).contains(&block_bytes) {
+        return AimlStatus::InvalidArgument;
+    }
+    // SAFETY: forwarded contract.
+    status(unsafe { history::init(h, MemoryHistory::with_block_bytes(block_bytes)) })
+}
+
+/// Records an access. Predict after the accesses that move to a new block: within a block
+/// the decision does not change.
 ///
 /// # Safety
 /// Non-null, aligned pointers must be valid; `h` must not be used concurrently.
@@ -97,10 +126,14 @@ pub unsafe extern "C" fn aiml_memory_push(
     a: *const AimlMemoryAccess,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { push(h, a, MemoryHistory::push) })
+    status(unsafe {
+        push(h, a, |h: &mut MemoryHistory, a| {
+            h.push(a);
+        })
+    })
 }
 
-/// Predicts the access after the newest one in `h`.
+/// Decides which blocks to prefetch after the newest access in `h`.
 ///
 /// # Safety
 /// Non-null, aligned pointers must be valid; `h` must not be written concurrently.

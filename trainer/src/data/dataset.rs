@@ -5,6 +5,8 @@ use inference_core::ModelKind;
 
 use crate::rng::Rng;
 
+use super::access_samples;
+
 /// Samples of one model kind.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -168,6 +170,6 @@ pub fn n_targets(kind: ModelKind) -> usize {
         ModelKind::Workload => 3,
         ModelKind::Threat => 1,
         ModelKind::Failure => 3,
-        ModelKind::Memory => 2,
+        ModelKind::Memory => access_samples::N_TARGETS,
     }
 }

@@ -11,11 +11,12 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
+use inference_core::features::memory::{self, AccessKind, MemoryAccess};
+
+use super::access_samples::AccessSampler;
 use inference_core::ModelKind;
 
 use super::dataset::Dataset;
-use super::synth::candidate_mask;
 use super::{files, DataError, Loaded, ReadOptions, Skips};
 
 /// A streaming reader of the data accesses of one or more lackey traces.
@@ -169,26 +170,27 @@ pub fn parse_line(line: &str) -> Result<Line, (&'static str, String)> {
     })
 }
 
-/// Memory-model samples from a trace: at most `max_samples`, taken from the start.
+/// Memory-model samples from a trace: at most `max_samples`, taken from the start, at both
+/// granularities (cache lines and pages, one [`AccessSampler`] each), so one model serves the
+/// cache-line and the paging setting.
 pub fn load(path: &Path, opts: &ReadOptions, max_samples: usize) -> Result<Loaded, DataError> {
     let mut s = AccessStream::open(path, opts)?;
     let mut d = Dataset::new(ModelKind::Memory, format!("lackey:{}", path.display()));
-    let mut h = MemoryHistory::new();
-    let mut pending: Option<(Vec<i32>, MemoryHistory)> = None;
+    let mut samplers = [
+        AccessSampler::new(memory::LINE_BYTES),
+        AccessSampler::new(memory::PAGE_BYTES),
+    ];
     let mut n = 0i64;
     while let Some(a) = s.next_access()? {
         if d.len() >= max_samples {
             break;
         }
-        if let Some((f, prev)) = pending.take() {
-            let mask = candidate_mask(&prev, a.addr);
-            d.push(&f, &[mask as f32, a.kind as u8 as f32], 0, n);
+        for sampler in &mut samplers {
+            sampler.push(a, |f, t| d.push(f, t, 0, n));
         }
-        h.push(a);
-        pending = Some((h.features().to_vec(), h.clone()));
         n += 1;
     }
-    // one stream is one series: mark chunks of 5000 accesses as groups so validation takes
+    // one stream is one series: mark chunks of 5000 samples as groups so validation takes
     // whole stretches, not interleaved samples
     for (i, g) in d.group.iter_mut().enumerate() {
         *g = (i / 5000) as u32;
@@ -249,10 +251,18 @@ mod tests {
             }
             assert_eq!(n, 100);
         }
-        let l = load(&plain, &ReadOptions::default(), 50).unwrap();
-        assert_eq!(l.data.len(), 50);
-        // a strided stream: after warm-up, the last-delta candidate (bit 1) is right
-        assert_eq!(l.data.target(40)[0] as u32 & 2, 2);
+        assert_eq!(
+            load(&plain, &ReadOptions::default(), 50)
+                .unwrap()
+                .data
+                .len(),
+            50
+        );
+        let l = load(&plain, &ReadOptions::default(), 1000).unwrap();
+        // 100 line changes (and two page changes) minus the HORIZON changes still unlabelled
+        assert_eq!(l.data.len(), 100 - memory::HORIZON);
+        // a next-line stream: after warm-up the last change's proposal (+1) is useful
+        assert_eq!(l.data.target(40)[1], 1.0);
 
         std::fs::write(dir.join("bad.txt"), "I  0400,3\n L nothex,8\n").unwrap();
         let e = load(&dir.join("bad.txt"), &ReadOptions::default(), 10).unwrap_err();

@@ -8,6 +8,7 @@
 //! never panics: it is a [`DataError`] naming the file, line and field, or, with
 //! `skip_bad_rows`, a counted skip.
 
+pub mod access_samples;
 pub mod adfa;
 pub mod bitbrains;
 pub mod collect;

@@ -4,13 +4,12 @@
 //! features are exactly those served.
 
 use inference_core::features::failure::{FailureHistory, FailureType, HealthSample};
-use inference_core::features::memory::{
-    AccessKind, MemoryAccess, MemoryHistory, CLASS_NONE, LINE_BYTES, N_CANDIDATES,
-};
+use inference_core::features::memory::{AccessKind, MemoryAccess, LINE_BYTES};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType};
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
 use inference_core::ModelKind;
 
+use super::access_samples::AccessSampler;
 use super::dataset::Dataset;
 use crate::rng::Rng;
 
@@ -395,10 +394,8 @@ pub enum MemoryMix {
 pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> Dataset {
     let mut d = Dataset::new(ModelKind::Memory, source);
     let mut stream = 0u32;
-    let mut h = MemoryHistory::new();
+    let mut sampler = AccessSampler::new(LINE_BYTES);
     let mut time = 0u64;
-    let mut pending: Option<[i32; inference_core::features::memory::N_FEATURES]> = None;
-    let mut pending_hist: Option<MemoryHistory> = None;
     while d.len() < samples {
         let mut r = rng.fork(stream as u64);
         let p = r.f64();
@@ -471,35 +468,9 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
                 kind,
                 time_ns: time,
             };
-            if let (Some(f), Some(prev)) = (pending.take(), pending_hist.take()) {
-                let mask = candidate_mask(&prev, acc.addr);
-                d.push(&f, &[mask as f32, kind as u8 as f32], stream, time as i64);
-            }
-            h.push(acc);
-            if h.current_line().is_some() {
-                pending = Some(h.features());
-                pending_hist = Some(h.clone());
-            }
+            sampler.push(acc, |f, t| d.push(f, t, stream, time as i64));
         }
         stream += 1;
     }
     d
-}
-
-/// Bitmask of the candidate classes of `h` that predict `next_addr` (bit 6 when none does).
-pub fn candidate_mask(h: &MemoryHistory, next_addr: u64) -> u32 {
-    let Some(cur) = h.current_line() else {
-        return 1 << CLASS_NONE;
-    };
-    let actual = (next_addr / LINE_BYTES).wrapping_sub(cur) as i64;
-    let mut mask = 0u32;
-    for (k, &c) in h.candidates().iter().enumerate().take(N_CANDIDATES) {
-        if c == actual {
-            mask |= 1 << k;
-        }
-    }
-    if mask == 0 {
-        mask = 1 << CLASS_NONE;
-    }
-    mask
 }

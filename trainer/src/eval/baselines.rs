@@ -212,17 +212,17 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
             None => Vec::new(),
         },
         ModelKind::Memory => {
-            let next_line = vec![3usize; val.len()];
-            let stride = vec![0usize; val.len()];
-            debug_assert_eq!(memory::N_CANDIDATES, 6);
+            use memory::{class, field};
             vec![
                 Baseline {
                     name: "next_line",
-                    metrics: metrics::memory_metrics(val, &next_line),
+                    metrics: metrics::memory_metrics(val, |_, k| k == class::NEXT),
                 },
                 Baseline {
                     name: "pc_stride",
-                    metrics: metrics::memory_metrics(val, &stride),
+                    metrics: metrics::memory_metrics(val, |i, k| {
+                        k == class::PC_STRIDE && val.row(i)[field::PC_CONFIDENCE] >= 1
+                    }),
                 },
             ]
         }

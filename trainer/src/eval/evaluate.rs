@@ -321,7 +321,7 @@ fn evaluate_memory(
 ) -> Result<Value> {
     eo.cache.validate()?;
     let predictor = serving_given(MemoryPredictor::new(Some(blob)))?;
-    let mut sim = Simulation::new(eo.cache, &predictor, eo.min_probability);
+    let mut sim = Simulation::new(eo.cache, &predictor);
     let mut n = 0u64;
     let mut skipped = 0;
     for spec in specs {
@@ -345,13 +345,10 @@ fn evaluate_memory(
     }
     progress(n);
     let st = sim.stats();
-    let scored = sim.scored.max(1) as f64;
     Ok(json!({
         "model": "memory",
         "data": specs.join("+"),
         "accesses": n,
-        "top1_accuracy": sim.model_top1 as f64 / scored,
-        "stride_top1_accuracy": sim.stride_top1 as f64 / scored,
         "hit_rate_none": st[0].hit_rate,
         "hit_rate_next_line": st[1].hit_rate,
         "hit_rate_stride": st[2].hit_rate,

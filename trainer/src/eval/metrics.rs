@@ -10,7 +10,10 @@
 //!   `detection_rate`, `false_alarm_rate`; lead time from the first sustained alarm (3
 //!   consecutive samples, within the 2 hours before the failure) to the failure: median over
 //!   all failures (unwarned ones count as 0), and share of failures warned ≥ 10 min ahead.
-//! - memory: `top1_accuracy` (headline): the chosen candidate names the next cache line.
+//! - memory: over the distinct blocks proposed at each block change (recent blocks excluded),
+//!   `prefetch_precision` = useful issued / issued, `prefetch_recall` = useful issued / useful
+//!   proposed, `prefetch_f1` (headline) their harmonic mean; a proposal is issued at
+//!   probability ≥ 0.5 and is useful when the block is demanded within the horizon.
 
 use inference_core::blob::ABSENT;
 use inference_core::features::{failure, memory, workload};
@@ -69,9 +72,15 @@ pub struct Metrics {
     /// Failure: share of failures warned ≥ 10 minutes ahead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_warned_10min: Option<f64>,
-    /// Memory: top-1 accuracy.
+    /// Memory: share of issued prefetches that are useful.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub top1_accuracy: Option<f64>,
+    pub prefetch_precision: Option<f64>,
+    /// Memory: share of useful proposals that are issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefetch_recall: Option<f64>,
+    /// Memory: harmonic mean of precision and recall.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefetch_f1: Option<f64>,
 }
 
 impl Metrics {
@@ -81,7 +90,7 @@ impl Metrics {
             "within_5pp" => self.within_5pp,
             "detection_rate" => self.detection_rate,
             "accuracy" => self.accuracy,
-            "top1_accuracy" => self.top1_accuracy,
+            "prefetch_f1" => self.prefetch_f1,
             _ => None,
         };
         v.filter(|x| x.is_finite()).unwrap_or(f64::NEG_INFINITY)
@@ -108,7 +117,7 @@ pub fn headline_name(kind: ModelKind) -> &'static str {
         ModelKind::Workload => "within_5pp",
         ModelKind::Threat => "detection_rate",
         ModelKind::Failure => "accuracy",
-        ModelKind::Memory => "top1_accuracy",
+        ModelKind::Memory => "prefetch_f1",
     }
 }
 
@@ -136,16 +145,7 @@ pub fn evaluate(d: &Dataset, out: &Array2<f64>) -> Metrics {
             failure_metrics(d, &p, 0.5)
         }
         ModelKind::Memory => {
-            let choice: Vec<usize> = (0..d.len())
-                .map(|i| {
-                    argmax(
-                        &(0..memory::N_CANDIDATES)
-                            .map(|c| out[[i, c]])
-                            .collect::<Vec<_>>(),
-                    )
-                })
-                .collect();
-            memory_metrics(d, &choice)
+            memory_metrics(d, |i, k| 1.0 / (1.0 + (-out[[i, k]] / 256.0).exp()) >= 0.5)
         }
     }
 }
@@ -470,22 +470,58 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
     }
 }
 
-/// Memory metrics from the chosen candidate class of each sample.
-pub fn memory_metrics(d: &Dataset, choice: &[usize]) -> Metrics {
-    let ok = (0..d.len())
-        .filter(|&i| {
-            let mask = d.target(i)[0] as u32;
-            mask >> choice[i] & 1 == 1
-        })
-        .count();
-    Metrics {
-        samples: d.len(),
-        headline_name: "top1_accuracy",
-        top1_accuracy: Some(if d.is_empty() {
+/// Memory metrics when `issue(i, k)` says whether sample `i`'s proposal `k` is prefetched.
+/// Proposals naming a recent block are never issued; proposals naming the same block (the
+/// same candidate delta) count once.
+pub fn memory_metrics(d: &Dataset, issue: impl Fn(usize, usize) -> bool) -> Metrics {
+    let (mut issued, mut useful_issued, mut useful) = (0usize, 0usize, 0usize);
+    for i in 0..d.len() {
+        let f = d.row(i);
+        let t = d.target(i);
+        let mut seen: Vec<i32> = Vec::with_capacity(memory::N_CANDIDATES);
+        let mut taken: Vec<i32> = Vec::with_capacity(memory::N_CANDIDATES);
+        for k in 0..memory::N_CANDIDATES {
+            if f[memory::field::CANDIDATE_STALE.start + k] != 0 {
+                continue;
+            }
+            let delta = f[memory::field::CANDIDATES.start + k];
+            let hit = t[k] > 0.5;
+            if hit && !seen.contains(&delta) {
+                seen.push(delta);
+                useful += 1;
+            }
+            if issue(i, k) && !taken.contains(&delta) {
+                taken.push(delta);
+                issued += 1;
+                useful_issued += hit as usize;
+            }
+        }
+    }
+    let precision = if issued == 0 {
+        f64::NAN
+    } else {
+        useful_issued as f64 / issued as f64
+    };
+    let recall = if useful == 0 {
+        f64::NAN
+    } else {
+        useful_issued as f64 / useful as f64
+    };
+    let f1 = if useful_issued == 0 {
+        if useful == 0 {
             f64::NAN
         } else {
-            ok as f64 / d.len() as f64
-        }),
+            0.0
+        }
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    };
+    Metrics {
+        samples: d.len(),
+        headline_name: "prefetch_f1",
+        prefetch_precision: Some(precision),
+        prefetch_recall: Some(recall),
+        prefetch_f1: Some(f1),
         ..Default::default()
     }
 }

@@ -4,12 +4,13 @@
 //! - workload: change of CPU, memory, GPU % × 100 until the next sample;
 //! - threat: class (`ThreatType` code);
 //! - failure: fails within the horizon (0/1), seconds to failure, failure-type code;
-//! - memory: bitmask of the candidate classes that are right (bit 6 = none), next access kind.
+//! - memory: whether each candidate's proposal is a useful prefetch (0/1 each), next access kind.
 
 use inference_core::features::{failure, memory, threat, workload};
 use inference_core::ModelKind;
 use ndarray::{Array2, ArrayView2};
 
+use crate::data::access_samples;
 use crate::data::dataset::Dataset;
 use crate::train::fit::target_matrix;
 use inference_core::blob::ABSENT;
@@ -54,16 +55,6 @@ pub enum Head {
         target: usize,
         /// Loss weight of each class.
         weights: Vec<f32>,
-    },
-    /// Softmax where any class in the target bitmask counts as right:
-    /// `loss = -log Σ_{c ∈ mask} p_c`.
-    AnyOf {
-        /// First output.
-        first: usize,
-        /// Number of classes.
-        classes: usize,
-        /// Target column (bitmask).
-        target: usize,
     },
     /// Logistic loss with a weight on positives.
     Sigmoid {
@@ -225,19 +216,19 @@ impl Task {
             }
             ModelKind::Memory => Task {
                 kind,
-                heads: vec![
-                    Head::AnyOf {
-                        first: 0,
-                        classes: memory::N_CLASSES,
-                        target: 0,
-                    },
-                    Head::Softmax {
+                heads: (0..memory::N_CANDIDATES)
+                    .map(|k| Head::Sigmoid {
+                        out: k,
+                        target: k,
+                        pos_weight: 1.0,
+                    })
+                    .chain([Head::Softmax {
                         first: memory::OUT_KIND,
                         classes: 3,
-                        target: 1,
+                        target: access_samples::TARGET_KIND,
                         weights: vec![1.0; 3],
-                    },
-                ],
+                    }])
+                    .collect(),
                 out_scale: vec![LOGIT; memory::N_OUTPUTS],
                 out_offset: vec![0.0; memory::N_OUTPUTS],
             },
@@ -348,27 +339,6 @@ impl Task {
                             for (k, pk) in p.iter().enumerate() {
                                 let onehot = if k == c { 1.0 } else { 0.0 };
                                 g[[r, first + k]] = w * (pk - onehot) / n;
-                            }
-                        }
-                    }
-                    Head::AnyOf {
-                        first,
-                        classes,
-                        target,
-                    } => {
-                        let mask = t[[r, *target]];
-                        if mask.is_finite() && mask > 0.0 {
-                            let mask = mask as u32;
-                            let p = softmax_row(y, r, *first, *classes);
-                            let ps: f32 = (0..*classes)
-                                .filter(|k| mask >> k & 1 == 1)
-                                .map(|k| p[k])
-                                .sum::<f32>()
-                                .max(1e-12);
-                            loss += -(ps as f64).ln();
-                            for (k, pk) in p.iter().enumerate() {
-                                let inside = if mask >> k & 1 == 1 { pk / ps } else { 0.0 };
-                                g[[r, first + k]] = (pk - inside) / n;
                             }
                         }
                     }
