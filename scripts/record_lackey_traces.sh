@@ -24,7 +24,7 @@ cc1=$(ls /usr/lib/gcc/x86_64-linux-gnu/*/cc1 2>/dev/null | head -n 1 || true)
 run() {
   local name=$1; shift
   if ! command -v "$1" >/dev/null 2>&1; then echo "$name: skipped ($1 not installed)"; return; fi
-  { timeout 120 valgrind --tool=lackey --trace-mem=yes --log-fd=3 "$@" 3>&1 1>/dev/null 2>/dev/null; } \
+  { timeout -s KILL 120 valgrind --tool=lackey --trace-mem=yes --log-fd=3 "$@" 3>&1 1>/dev/null 2>/dev/null; } \
     | head -n 8000000 | gzip -1 > "$name.lackey.gz" || true
   echo "$name: $(stat -c %s "$name.lackey.gz") bytes"
 }

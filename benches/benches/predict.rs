@@ -162,35 +162,71 @@ fn failure(c: &mut Criterion) {
     g.finish();
 }
 
+/// A varied access stream: strided walks of several strides, a byte-wise scan, hash-table
+/// probes and stack accesses, interleaved (deterministic).
+fn memory_stream(n: usize) -> Vec<MemoryAccess> {
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut cursors = [0x7000_0000u64, 0x9000_0000, 0xA000_0000];
+    let strides = [64u64, 1, 448];
+    (0..n as u64)
+        .map(|k| {
+            let r = rnd();
+            let (addr, pc) = match r % 10 {
+                0..=5 => {
+                    let s = (r >> 8) as usize % 3;
+                    cursors[s] = cursors[s].wrapping_add(strides[s]);
+                    (cursors[s], 0x40_1000 + 16 * s as u64)
+                }
+                6 | 7 => (0xB000_0000 + ((r >> 16) & 0xF_FFF8), 0x40_2000),
+                _ => (0x7ffd_0000_0000 + ((r >> 20) & 0x1F8), 0x40_3000),
+            };
+            MemoryAccess {
+                addr,
+                pc,
+                kind: AccessKind::from_code((r >> 40) as usize % 2),
+                time_ns: 7 * k,
+            }
+        })
+        .collect()
+}
+
 fn memory(c: &mut Criterion) {
     let p = MemoryPredictor::new(None);
+    let stream = memory_stream(8192);
+    // 256 states taken at block changes, each with its own features
     let mut h = MemoryHistory::new();
-    for k in 0..30u64 {
-        h.push(MemoryAccess {
-            addr: 0x7000_0000 + 256 * k,
-            pc: 0x401000,
-            kind: AccessKind::Read,
-            time_ns: 10 * k,
-        });
+    let mut states = Vec::new();
+    for a in &stream {
+        if h.push(*a) && states.len() < 256 {
+            states.push((h.clone(), h.features()));
+        }
     }
-    let f = h.features();
     let mut g = c.benchmark_group("memory");
     g.throughput(Throughput::Elements(
         p.model().map_or(0, |m| m.macs()) as u64
     ));
+    let mut i = 0;
     g.bench_function("from_features", |b| {
-        b.iter(|| p.predict_features(&h, black_box(&f)))
+        b.iter(|| {
+            i = (i + 1) % states.len();
+            let (h, f) = &states[i];
+            p.predict_features(h, black_box(f))
+        })
     });
-    let mut k = 30u64;
+    // one access in, one decision out: feature extraction, scoring of the pending proposals
+    // and the network
+    let mut h = MemoryHistory::new();
+    let mut k = 0;
     g.bench_function("from_raw", |b| {
         b.iter(|| {
-            k += 1;
-            h.push(MemoryAccess {
-                addr: 0x7000_0000 + 256 * k,
-                pc: 0x401000,
-                kind: AccessKind::Read,
-                time_ns: 10 * k,
-            });
+            k = (k + 1) % stream.len();
+            h.push(stream[k]);
             p.predict(black_box(&h))
         })
     });

@@ -478,6 +478,18 @@ impl<'a> MemoryPredictor<'a> {
         history: &MemoryHistory,
         f: &[i32; memory::N_FEATURES],
     ) -> AccessPrediction {
+        self.predict_features_at(history, f, self.threshold())
+    }
+
+    /// As [`predict_features`](Self::predict_features) with another operating threshold
+    /// (per-mille) than the blob's: for evaluating the trade-off between accuracy and
+    /// coverage.
+    pub fn predict_features_at(
+        &self,
+        history: &MemoryHistory,
+        f: &[i32; memory::N_FEATURES],
+        threshold: u16,
+    ) -> AccessPrediction {
         let mut out = [0i32; memory::N_OUTPUTS];
         self.cell.infer(f, &mut out);
         let mut pk = [0u16; 3];
@@ -498,7 +510,6 @@ impl<'a> MemoryPredictor<'a> {
         let bytes = history.block_bytes();
         let cur = history.current_block().unwrap_or(0);
         let delta = history.candidates()[best];
-        let threshold = self.threshold();
         let mut prefetch = [0u64; memory::MAX_DEGREE];
         let mut degree = 0usize;
         for &k in &order {

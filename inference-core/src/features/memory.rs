@@ -26,7 +26,7 @@
 //! retires. Trainer and device share that definition, and the same record feeds the
 //! "recent hits" features.
 //!
-//! Features (54), newest first within each group; "block changes" are the accesses whose
+//! Features (55), newest first within each group; "block changes" are the accesses whose
 //! block differs from the previous access's:
 //!
 //! | index | feature | unit |
@@ -42,6 +42,7 @@
 //! | 37..45 | how many of each candidate's last 8 retired proposals were useful | 0..8 |
 //! | 45..53 | candidate names a recently touched block (never a useful prefetch) | 0/1 |
 //! | 53 | confidence of the current PC's stride | 0..3 |
+//! | 54 | block size | log2 of bytes (6 for cache lines, 12 for pages) |
 //!
 //! Outputs (11): Q8 logits of "proposal k is a useful prefetch" for the 8 candidates
 //! (independent sigmoids), then Q8 logits of the next access's kind.
@@ -49,7 +50,7 @@
 use super::{sat_i32, symlog_q4};
 
 /// Number of features.
-pub const N_FEATURES: usize = 54;
+pub const N_FEATURES: usize = 55;
 
 /// Where each feature sits in the vector (the table in the module docs).
 pub mod field {
@@ -78,8 +79,10 @@ pub mod field {
     pub const CANDIDATE_STALE: Field = CANDIDATE_HITS.end..CANDIDATE_HITS.end + N_CANDIDATES;
     /// Confidence of the current PC's stride.
     pub const PC_CONFIDENCE: usize = CANDIDATE_STALE.end;
+    /// log2 of the block size: one model serves cache lines and pages.
+    pub const BLOCK_SHIFT: usize = PC_CONFIDENCE + 1;
 
-    const _: () = assert!(PC_CONFIDENCE + 1 == super::N_FEATURES);
+    const _: () = assert!(BLOCK_SHIFT + 1 == super::N_FEATURES);
 }
 
 /// Class (output index) of each candidate.
@@ -467,6 +470,7 @@ impl MemoryHistory {
             f[field::CANDIDATE_STALE.start + k] = ((self.stale >> k) & 1) as i32;
         }
         f[field::PC_CONFIDENCE] = self.pc_conf as i32;
+        f[field::BLOCK_SHIFT] = self.shift as i32;
         f
     }
 }

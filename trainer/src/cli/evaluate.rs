@@ -38,10 +38,10 @@ pub struct EvaluateArgs {
     /// Stop after this many memory accesses.
     #[arg(long)]
     max_accesses: Option<u64>,
-    /// Lowest probability (per-mille) at which the memory model prefetches (the default was
-    /// best on the training programs of docs/EVALUATION.md).
-    #[arg(long, default_value_t = EvalOptions::default().min_probability)]
-    min_probability: u16,
+    /// Lowest probability (per-mille) at which the memory model prefetches a proposal
+    /// (default: the blob's operating threshold).
+    #[arg(long)]
+    min_probability: Option<u16>,
     /// Samples of synthetic data.
     #[arg(long)]
     samples: Option<usize>,

@@ -1,105 +1,243 @@
-//! Memory-model samples from an access stream, labelled by inference-core's own record.
+//! Memory-model samples from an access stream, labelled by what a prefetch would have done.
 //!
 //! At every access that moves to a new block, [`MemoryHistory`] proposes its candidates and
-//! the sampler keeps that change's feature vector. [`memory::HORIZON`] block changes later the
-//! history reports which of those proposals were demanded in the meantime
-//! ([`MemoryHistory::matured`]); that bitmask, and the kind of the access right after the
-//! change, are the sample's targets. Trainer and device therefore share the label's
-//! definition. A sampler at page granularity gives the OS-level (paging) setting's samples.
+//! the sampler keeps that change's feature vector and proposals. A proposal is labelled by
+//! replaying the stream through an LRU memory of `capacity` blocks without prefetching (the
+//! cache, or the resident set of pages, that the prefetcher serves):
+//! - **unlabelled** (NaN, left out of the loss) when its block is resident at that moment:
+//!   prefetching it costs nothing and gains nothing;
+//! - **useful** (1) when the block is demanded before `capacity` further misses have passed,
+//!   i.e. while a prefetched copy would still be resident;
+//! - **useless** (0) otherwise: a prefetch that would pollute the memory.
+//!
+//! The kind of the access right after the change is the last target. A sampler over pages
+//! gives the OS-level (paging) setting's samples.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use inference_core::features::memory::{self, MemoryAccess, MemoryHistory};
 
-/// Target columns of a memory sample: "proposal k was useful" (0/1) for each candidate, then
-/// the next access's kind.
+/// Target columns of a memory sample: "proposal k is a useful prefetch" (0, 1 or NaN) for
+/// each candidate, then the next access's kind.
 pub const N_TARGETS: usize = memory::N_CANDIDATES + 1;
 /// Target column of the next access's kind.
 pub const TARGET_KIND: usize = memory::N_CANDIDATES;
+/// Cache lines of the cache the line-level labels assume (32 KiB, the simulator's default).
+pub const LINE_CAPACITY: usize = 512;
+/// Pages of the resident set the page-level labels assume.
+pub const PAGE_CAPACITY: usize = 256;
+
+/// A fully associative LRU set of blocks.
+#[derive(Debug, Clone, Default)]
+struct Lru {
+    capacity: usize,
+    last_use: HashMap<u64, u64>,
+    by_age: BTreeMap<u64, u64>,
+    clock: u64,
+    misses: u64,
+}
+
+impl Lru {
+    fn new(capacity: usize) -> Lru {
+        Lru {
+            capacity: capacity.max(1),
+            ..Default::default()
+        }
+    }
+
+    fn contains(&self, block: u64) -> bool {
+        self.last_use.contains_key(&block)
+    }
+
+    /// A demand access; returns whether it missed.
+    fn touch(&mut self, block: u64) -> bool {
+        self.clock += 1;
+        let miss = match self.last_use.insert(block, self.clock) {
+            Some(old) => {
+                self.by_age.remove(&old);
+                false
+            }
+            None => {
+                self.misses += 1;
+                if self.last_use.len() > self.capacity {
+                    if let Some((_, victim)) = self.by_age.pop_first() {
+                        self.last_use.remove(&victim);
+                    }
+                }
+                true
+            }
+        };
+        self.by_age.insert(self.clock, block);
+        miss
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    features: Vec<i32>,
+    targets: [f32; N_TARGETS],
+    /// Misses of the reference memory when the proposals were made.
+    misses_at: u64,
+}
 
 /// Turns one access stream into samples.
 #[derive(Debug, Clone)]
 pub struct AccessSampler {
     history: MemoryHistory,
-    /// Features of the last block changes not yet labelled, oldest first, with the kind of
-    /// the access after each (`None` until it comes).
-    pending: VecDeque<(Vec<i32>, Option<u8>)>,
+    memory: Lru,
+    capacity: u64,
+    /// Block changes not yet labelled, oldest first; `first` is the sequence number of the
+    /// front.
+    pending: VecDeque<Pending>,
+    first: u64,
+    /// Proposed block -> (sequence number, candidate) of the open proposals naming it.
+    open: HashMap<u64, Vec<(u64, u8)>>,
 }
 
 impl AccessSampler {
-    /// A sampler over blocks of `block_bytes` ([`memory::LINE_BYTES`] or [`memory::PAGE_BYTES`]).
-    pub fn new(block_bytes: u64) -> AccessSampler {
+    /// A sampler over blocks of `block_bytes` whose labels assume an LRU memory of
+    /// `capacity` blocks ([`LINE_CAPACITY`] lines, or [`PAGE_CAPACITY`] pages).
+    pub fn new(block_bytes: u64, capacity: usize) -> AccessSampler {
         AccessSampler {
             history: MemoryHistory::with_block_bytes(block_bytes),
-            pending: VecDeque::with_capacity(memory::HORIZON + 1),
+            memory: Lru::new(capacity),
+            capacity: capacity.max(1) as u64,
+            pending: VecDeque::new(),
+            first: 0,
+            open: HashMap::new(),
         }
     }
 
-    /// Feeds one access; calls `emit(features, targets)` for the sample it completes, if any.
+    /// Feeds one access; calls `emit(features, targets)` for each sample it completes.
     pub fn push(&mut self, a: MemoryAccess, mut emit: impl FnMut(&[i32], &[f32])) {
-        if let Some((_, kind @ None)) = self.pending.back_mut() {
-            *kind = Some(a.kind as u8);
-        }
-        if !self.history.push(a) {
-            return;
-        }
-        if let Some(mask) = self.history.matured() {
-            if let Some((f, kind)) = self.pending.pop_front() {
-                let mut t = [0f32; N_TARGETS];
-                for (k, tk) in t.iter_mut().take(memory::N_CANDIDATES).enumerate() {
-                    *tk = ((mask >> k) & 1) as f32;
-                }
-                t[TARGET_KIND] = kind.map_or(f32::NAN, f32::from);
-                emit(&f, &t);
+        if let Some(p) = self.pending.back_mut() {
+            if p.targets[TARGET_KIND].is_nan() {
+                p.targets[TARGET_KIND] = a.kind as u8 as f32;
             }
         }
-        self.pending
-            .push_back((self.history.features().to_vec(), None));
+        let block = self.history.block_of(a.addr);
+        let changed = self.history.push(a);
+        if let Some(ids) = self.open.remove(&block) {
+            for (seq, k) in ids {
+                if let Some(p) = seq
+                    .checked_sub(self.first)
+                    .and_then(|i| self.pending.get_mut(i as usize))
+                {
+                    p.targets[k as usize] = 1.0;
+                }
+            }
+        }
+        self.memory.touch(block);
+        // retire the proposals whose prefetched copy would have been evicted by now
+        while let Some(p) = self.pending.front() {
+            if self.memory.misses - p.misses_at < self.capacity {
+                break;
+            }
+            let p = self.pending.pop_front().expect("front exists");
+            self.first += 1;
+            emit(&p.features, &p.targets);
+        }
+        if !changed {
+            return;
+        }
+        let seq = self.first + self.pending.len() as u64;
+        let mut targets = [f32::NAN; N_TARGETS];
+        for (k, t) in targets.iter_mut().take(memory::N_CANDIDATES).enumerate() {
+            if let Some(b) = self.history.proposal(k) {
+                if !self.memory.contains(b) {
+                    *t = 0.0;
+                    self.open.entry(b).or_default().push((seq, k as u8));
+                }
+            }
+        }
+        self.pending.push_back(Pending {
+            features: self.history.features().to_vec(),
+            targets,
+            misses_at: self.memory.misses,
+        });
+        // forget index entries of retired samples now and then
+        if seq.is_multiple_of(4096) {
+            let first = self.first;
+            self.open.retain(|_, ids| {
+                ids.retain(|&(s, _)| s >= first);
+                !ids.is_empty()
+            });
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use inference_core::features::memory::{field, AccessKind, LINE_BYTES};
+    use inference_core::features::memory::{class, field, AccessKind, LINE_BYTES};
+
+    fn read(addr: u64, pc: u64, t: u64, kind: AccessKind) -> MemoryAccess {
+        MemoryAccess {
+            addr,
+            pc,
+            kind,
+            time_ns: t,
+        }
+    }
 
     #[test]
-    fn labels_are_the_proposals_that_came_true() {
-        let mut s = AccessSampler::new(LINE_BYTES);
+    fn labels_are_what_a_prefetch_would_have_done() {
+        let mut s = AccessSampler::new(LINE_BYTES, 64);
         let mut out: Vec<(Vec<i32>, Vec<f32>)> = Vec::new();
-        // a +3-line stride, two accesses per line
-        for i in 0..100u64 {
-            for j in 0..2 {
-                s.push(
-                    MemoryAccess {
-                        addr: 0x9000_0000 + i * 3 * LINE_BYTES + 8 * j,
-                        pc: 0x401000 + j,
-                        kind: if j == 0 {
-                            AccessKind::Read
-                        } else {
-                            AccessKind::Write
-                        },
-                        time_ns: 2 * i + j,
-                    },
-                    |f, t| out.push((f.to_vec(), t.to_vec())),
-                );
-            }
+        // a +3-line stride, two accesses per line (a read, then a write)
+        for i in 0..400u64 {
+            s.push(
+                read(0x9000_0000 + i * 3 * LINE_BYTES, 0x401000, 2 * i, AccessKind::Read),
+                |f, t| out.push((f.to_vec(), t.to_vec())),
+            );
+            s.push(
+                read(0x9000_0000 + i * 3 * LINE_BYTES + 8, 0x401004, 2 * i + 1, AccessKind::Write),
+                |f, t| out.push((f.to_vec(), t.to_vec())),
+            );
         }
-        // one sample per block change, minus the HORIZON still pending
-        assert_eq!(out.len(), 100 - memory::HORIZON);
-        let (f, t) = &out[50];
-        assert_eq!(
-            f[field::DELTAS.start],
-            inference_core::features::symlog_q4(3)
-        );
-        // last change (1), change before (2), majority (3) are +3: useful; +1, +2, -1 never
-        assert_eq!(&t[1..4], &[1.0, 1.0, 1.0]);
-        assert_eq!(&t[4..7], &[0.0, 0.0, 0.0]);
-        // the access after each change is the write to the same line
+        // every change makes a sample once 64 further misses have passed
+        assert_eq!(out.len(), 400 - 64);
+        let (f, t) = &out[100];
+        assert_eq!(f[field::DELTAS.start], inference_core::features::symlog_q4(3));
+        // the stride proposals come true; +1, +2 and -1 never do (never demanded)
+        for k in [class::PC_STRIDE, class::LAST, class::BEFORE_LAST, class::MAJORITY] {
+            assert_eq!(t[k], 1.0, "candidate {k}");
+        }
+        for k in [class::NEXT, class::NEXT_2, class::PREVIOUS] {
+            assert_eq!(t[k], 0.0, "candidate {k}");
+        }
         assert_eq!(t[TARGET_KIND], AccessKind::Write as u8 as f32);
-        // the first samples: no history yet, nothing proposed is useful except by chance
-        assert!(out[0].1[..memory::N_CANDIDATES]
+    }
+
+    #[test]
+    fn resident_blocks_are_unlabelled() {
+        // a loop over 8 lines, far fewer than the capacity: after the first pass every
+        // proposal names a resident (or recent) line
+        let mut s = AccessSampler::new(LINE_BYTES, 64);
+        let mut out: Vec<Vec<f32>> = Vec::new();
+        for i in 0..20_000u64 {
+            s.push(
+                read(0x1000 + (i % 8) * LINE_BYTES, 0x400000, i, AccessKind::Read),
+                |_, t| out.push(t.to_vec()),
+            );
+        }
+        // no misses after the first pass, so nothing retires: the samples stay pending
+        assert!(out.is_empty());
+        // a second stream of fresh lines evicts and retires them
+        for i in 0..200u64 {
+            s.push(
+                read(0x100_0000 + i * 4096, 0x400100, i, AccessKind::Read),
+                |_, t| out.push(t.to_vec()),
+            );
+        }
+        // proposals inside the loop name resident lines (unlabelled); the few outside it
+        // (one line past either end) are never demanded
+        let labels: Vec<f32> = out[20..1000]
             .iter()
-            .all(|&v| v == 0.0 || v == 1.0));
+            .flat_map(|t| t[..memory::N_CANDIDATES].to_vec())
+            .collect();
+        assert!(labels.iter().all(|v| v.is_nan() || *v == 0.0));
+        let unlabelled = labels.iter().filter(|v| v.is_nan()).count();
+        assert!(unlabelled > labels.len() / 2, "{unlabelled} of {}", labels.len());
     }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use inference_core::features::memory::{self, AccessKind, MemoryAccess};
 
-use super::access_samples::AccessSampler;
+use super::access_samples::{AccessSampler, LINE_CAPACITY, PAGE_CAPACITY};
 use inference_core::ModelKind;
 
 use super::dataset::Dataset;
@@ -170,32 +170,58 @@ pub fn parse_line(line: &str) -> Result<Line, (&'static str, String)> {
     })
 }
 
-/// Memory-model samples from a trace: at most `max_samples`, taken from the start, at both
-/// granularities (cache lines and pages, one [`AccessSampler`] each), so one model serves the
-/// cache-line and the paging setting.
+/// Samples per chunk: the unit of thinning and of validation groups.
+const CHUNK: usize = 2000;
+
+/// Memory-model samples from a whole trace, at both granularities (cache lines and pages, one
+/// [`AccessSampler`] each, so one model serves the cache-line and the paging setting): at
+/// most `max_samples`, in chunks of consecutive samples spread evenly over the trace (a
+/// program's start-up is not its steady state). Each chunk is a validation group.
 pub fn load(path: &Path, opts: &ReadOptions, max_samples: usize) -> Result<Loaded, DataError> {
     let mut s = AccessStream::open(path, opts)?;
     let mut d = Dataset::new(ModelKind::Memory, format!("lackey:{}", path.display()));
     let mut samplers = [
-        AccessSampler::new(memory::LINE_BYTES),
-        AccessSampler::new(memory::PAGE_BYTES),
+        AccessSampler::new(memory::LINE_BYTES, LINE_CAPACITY),
+        AccessSampler::new(memory::PAGE_BYTES, PAGE_CAPACITY),
     ];
+    let max_samples = max_samples.max(1);
+    // keep chunk c when c % stride == 0; double the stride whenever twice the budget is held
+    let mut stride = 1u32;
+    let mut emitted = 0usize;
     let mut n = 0i64;
     while let Some(a) = s.next_access()? {
-        if d.len() >= max_samples {
-            break;
-        }
         for sampler in &mut samplers {
-            sampler.push(a, |f, t| d.push(f, t, 0, n));
+            sampler.push(a, |f, t| {
+                let chunk = (emitted / CHUNK) as u32;
+                emitted += 1;
+                if chunk.is_multiple_of(stride) {
+                    d.push(f, t, chunk, n);
+                }
+            });
         }
         n += 1;
+        if d.len() > 2 * max_samples && (stride as usize) < emitted / CHUNK {
+            stride *= 2;
+            d = thin(&d, stride);
+        }
     }
-    // one stream is one series: mark chunks of 5000 samples as groups so validation takes
-    // whole stretches, not interleaved samples
-    for (i, g) in d.group.iter_mut().enumerate() {
-        *g = (i / 5000) as u32;
+    while d.len() > max_samples && (stride as usize) < emitted / CHUNK {
+        stride *= 2;
+        d = thin(&d, stride);
+    }
+    if d.len() > max_samples {
+        // a single chunk: its first samples
+        d = d.subset(&(0..max_samples).collect::<Vec<_>>());
     }
     Ok(Loaded::new(d, s.skips))
+}
+
+/// The samples of `d` whose chunk is a multiple of `stride`.
+fn thin(d: &Dataset, stride: u32) -> Dataset {
+    let keep: Vec<usize> = (0..d.len())
+        .filter(|&i| d.group[i].is_multiple_of(stride))
+        .collect();
+    d.subset(&keep)
 }
 
 #[cfg(test)]
@@ -225,7 +251,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("aios-lackey-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut text = String::from("==1== Lackey\n");
-        for i in 0..100u64 {
+        for i in 0..1000u64 {
             text.push_str(&format!(
                 "I  {:08x},3\n L {:x},8\n",
                 0x400000 + 4 * (i % 3),
@@ -249,7 +275,7 @@ mod tests {
             while s.next_access().unwrap().is_some() {
                 n += 1;
             }
-            assert_eq!(n, 100);
+            assert_eq!(n, 1000);
         }
         assert_eq!(
             load(&plain, &ReadOptions::default(), 50)
@@ -258,9 +284,10 @@ mod tests {
                 .len(),
             50
         );
-        let l = load(&plain, &ReadOptions::default(), 1000).unwrap();
-        // 100 line changes (and two page changes) minus the HORIZON changes still unlabelled
-        assert_eq!(l.data.len(), 100 - memory::HORIZON);
+        let l = load(&plain, &ReadOptions::default(), 10_000).unwrap();
+        // 1000 line changes (and 16 page changes), each labelled once the 512 further misses
+        // that would evict its prefetches have passed
+        assert_eq!(l.data.len(), 1000 - LINE_CAPACITY);
         // a next-line stream: after warm-up the last change's proposal (+1) is useful
         assert_eq!(l.data.target(40)[1], 1.0);
 

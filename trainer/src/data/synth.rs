@@ -9,7 +9,7 @@ use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType}
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
 use inference_core::ModelKind;
 
-use super::access_samples::AccessSampler;
+use super::access_samples::{AccessSampler, LINE_CAPACITY};
 use super::dataset::Dataset;
 use crate::rng::Rng;
 
@@ -388,13 +388,15 @@ pub enum MemoryMix {
     StrideDominated,
 }
 
-/// Access streams made of segments: sequential scans, strided walks (any stride, either
-/// direction), two or three interleaved strided streams, and pointer chasing; loads, stores
-/// (copies write their destination) and instruction fetches.
+/// Access streams made of segments: sequential scans (bytes to 16-byte elements), strided walks
+/// (any stride, either direction), two or three interleaved strided streams, pointer chasing
+/// and hash-table probes; loads, stores (copies write their destination) and instruction
+/// fetches. In the default mix, as in real programs, most segments interleave accesses to a
+/// small hot stack frame with their own stream.
 pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> Dataset {
     let mut d = Dataset::new(ModelKind::Memory, source);
     let mut stream = 0u32;
-    let mut sampler = AccessSampler::new(LINE_BYTES);
+    let mut sampler = AccessSampler::new(LINE_BYTES, LINE_CAPACITY);
     let mut time = 0u64;
     while d.len() < samples {
         let mut r = rng.fork(stream as u64);
@@ -409,7 +411,7 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
         let pc_base = 0x40_0000u64 + (r.below(1 << 16) << 4);
         let mut accesses = Vec::with_capacity(len);
         if p < p_seq {
-            let elem = [4u64, 8, 8, 16][r.below(4) as usize];
+            let elem = [1u64, 4, 8, 8, 16][r.below(5) as usize];
             let kind = if r.chance(0.3) {
                 AccessKind::Write
             } else {
@@ -444,9 +446,13 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
                 }
             }
         } else if p < p_seq + p_stride + p_inter + p_chase {
-            for _ in 0..len {
-                let a = region + (r.below(1 << 22) & !7);
+            // pointer chasing over a heap of 4 MiB, or probes of a hash table of 64 KiB to
+            // 1 MiB (each probe reads a bucket, then its entry's next word)
+            let span = 1u64 << [22u32, 16, 18, 20][r.below(4) as usize];
+            for _ in 0..len / 2 {
+                let a = region + (r.below(span) & !7);
                 accesses.push((a, pc_base + 32, AccessKind::Read));
+                accesses.push((a + 8, pc_base + 36, AccessKind::Read));
             }
         } else {
             // instruction fetch: straight-line code with occasional jumps
@@ -460,7 +466,27 @@ pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> 
                 accesses.push((pc, pc, AccessKind::Execute));
             }
         }
+        let stack = match mix {
+            MemoryMix::Default if r.chance(0.6) => 0.2 + 0.4 * r.f64(),
+            _ => 0.0,
+        };
+        let frame = 0x7ffd_0000_0000u64 + (r.below(1 << 12) << 6);
         for (addr, pc, kind) in accesses {
+            while r.chance(stack) {
+                // locals and spills: a few lines of the current frame
+                time += 1 + r.below(5);
+                let a = MemoryAccess {
+                    addr: frame + (r.below(6) << 3) * 8,
+                    pc: pc_base + 0x200 + 4 * r.below(8),
+                    kind: if r.chance(0.4) {
+                        AccessKind::Write
+                    } else {
+                        AccessKind::Read
+                    },
+                    time_ns: time,
+                };
+                sampler.push(a, |f, t| d.push(f, t, stream, time as i64));
+            }
             time += 1 + r.below(20);
             let acc = MemoryAccess {
                 addr,

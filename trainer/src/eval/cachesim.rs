@@ -263,12 +263,13 @@ pub struct Simulation<'m> {
     stride: StridePrefetcher,
     history: MemoryHistory,
     model: &'m MemoryPredictor<'m>,
+    threshold: u16,
 }
 
 impl<'m> Simulation<'m> {
     /// A simulation of `cfg` caches; the model prefetches its best non-zero candidate when its
     /// probability is at least `min_probability` per-mille.
-    pub fn new(cfg: CacheConfig, model: &'m MemoryPredictor<'m>) -> Self {
+    pub fn new(cfg: CacheConfig, model: &'m MemoryPredictor<'m>, threshold: Option<u16>) -> Self {
         Simulation {
             caches: Policies {
                 none: Cache::new(cfg),
@@ -279,6 +280,7 @@ impl<'m> Simulation<'m> {
             stride: StridePrefetcher::default(),
             history: MemoryHistory::new(),
             model,
+            threshold: threshold.unwrap_or_else(|| model.threshold()),
         }
     }
 
@@ -299,7 +301,8 @@ impl<'m> Simulation<'m> {
             c.pc_stride.prefetch(p);
         }
         if self.history.push(a) {
-            let p = self.model.predict(&self.history);
+            let f = self.history.features();
+            let p = self.model.predict_features_at(&self.history, &f, self.threshold);
             for &addr in &p.prefetch[..p.degree as usize] {
                 self.caches.model.prefetch(addr / LINE_BYTES);
             }
@@ -365,7 +368,7 @@ mod tests {
     #[test]
     fn prefetchers_help_a_sequential_scan() {
         let model = MemoryPredictor::new(None);
-        let mut sim = Simulation::new(CacheConfig::default(), &model);
+        let mut sim = Simulation::new(CacheConfig::default(), &model, None);
         for i in 0..20_000u64 {
             sim.step(MemoryAccess {
                 addr: 0x10_0000 + 64 * i,

@@ -25,8 +25,9 @@ use inference_core::features::failure;
 pub struct EvalOptions {
     /// Cache geometry of the memory simulation.
     pub cache: CacheConfig,
-    /// Lowest probability (per-mille) at which the model prefetches.
-    pub min_probability: u16,
+    /// Lowest probability (per-mille) at which the memory model prefetches; `None`: the
+    /// blob's threshold.
+    pub min_probability: Option<u16>,
     /// Stop after this many memory accesses.
     pub max_accesses: u64,
     /// Samples of synthetic data.
@@ -43,7 +44,7 @@ impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
             cache: CacheConfig::default(),
-            min_probability: 20,
+            min_probability: None,
             max_accesses: u64::MAX,
             samples: None,
             seed: 4242,
@@ -321,7 +322,7 @@ fn evaluate_memory(
 ) -> Result<Value> {
     eo.cache.validate()?;
     let predictor = serving_given(MemoryPredictor::new(Some(blob)))?;
-    let mut sim = Simulation::new(eo.cache, &predictor);
+    let mut sim = Simulation::new(eo.cache, &predictor, eo.min_probability);
     let mut n = 0u64;
     let mut skipped = 0;
     for spec in specs {

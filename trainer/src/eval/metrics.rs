@@ -471,8 +471,8 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
 }
 
 /// Memory metrics when `issue(i, k)` says whether sample `i`'s proposal `k` is prefetched.
-/// Proposals naming a recent block are never issued; proposals naming the same block (the
-/// same candidate delta) count once.
+/// Proposals naming a recent or resident block (no label) are left out; proposals naming the
+/// same block (the same candidate delta) count once.
 pub fn memory_metrics(d: &Dataset, issue: impl Fn(usize, usize) -> bool) -> Metrics {
     let (mut issued, mut useful_issued, mut useful) = (0usize, 0usize, 0usize);
     for i in 0..d.len() {
@@ -481,7 +481,8 @@ pub fn memory_metrics(d: &Dataset, issue: impl Fn(usize, usize) -> bool) -> Metr
         let mut seen: Vec<i32> = Vec::with_capacity(memory::N_CANDIDATES);
         let mut taken: Vec<i32> = Vec::with_capacity(memory::N_CANDIDATES);
         for k in 0..memory::N_CANDIDATES {
-            if f[memory::field::CANDIDATE_STALE.start + k] != 0 {
+            // recent or resident blocks: no prefetch to judge
+            if f[memory::field::CANDIDATE_STALE.start + k] != 0 || !t[k].is_finite() {
                 continue;
             }
             let delta = f[memory::field::CANDIDATES.start + k];
