@@ -352,6 +352,7 @@ fn evaluate_memory(
         programs.push(json!({
             "data": f.display().to_string(),
             "accesses": run.accesses,
+            "footprint_pages": run.footprint_pages,
             "top1_accuracy": run.top1 as f64 / run.scored.max(1) as f64,
             "line": level_json(&run.line),
             "page": level_json(&run.page),
@@ -398,6 +399,8 @@ fn evaluate_memory(
 #[derive(Default)]
 struct ProgramRun {
     accesses: u64,
+    /// Distinct pages touched (of one program; summed over programs).
+    footprint_pages: u64,
     skipped: usize,
     line: Vec<(&'static str, Counts)>,
     page: Vec<(&'static str, Counts)>,
@@ -420,6 +423,7 @@ impl ProgramRun {
         sum(&mut self.line, &o.line);
         sum(&mut self.page, &o.page);
         self.accesses += o.accesses;
+        self.footprint_pages += o.footprint_pages;
         self.skipped += o.skipped;
         self.top1 += o.top1;
         self.stride_top1 += o.stride_top1;
@@ -451,10 +455,12 @@ fn simulate_program(
     );
     let mut stream = AccessStream::open(path, ro)?;
     let mut n = 0u64;
+    let mut pages = std::collections::HashSet::new();
     while let Some(a) = stream.next_access()? {
         if n >= eo.max_accesses {
             break;
         }
+        pages.insert(a.addr >> PAGE_SHIFT);
         line.step(&a);
         page.step(&a);
         n += 1;
@@ -465,6 +471,7 @@ fn simulate_program(
     let (line, page) = (line.counts(), page.counts());
     Ok(ProgramRun {
         accesses: n,
+        footprint_pages: pages.len() as u64,
         skipped: stream.skips.count,
         line,
         page,
