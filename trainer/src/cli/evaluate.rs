@@ -36,8 +36,9 @@ pub struct EvaluateArgs {
     /// Cache line in bytes.
     #[arg(long, default_value_t = CacheConfig::default().line)]
     cache_line: usize,
-    /// Resident 4 KiB page frames (memory model, page level): the default, 256 KiB, is below
-    /// the footprint of most recorded programs, so the page level sees capacity faults.
+    /// Resident 4 KiB page frames (memory model, page level). The default, 128 KiB, is a fifth
+    /// of the median footprint of the recorded programs, so every one of them re-faults pages
+    /// (docs/EVALUATION.md).
     #[arg(long, default_value_t = EvalOptions::default().resident_pages)]
     resident_pages: usize,
     /// Stop each trace file after this many memory accesses.

@@ -49,7 +49,7 @@ impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
             cache: CacheConfig::default(),
-            resident_pages: 64,
+            resident_pages: 32,
             min_probability: 20,
             max_accesses: u64::MAX,
             samples: None,
