@@ -496,3 +496,66 @@ fn level_json(counts: &[(&'static str, Counts)]) -> Value {
     }
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_reported_per_file_at_both_levels() {
+        let dir = std::env::temp_dir().join(format!("aios-evalmem-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // a forward scan over 64 pages, and a scan running down 2 pages at a time
+        let scan = |first: u64, step: i64, n: u64| {
+            let mut t = String::new();
+            for i in 0..n {
+                let addr = (first as i64 + step * i as i64) as u64;
+                t.push_str(&format!("I  00400100,3\n L {addr:x},8\n"));
+            }
+            t
+        };
+        std::fs::write(dir.join("a.txt"), scan(0x100_0000, 64, 4096)).unwrap();
+        std::fs::write(dir.join("b.txt"), scan(0x200_0000, -8192, 300)).unwrap();
+        let spec = format!("lackey:{}", dir.display());
+        let eo = EvalOptions::default();
+        let v = evaluate(
+            inference_core::defaults::MEMORY,
+            &[spec],
+            &ReadOptions::default(),
+            &eo,
+            |_| {},
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        let programs = v["programs"].as_array().unwrap();
+        assert_eq!(programs.len(), 2);
+        assert_eq!(programs[0]["accesses"], 4096);
+        assert_eq!(programs[0]["footprint_pages"], 64);
+        assert_eq!(programs[1]["accesses"], 300);
+        assert_eq!(v["accesses"], 4396);
+        for level in ["line", "page"] {
+            for p in programs.iter().chain([&v]) {
+                assert_eq!(p[level]["none"]["miss_reduction"], 0.0);
+                assert!(p[level]["model"]["prefetches"].is_u64());
+            }
+        }
+        // the forward scan: next-line removes all line misses but the first
+        let a = &programs[0]["line"];
+        assert_eq!(a["none"]["misses"], 4096);
+        assert_eq!(a["next_line"]["misses"], 1);
+        // aggregate keys are line-level sums over both files
+        let next_line_misses = a["next_line"]["misses"].as_u64().unwrap()
+            + programs[1]["line"]["next_line"]["misses"].as_u64().unwrap();
+        assert_eq!(v["line"]["next_line"]["misses"], next_line_misses);
+        assert_eq!(
+            v["miss_reduction_next_line"],
+            v["line"]["next_line"]["miss_reduction"]
+        );
+        // the downward page scan: Leap follows it, readahead (forward only) does not
+        let b = &programs[1]["page"];
+        assert_eq!(b["none"]["misses"], 300);
+        assert!(b["leap"]["miss_reduction"].as_f64().unwrap() > 0.8, "{b}");
+        assert_eq!(b["readahead"]["prefetches"], 0);
+        assert_eq!(v["resident_pages"], eo.resident_pages);
+    }
+}
