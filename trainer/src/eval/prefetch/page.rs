@@ -125,9 +125,9 @@ const LEAP_MAX_WINDOW: usize = 8;
 /// 3. prefetches the window's pages along the trend (P + Δ, P + 2Δ, ...), or, without a
 ///    trend, the window's pages around P (P - w/2 ..= P + w/2 but P itself).
 ///
-/// One reading of ours: the paper's window rule leaves a cold prefetcher at 1 forever (no
-/// prefetch, so no hit, so `Chit` stays 0); like the Leap kernel code, which starts from a
-/// small window, a window of 2 is used when a trend exists and the rule gives 1.
+/// One reading of ours: the window rule as we read it leaves a cold prefetcher at 1 forever
+/// (no prefetch, so no hit, so `Chit` stays 0); here a window of 2 is used when a trend
+/// exists and the rule gives 1.
 #[derive(Debug, Clone, Default)]
 pub struct Leap {
     /// Deltas, a ring; `n_deltas` of them valid.
