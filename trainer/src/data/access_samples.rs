@@ -24,8 +24,8 @@ pub const N_TARGETS: usize = memory::N_CANDIDATES + 1;
 pub const TARGET_KIND: usize = memory::N_CANDIDATES;
 /// Cache lines of the cache the line-level labels assume (32 KiB, the simulator's default).
 pub const LINE_CAPACITY: usize = 512;
-/// Pages of the resident set the page-level labels assume.
-pub const PAGE_CAPACITY: usize = 256;
+/// Pages of the resident set the page-level labels assume (`evaluate --resident-pages`).
+pub const PAGE_CAPACITY: usize = 32;
 
 /// A fully associative LRU set of blocks.
 #[derive(Debug, Clone, Default)]
@@ -187,20 +187,38 @@ mod tests {
         // a +3-line stride, two accesses per line (a read, then a write)
         for i in 0..400u64 {
             s.push(
-                read(0x9000_0000 + i * 3 * LINE_BYTES, 0x401000, 2 * i, AccessKind::Read),
+                read(
+                    0x9000_0000 + i * 3 * LINE_BYTES,
+                    0x401000,
+                    2 * i,
+                    AccessKind::Read,
+                ),
                 |f, t| out.push((f.to_vec(), t.to_vec())),
             );
             s.push(
-                read(0x9000_0000 + i * 3 * LINE_BYTES + 8, 0x401004, 2 * i + 1, AccessKind::Write),
+                read(
+                    0x9000_0000 + i * 3 * LINE_BYTES + 8,
+                    0x401004,
+                    2 * i + 1,
+                    AccessKind::Write,
+                ),
                 |f, t| out.push((f.to_vec(), t.to_vec())),
             );
         }
         // every change makes a sample once 64 further misses have passed
         assert_eq!(out.len(), 400 - 64);
         let (f, t) = &out[100];
-        assert_eq!(f[field::DELTAS.start], inference_core::features::symlog_q4(3));
+        assert_eq!(
+            f[field::DELTAS.start],
+            inference_core::features::symlog_q4(3)
+        );
         // the stride proposals come true; +1, +2 and -1 never do (never demanded)
-        for k in [class::PC_STRIDE, class::LAST, class::BEFORE_LAST, class::MAJORITY] {
+        for k in [
+            class::PC_STRIDE,
+            class::LAST,
+            class::BEFORE_LAST,
+            class::MAJORITY,
+        ] {
             assert_eq!(t[k], 1.0, "candidate {k}");
         }
         for k in [class::NEXT, class::NEXT_2, class::PREVIOUS] {
@@ -238,6 +256,10 @@ mod tests {
             .collect();
         assert!(labels.iter().all(|v| v.is_nan() || *v == 0.0));
         let unlabelled = labels.iter().filter(|v| v.is_nan()).count();
-        assert!(unlabelled > labels.len() / 2, "{unlabelled} of {}", labels.len());
+        assert!(
+            unlabelled > labels.len() / 2,
+            "{unlabelled} of {}",
+            labels.len()
+        );
     }
 }

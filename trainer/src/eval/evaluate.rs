@@ -6,11 +6,14 @@ use inference_core::{LoadError, MemoryPredictor, Model, ModelKind};
 use serde_json::{json, Value};
 
 use super::baselines::logistic_regression;
-use super::cachesim::{CacheConfig, Simulation};
 use super::events::{self, MAX_FALSE_ALARMS_PER_DAY};
 use super::int8::{int8_failure_probabilities, serving_given};
 use super::int8::{int8_metrics, int8_threat_score};
 use super::metrics;
+use super::prefetch::{
+    self, Cache, CacheConfig, Counts, Figures, ModelPrefetcher, Prefetcher, ResidentSet,
+    Simulation, MAX_DEGREE, PAGE_SHIFT,
+};
 use super::replay::{replay_threat, zero_history};
 use super::traces;
 use super::workload::{self, Predictor};
@@ -19,16 +22,19 @@ use crate::data::dataset::Dataset;
 use crate::data::{lackey::AccessStream, load_all, ReadOptions};
 use crate::error::{Error, Result};
 use inference_core::features::failure;
+use std::path::Path;
 
 /// Options of an evaluation.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
-    /// Cache geometry of the memory simulation.
+    /// Cache geometry of the memory simulation (line level).
     pub cache: CacheConfig,
+    /// Resident frames of the memory simulation's page level (4 KiB pages).
+    pub resident_pages: usize,
     /// Lowest probability (per-mille) at which the memory model prefetches; `None`: the
     /// blob's threshold.
     pub min_probability: Option<u16>,
-    /// Stop after this many memory accesses.
+    /// Stop each trace file after this many memory accesses.
     pub max_accesses: u64,
     /// Samples of synthetic data.
     pub samples: Option<usize>,
@@ -44,6 +50,7 @@ impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
             cache: CacheConfig::default(),
+            resident_pages: 32,
             min_probability: None,
             max_accesses: u64::MAX,
             samples: None,
@@ -312,7 +319,9 @@ fn evaluate_threat(model: &Model<'_>, d: &Dataset) -> Value {
     })
 }
 
-/// Memory: streams the traces through the model and the cache simulator.
+/// Memory: each trace file replayed from a cold memory at line and page level, the model
+/// beside the baselines (see [`prefetch`]). Top-level figures are over all files (sums of
+/// counters, so a file weighs by its misses); `programs` has them file by file.
 fn evaluate_memory(
     blob: &[u8],
     specs: &[String],
@@ -321,46 +330,229 @@ fn evaluate_memory(
     mut progress: impl FnMut(u64),
 ) -> Result<Value> {
     eo.cache.validate()?;
+    if eo.resident_pages == 0 {
+        return Err(Error::param("--resident-pages", "must be at least 1"));
+    }
     let predictor = serving_given(MemoryPredictor::new(Some(blob)))?;
-    let mut sim = Simulation::new(eo.cache, &predictor, eo.min_probability);
-    let mut n = 0u64;
-    let mut skipped = 0;
+    let mut files = Vec::new();
     for spec in specs {
         let path = spec.strip_prefix("lackey:").ok_or_else(|| {
             Error::Usage(format!(
                 "--data '{spec}': memory evaluation reads lackey:PATH traces"
             ))
         })?;
-        let mut stream = AccessStream::open(std::path::Path::new(path), ro)?;
-        while let Some(a) = stream.next_access()? {
-            if n >= eo.max_accesses {
-                break;
-            }
-            sim.step(a);
-            n += 1;
-            if n.is_multiple_of(100_000) {
-                progress(n);
-            }
-        }
-        skipped += stream.skips.count;
+        files.extend(crate::data::files(Path::new(path), |n| {
+            !n.starts_with('.')
+        })?);
     }
-    progress(n);
-    let st = sim.stats();
+    let mut programs = Vec::new();
+    let mut all = ProgramRun::default();
+    for f in &files {
+        let done = all.accesses;
+        let run = simulate_program(&predictor, f, ro, eo, &mut |n| progress(done + n))?;
+        programs.push(json!({
+            "data": f.display().to_string(),
+            "accesses": run.accesses,
+            "footprint_pages": run.footprint_pages,
+            "prefetching_share": run.prefetching as f64 / run.decisions.max(1) as f64,
+            "line": level_json(&run.line),
+            "page": level_json(&run.page),
+        }));
+        all.add(&run);
+    }
+    progress(all.accesses);
+    let line = |policy: &str| {
+        let i = all.line.iter().position(|(p, _)| *p == policy);
+        Figures::new(&all.line[i.unwrap_or(0)].1, &all.line[0].1)
+    };
     Ok(json!({
         "model": "memory",
         "data": specs.join("+"),
-        "accesses": n,
-        "hit_rate_none": st[0].hit_rate,
-        "hit_rate_next_line": st[1].hit_rate,
-        "hit_rate_stride": st[2].hit_rate,
-        "hit_rate_model": st[3].hit_rate,
-        "miss_reduction": st[3].miss_reduction,
-        "miss_reduction_next_line": st[1].miss_reduction,
-        "miss_reduction_stride": st[2].miss_reduction,
-        "prefetch_accuracy_model": st[3].prefetch_accuracy,
-        "prefetch_accuracy_next_line": st[1].prefetch_accuracy,
-        "prefetch_accuracy_stride": st[2].prefetch_accuracy,
+        "accesses": all.accesses,
+        "prefetching_share": all.prefetching as f64 / all.decisions.max(1) as f64,
+        "hit_rate_none": line("none").hit_rate,
+        "hit_rate_next_line": line("next_line").hit_rate,
+        "hit_rate_stride": line("pc_stride").hit_rate,
+        "hit_rate_best_offset": line("best_offset").hit_rate,
+        "hit_rate_model": line("model").hit_rate,
+        "miss_reduction": line("model").miss_reduction,
+        "miss_reduction_next_line": line("next_line").miss_reduction,
+        "miss_reduction_stride": line("pc_stride").miss_reduction,
+        "miss_reduction_best_offset": line("best_offset").miss_reduction,
+        "prefetch_accuracy_model": line("model").prefetch_accuracy,
+        "prefetch_accuracy_next_line": line("next_line").prefetch_accuracy,
+        "prefetch_accuracy_stride": line("pc_stride").prefetch_accuracy,
+        "prefetch_accuracy_best_offset": line("best_offset").prefetch_accuracy,
+        "line": level_json(&all.line),
+        "page": level_json(&all.page),
+        "programs": programs,
         "cache": {"size": eo.cache.size, "ways": eo.cache.ways, "line": eo.cache.line},
-        "skipped_rows": skipped,
+        "resident_pages": eo.resident_pages,
+        "page_bytes": 1u64 << PAGE_SHIFT,
+        "max_degree": MAX_DEGREE,
+        "skipped_rows": all.skipped,
     }))
+}
+
+/// Counters of one or more programs, at both levels, policies in simulation order.
+#[derive(Default)]
+struct ProgramRun {
+    accesses: u64,
+    /// Distinct pages touched (of one program; summed over programs).
+    footprint_pages: u64,
+    skipped: usize,
+    line: Vec<(&'static str, Counts)>,
+    page: Vec<(&'static str, Counts)>,
+    /// The line-level model's block changes, and those at which it prefetched.
+    decisions: u64,
+    prefetching: u64,
+}
+
+impl ProgramRun {
+    fn add(&mut self, o: &ProgramRun) {
+        let sum = |a: &mut Vec<(&'static str, Counts)>, b: &[(&'static str, Counts)]| {
+            if a.is_empty() {
+                a.extend_from_slice(b);
+            } else {
+                for ((_, x), (_, y)) in a.iter_mut().zip(b) {
+                    x.add(y);
+                }
+            }
+        };
+        sum(&mut self.line, &o.line);
+        sum(&mut self.page, &o.page);
+        self.accesses += o.accesses;
+        self.footprint_pages += o.footprint_pages;
+        self.skipped += o.skipped;
+        self.decisions += o.decisions;
+        self.prefetching += o.prefetching;
+    }
+}
+
+/// One trace from cold memories: every policy at both levels, in one pass over the file.
+fn simulate_program(
+    model: &MemoryPredictor<'_>,
+    path: &Path,
+    ro: &ReadOptions,
+    eo: &EvalOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ProgramRun> {
+    let mut line_model = ModelPrefetcher::new(model, eo.min_probability, eo.cache.line_shift());
+    let mut page_model = ModelPrefetcher::new(model, eo.min_probability, PAGE_SHIFT);
+    let mut line_baselines = prefetch::line_baselines();
+    let mut page_baselines = prefetch::page_baselines();
+    let mut line_lanes = lanes(&mut line_baselines);
+    line_lanes.push(&mut line_model);
+    let mut page_lanes = lanes(&mut page_baselines);
+    page_lanes.push(&mut page_model);
+    let mut line = Simulation::new(eo.cache.line_shift(), || Cache::new(eo.cache), line_lanes);
+    let mut page = Simulation::new(
+        PAGE_SHIFT,
+        || ResidentSet::new(eo.resident_pages),
+        page_lanes,
+    );
+    let mut stream = AccessStream::open(path, ro)?;
+    let mut n = 0u64;
+    let mut pages = std::collections::HashSet::new();
+    while let Some(a) = stream.next_access()? {
+        if n >= eo.max_accesses {
+            break;
+        }
+        pages.insert(a.addr >> PAGE_SHIFT);
+        line.step(&a);
+        page.step(&a);
+        n += 1;
+        if n.is_multiple_of(100_000) {
+            progress(n);
+        }
+    }
+    let (line, page) = (line.counts(), page.counts());
+    Ok(ProgramRun {
+        accesses: n,
+        footprint_pages: pages.len() as u64,
+        skipped: stream.skips.count,
+        line,
+        page,
+        decisions: line_model.decisions,
+        prefetching: line_model.prefetching,
+    })
+}
+
+fn lanes(b: &mut [Box<dyn Prefetcher>]) -> Vec<&mut dyn Prefetcher> {
+    b.iter_mut()
+        .map(|p| p.as_mut() as &mut dyn Prefetcher)
+        .collect()
+}
+
+/// `{policy: figures}` of one level, against its `none`.
+fn level_json(counts: &[(&'static str, Counts)]) -> Value {
+    let none = counts.first().map(|c| c.1).unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for (name, c) in counts {
+        out.insert(name.to_string(), json!(Figures::new(c, &none)));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_reported_per_file_at_both_levels() {
+        let dir = std::env::temp_dir().join(format!("aios-evalmem-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // a forward scan over 64 pages, and a scan running down 2 pages at a time
+        let scan = |first: u64, step: i64, n: u64| {
+            let mut t = String::new();
+            for i in 0..n {
+                let addr = (first as i64 + step * i as i64) as u64;
+                t.push_str(&format!("I  00400100,3\n L {addr:x},8\n"));
+            }
+            t
+        };
+        std::fs::write(dir.join("a.txt"), scan(0x100_0000, 64, 4096)).unwrap();
+        std::fs::write(dir.join("b.txt"), scan(0x200_0000, -8192, 300)).unwrap();
+        let spec = format!("lackey:{}", dir.display());
+        let eo = EvalOptions::default();
+        let v = evaluate(
+            inference_core::defaults::MEMORY,
+            &[spec],
+            &ReadOptions::default(),
+            &eo,
+            |_| {},
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        let programs = v["programs"].as_array().unwrap();
+        assert_eq!(programs.len(), 2);
+        assert_eq!(programs[0]["accesses"], 4096);
+        assert_eq!(programs[0]["footprint_pages"], 64);
+        assert_eq!(programs[1]["accesses"], 300);
+        assert_eq!(v["accesses"], 4396);
+        for level in ["line", "page"] {
+            for p in programs.iter().chain([&v]) {
+                assert_eq!(p[level]["none"]["miss_reduction"], 0.0);
+                assert!(p[level]["model"]["prefetches"].is_u64());
+            }
+        }
+        // the forward scan: next-line removes all line misses but the first
+        let a = &programs[0]["line"];
+        assert_eq!(a["none"]["misses"], 4096);
+        assert_eq!(a["next_line"]["misses"], 1);
+        // aggregate keys are line-level sums over both files
+        let next_line_misses = a["next_line"]["misses"].as_u64().unwrap()
+            + programs[1]["line"]["next_line"]["misses"].as_u64().unwrap();
+        assert_eq!(v["line"]["next_line"]["misses"], next_line_misses);
+        assert_eq!(
+            v["miss_reduction_next_line"],
+            v["line"]["next_line"]["miss_reduction"]
+        );
+        // the downward page scan: Leap follows it, readahead (forward only) does not
+        let b = &programs[1]["page"];
+        assert_eq!(b["none"]["misses"], 300);
+        assert!(b["leap"]["miss_reduction"].as_f64().unwrap() > 0.8, "{b}");
+        assert_eq!(b["readahead"]["prefetches"], 0);
+        assert_eq!(v["resident_pages"], eo.resident_pages);
+    }
 }
