@@ -9,31 +9,40 @@ set -euo pipefail
 traces=${1:-/tmp/traces}
 seed=${2:-42}
 shift 2 || true
-thresholds=("${@:-300 400 500}")
 [ $# -gt 0 ] && thresholds=("$@") || thresholds=(300 400 500)
 T=${T:-./target/release/trainer}
 folds=("gzip sort perl" "bzip2 sqlite python" "xz awk cc1")
 all="gzip sort perl bzip2 sqlite python xz awk cc1"
-out=$(mktemp -d)
-printf '%-7s %5s %8s %6s %8s %6s\n' program thr model acc next_l acc
+# MODELS=DIR keeps the fold models there and reuses them (to vary only the decision rule)
+out=${MODELS:-$(mktemp -d)}
+mkdir -p "$out"
+fmt='%-7s %5s | %6.3f %4.2f %6.3f %6.3f | %6.3f %4.2f %6.3f %6.3f\n'
+printf '%-7s %5s | %-25s | %-25s\n' program thr "line: model acc next best_off" "page: model acc leap readahead"
+i=0
 for fold in "${folds[@]}"; do
+  i=$((i + 1))
   data=()
   for p in $all; do
     [[ " $fold " == *" $p "* ]] || data+=(--data "lackey:$traces/$p.lackey.gz")
   done
-  "$T" train --model memory "${data[@]}" --samples "${SAMPLES:-60000}" --seed "$seed" \
-    --out "$out/reg" >/dev/null 2>&1
-  blob=$(ls -t "$out"/reg/memory/v*.blob | head -n 1)
+  blob=$out/fold$i-seed$seed.blob
+  if [ ! -f "$blob" ]; then
+    "$T" train --model memory "${data[@]}" --samples "${SAMPLES:-60000}" --seed "$seed" \
+      --out "$out/reg$i" >/dev/null 2>&1
+    cp "$(ls -t "$out"/reg$i/memory/v*.blob | head -n 1)" "$blob"
+  fi
   for p in $fold; do
     for t in "${thresholds[@]}"; do
       "$T" evaluate --model-file "$blob" --data "lackey:$traces/$p.lackey.gz" \
         --min-probability "$t" --json 2>/dev/null | python3 -c "
 import json, sys
-d = json.load(sys.stdin)
-print('%-7s %5s %8.3f %6.2f %8.3f %6.2f' % ('$p', '$t', d['miss_reduction'],
-      d['prefetch_accuracy_model'], d['miss_reduction_next_line'],
-      d['prefetch_accuracy_next_line']))"
+r = json.load(sys.stdin)['programs'][0]
+l, g = r['line'], r['page']
+print('$fmt' % ('$p', '$t', l['model']['miss_reduction'], l['model']['prefetch_accuracy'],
+      l['next_line']['miss_reduction'], l['best_offset']['miss_reduction'],
+      g['model']['miss_reduction'], g['model']['prefetch_accuracy'],
+      g['leap']['miss_reduction'], g['readahead']['miss_reduction']), end='')"
     done
   done
 done
-rm -rf "$out"
+[ -n "${MODELS:-}" ] || rm -rf "$out"

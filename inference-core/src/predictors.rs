@@ -419,7 +419,7 @@ pub struct AccessPrediction {
     pub confidence: u16,
     /// Predicted kind of the next access.
     pub kind: AccessKind,
-    /// Candidate class of the most probable proposal (see [`memory`](crate::features::memory)).
+    /// Candidate class of the most probable proposal (see `features::memory`).
     pub class: u8,
 }
 
@@ -472,7 +472,8 @@ impl<'a> MemoryPredictor<'a> {
     }
 
     /// Decides from ready features; `history` supplies the proposals and the current block.
-    /// Proposals naming a recently touched block are never prefetched, duplicates once.
+    /// The rule is in the `features::memory` module docs; duplicates are
+    /// prefetched once, the most probable first.
     pub fn predict_features(
         &self,
         history: &MemoryHistory,
@@ -496,8 +497,19 @@ impl<'a> MemoryPredictor<'a> {
         softmax_permille(&out[memory::OUT_KIND..], &mut pk);
         let mut p = [0u16; memory::N_CANDIDATES];
         for (k, pk) in p.iter_mut().enumerate() {
-            if history.proposal(k).is_some() {
-                *pk = crate::quant::sigmoid_permille(out[k]);
+            let recent = f[memory::field::CANDIDATE_HITS.start + k];
+            if history.proposal(k).is_none() {
+                continue;
+            }
+            let raw = crate::quant::sigmoid_permille(out[k]);
+            let page_level = history.block_bytes() >= memory::PAGE_BYTES;
+            if k == memory::class::NEXT && !page_level {
+                // next line: kept unless the model finds it unlikely (a learned filter on
+                // next-line prefetching); mapped so that the common threshold applies
+                let floor = threshold / 8;
+                *pk = if raw >= floor { raw.max(threshold) } else { 0 };
+            } else if recent >= memory::MIN_RECENT_USEFUL + 3 * page_level as i32 {
+                *pk = raw;
             }
         }
         // candidates by probability, highest first (stable: lower class wins ties)

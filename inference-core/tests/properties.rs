@@ -236,3 +236,60 @@ fn workload_default_model_tracks_a_steady_load() {
     assert!(p.mem.unwrap().abs_diff(3000) < 500, "{p:?}");
     assert_eq!(p.gpu, None);
 }
+
+/// The memory decision rule: prefetched blocks are distinct, never recent, in the history's
+/// block size; at page level nothing is prefetched before a proposer has proven itself in
+/// this stream; a line-level scan prefetches its next line.
+#[test]
+fn memory_decision_rule() {
+    use inference_core::features::memory::{MAX_DEGREE, PAGE_BYTES};
+    let m = MemoryPredictor::new(None);
+    let access = |addr: u64, k: u64| MemoryAccess {
+        addr,
+        pc: 0x40_1000,
+        kind: AccessKind::Read,
+        time_ns: 10 * k,
+    };
+    // pages: a random walk never builds a record, so nothing is prefetched
+    let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for k in 0..500 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if h.push(access(0x7f00_0000_0000 + (x % (1 << 30)), k)) {
+            let p = m.predict(&h);
+            assert_eq!(p.degree, 0, "page prefetch without a record at access {k}");
+            assert_eq!(p.next_addr % PAGE_BYTES, 0);
+        }
+    }
+    // lines: a sequential scan prefetches the next line, and every prefetch is distinct and
+    // not among the lines just touched
+    let mut h = MemoryHistory::new();
+    let mut next_line = 0;
+    let mut decisions = 0;
+    for k in 0..2000u64 {
+        let addr = 0x5000_0000 + 16 * k;
+        if !h.push(access(addr, k)) {
+            continue;
+        }
+        let p = m.predict(&h);
+        decisions += 1;
+        let cur = addr / 64 * 64;
+        let picked = &p.prefetch[..p.degree as usize];
+        assert!(p.degree as usize <= MAX_DEGREE);
+        for (i, a) in picked.iter().enumerate() {
+            assert_eq!(a % 64, 0);
+            assert!(
+                *a > cur || *a + 16 * 64 < cur,
+                "recent line {a:x} at {cur:x}"
+            );
+            assert!(!picked[..i].contains(a));
+        }
+        next_line += picked.contains(&(cur + 64)) as u32;
+    }
+    assert!(
+        next_line * 10 >= decisions * 9,
+        "{next_line} of {decisions}"
+    );
+}

@@ -3,12 +3,22 @@
 //! The model does not regress an address. At every access that moves to a new *block* (a
 //! cache line, or a page when the history is made with [`MemoryHistory::with_block_bytes`]),
 //! cheap hardware-style proposers each name one block to prefetch, and the model estimates,
-//! for each proposal, the probability that it is a **useful prefetch**: that the block is
-//! demanded within the next [`HORIZON`] block changes although it is not among the recently
-//! touched blocks (which a cache still holds). The predictor prefetches every proposal whose
-//! probability reaches the blob's threshold, up to [`MAX_DEGREE`] blocks, and nothing when none
-//! does: "do not prefetch" and the prefetch degree are decided per access. The candidates, in
-//! class order:
+//! for each proposal, the probability that it is a **useful prefetch**: a block not resident
+//! now that is demanded before a prefetched copy would have been evicted (the trainer's
+//! labels, `trainer::data::access_samples`). The predictor then decides, per block change,
+//! what to prefetch (0 to [`MAX_DEGREE`] blocks; none is "do not prefetch"):
+//! - proposals naming a recently touched block (or no change) are never prefetched;
+//! - at cache-line level, the next line is prefetched unless the model gives it less than an
+//!   eighth of the threshold: the model is a learned filter on next-line prefetching, the
+//!   heuristic every CPU already has, and adds the other proposals it is sure of;
+//! - every other proposal (and, at page level, the next page too) needs the model's
+//!   probability ≥ the blob's threshold **and** an on-line record: at least
+//!   [`MIN_RECENT_USEFUL`] of its last 8 proposals came true in this very stream within
+//!   [`HORIZON`] block changes (at page level 3 more). Programs the model never saw differ
+//!   from those it was trained on; the record makes a proposer that does not work in this
+//!   program stop issuing there, so a wrong model costs little.
+//!
+//! The candidates, in class order:
 //!
 //! | class | candidate delta (blocks) |
 //! |---|---|
@@ -21,10 +31,9 @@
 //! | 6 | -1 (previous block) |
 //! | 7 | twice the PC stride (one step further along it) |
 //!
-//! The label of a proposal is computed here too ([`MemoryHistory::matured`]): the history
-//! remembers the last [`HORIZON`] proposals and marks each one whose block is demanded before it
-//! retires. Trainer and device share that definition, and the same record feeds the
-//! "recent hits" features.
+//! The history remembers the last [`HORIZON`] proposals and marks each one whose block is
+//! demanded before it retires ([`MemoryHistory::matured`]): the "recent hits" features and
+//! the on-line record above.
 //!
 //! Features (55), newest first within each group; "block changes" are the accesses whose
 //! block differs from the previous access's:
@@ -128,6 +137,10 @@ pub const LINE_BYTES: u64 = 64;
 pub const PAGE_BYTES: u64 = 4096;
 /// Entries of the direct-mapped PC stride table.
 pub const PC_TABLE: usize = 64;
+/// On-line record a proposal needs (besides the model's probability): at least this many of
+/// its candidate's last 8 retired proposals came true in this stream (3 more at page
+/// level), so a proposer that does not work in a program stops issuing prefetches there.
+pub const MIN_RECENT_USEFUL: i32 = 3;
 /// Default operating threshold of a proposal's probability, per-mille.
 pub const DEFAULT_THRESHOLD: u16 = 500;
 /// Marks a proposal that cannot be useful (a recent block, or no change at all).
@@ -431,8 +444,7 @@ impl MemoryHistory {
 
     /// Which proposals of the block change [`HORIZON`] changes ago came true (bit k =
     /// candidate k's block was demanded since), set by a [`push`](Self::push) that changed
-    /// block once `HORIZON` proposals exist; `None` otherwise. This is the training label of
-    /// the features taken at that older change.
+    /// block once `HORIZON` proposals exist; `None` otherwise.
     pub fn matured(&self) -> Option<u8> {
         self.matured
     }
