@@ -29,7 +29,7 @@
 //! | 4 | +1 (next block) |
 //! | 5 | +2 |
 //! | 6 | -1 (previous block) |
-//! | 7 | twice the PC stride (one step further along it) |
+//! | 7 | the offset a best-offset learner (Michaud, HPCA 2016) currently trusts, 0 when off |
 //!
 //! The history remembers the last [`HORIZON`] proposals and marks each one whose block is
 //! demanded before it retires ([`MemoryHistory::matured`]): the "recent hits" features and
@@ -110,9 +110,9 @@ pub mod class {
     pub const NEXT_2: usize = 5;
     /// -1 block.
     pub const PREVIOUS: usize = 6;
-    /// Twice the PC stride.
-    pub const PC_STRIDE_2: usize = 7;
-    const _: () = assert!(PC_STRIDE_2 + 1 == super::N_CANDIDATES);
+    /// The best-offset learner's offset.
+    pub const BEST_OFFSET: usize = 7;
+    const _: () = assert!(BEST_OFFSET + 1 == super::N_CANDIDATES);
 }
 
 /// Number of candidate proposals (and of "useful" outputs).
@@ -220,6 +220,7 @@ pub struct MemoryHistory {
     n_proposals: usize,
     hits: [u8; N_CANDIDATES],
     matured: Option<u8>,
+    best_offset: BestOffset,
 }
 
 impl Default for MemoryHistory {
@@ -236,6 +237,88 @@ fn block_delta(from: u64, to: u64) -> i64 {
 fn pc_slot(pc: u64) -> usize {
     // Fibonacci hashing: spreads nearby PCs over the table.
     (pc.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % PC_TABLE
+}
+
+/// The offsets a best-offset learner tests: 1..=256 with no prime factor above 5.
+const OFFSETS: [u16; 52] = [
+    1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, 18, 20, 24, 25, 27, 30, 32, 36, 40, 45, 48, 50, 54,
+    60, 64, 72, 75, 80, 81, 90, 96, 100, 108, 120, 125, 128, 135, 144, 150, 160, 162, 180, 192,
+    200, 216, 225, 240, 243, 250, 256,
+];
+/// Entries of the best-offset learner's recent-requests table.
+const RR_ENTRIES: usize = 128;
+
+/// A best-offset learner (Michaud, "Best-Offset Hardware Prefetching", HPCA 2016) over block
+/// changes: each change tests one offset `d` (is `block - d` among the recent blocks?); a
+/// learning phase ends when an offset scores 31 or after 100 rounds over the list, and the
+/// best offset is then trusted, or none (0) when it scored 1 or less. Without fill timing the
+/// recent-requests table takes each block as it comes. About 0.4 KiB.
+#[derive(Debug, Clone)]
+struct BestOffset {
+    /// Tags of recent blocks (16-bit hashes), direct-mapped.
+    recent: [u16; RR_ENTRIES],
+    scores: [u8; OFFSETS.len()],
+    next: u8,
+    round: u8,
+    best: u8,
+    best_score: u8,
+    offset: i64,
+}
+
+impl BestOffset {
+    const fn new() -> Self {
+        BestOffset {
+            recent: [0; RR_ENTRIES],
+            scores: [0; OFFSETS.len()],
+            next: 0,
+            round: 0,
+            best: 0,
+            best_score: 0,
+            offset: 0,
+        }
+    }
+
+    fn slot(block: u64) -> (usize, u16) {
+        let h = block.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((h >> 57) as usize % RR_ENTRIES, (h >> 16) as u16 | 1)
+    }
+
+    fn seen(&self, block: u64) -> bool {
+        let (i, tag) = Self::slot(block);
+        self.recent[i] == tag
+    }
+
+    /// Learns from a block change to `block`; returns the offset to prefetch (0: none).
+    fn learn(&mut self, block: u64) -> i64 {
+        let i = self.next as usize;
+        let d = OFFSETS[i] as u64;
+        if self.seen(block.wrapping_sub(d)) {
+            self.scores[i] = self.scores[i].saturating_add(1);
+            if self.scores[i] > self.best_score {
+                (self.best, self.best_score) = (i as u8, self.scores[i]);
+            }
+        }
+        let (slot, tag) = Self::slot(block);
+        self.recent[slot] = tag;
+        self.next += 1;
+        if self.next as usize == OFFSETS.len() {
+            self.next = 0;
+            self.round += 1;
+        }
+        if self.best_score >= 31 || self.round >= 100 {
+            self.offset = if self.best_score <= 1 {
+                0
+            } else {
+                OFFSETS[self.best as usize] as i64
+            };
+            *self = BestOffset {
+                recent: self.recent,
+                offset: self.offset,
+                ..BestOffset::new()
+            };
+        }
+        self.offset
+    }
 }
 
 impl MemoryHistory {
@@ -285,6 +368,7 @@ impl MemoryHistory {
             n_proposals: 0,
             hits: [0; N_CANDIDATES],
             matured: None,
+            best_offset: BestOffset::new(),
         }
     }
 
@@ -408,7 +492,7 @@ impl MemoryHistory {
         c[class::NEXT] = 1;
         c[class::NEXT_2] = 2;
         c[class::PREVIOUS] = -1;
-        c[class::PC_STRIDE_2] = pc_stride.wrapping_mul(2);
+        c[class::BEST_OFFSET] = self.best_offset.learn(block);
         self.candidates = c;
         self.stale = 0;
         for k in 0..N_CANDIDATES {
@@ -518,7 +602,7 @@ mod tests {
         }
         assert!(matured > 0);
         let c = h.candidates();
-        assert_eq!((c[0], c[1], c[2], c[3], c[7]), (4, 4, 4, 4, 8));
+        assert_eq!((c[0], c[1], c[2], c[3], c[7]), (4, 4, 4, 4, 0));
         let cur = h.current_block().unwrap();
         assert_eq!(h.proposal(0), Some(cur + 4));
         assert_eq!(h.proposal(4), Some(cur + 1));
@@ -529,11 +613,7 @@ mod tests {
         let m = h.matured().unwrap();
         assert_eq!(m & 0b1111, 0b1111, "{m:08b}");
         assert_eq!(m & 0b0111_0000, 0, "{m:08b}");
-        assert_eq!(
-            m >> 7 & 1,
-            1,
-            "twice the stride comes true within the horizon"
-        );
+        assert_eq!(m >> 7 & 1, 0, "best offset still learning: proposes nothing");
         let f = h.features();
         assert_eq!(f[field::DELTAS.start], symlog_q4(4));
         assert_eq!(f[field::GAP], symlog_q4(10));
@@ -543,6 +623,24 @@ mod tests {
         assert_eq!(f[field::CANDIDATE_HITS.start], 8);
         assert_eq!(f[field::CANDIDATE_HITS.start + 4], 0);
         assert_eq!(f[field::PC_CONFIDENCE], 3);
+    }
+
+    #[test]
+    fn best_offset_learns_the_stride_and_turns_off_on_noise() {
+        let mut h = MemoryHistory::new();
+        for i in 0..2000u64 {
+            h.push(read(0x4000_0000 + i * 4 * LINE_BYTES, 0x400000 + 4 * (i % 5), i));
+        }
+        // offsets 4, 8, 12… all score; the smallest reaches 31 first
+        assert_eq!(h.candidates()[class::BEST_OFFSET], 4);
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for i in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            h.push(read(x % (1 << 40), 0x400000, i));
+        }
+        assert_eq!(h.candidates()[class::BEST_OFFSET], 0);
     }
 
     #[test]
