@@ -219,6 +219,17 @@ fn memory(c: &mut Criterion) {
             p.predict_features(h, black_box(f))
         })
     });
+    // the history's share: scoring the pending proposals, the candidates, the best-offset
+    // learner (push), then the feature vector
+    let mut h = MemoryHistory::new();
+    let mut k = 0;
+    g.bench_function("push_and_features", |b| {
+        b.iter(|| {
+            k = (k + 1) % stream.len();
+            h.push(stream[k]);
+            black_box(h.features())
+        })
+    });
     // one access in, one decision out: feature extraction, scoring of the pending proposals
     // and the network
     let mut h = MemoryHistory::new();

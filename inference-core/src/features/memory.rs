@@ -143,6 +143,9 @@ pub const PC_TABLE: usize = 64;
 pub const MIN_RECENT_USEFUL: i32 = 3;
 /// Default operating threshold of a proposal's probability, per-mille.
 pub const DEFAULT_THRESHOLD: u16 = 500;
+/// Slots of the ring of recent blocks (a power of two ≥ `HISTORY + 1`, so indexing is a mask).
+const RING: usize = 32;
+const _: () = assert!(RING.is_power_of_two() && RING > HISTORY);
 /// Marks a proposal that cannot be useful (a recent block, or no change at all).
 const NO_BLOCK: u64 = u64::MAX;
 
@@ -197,7 +200,7 @@ struct PcEntry {
 pub struct MemoryHistory {
     shift: u32,
     /// Recent distinct consecutive blocks, a ring; `newest` indexes the newest.
-    blocks: [u64; HISTORY + 1],
+    blocks: [u64; RING],
     newest: usize,
     n_blocks: usize,
     /// Kinds of the last accesses, 2 bits each, newest in the low bits.
@@ -341,7 +344,7 @@ impl MemoryHistory {
     const fn with_shift(shift: u32) -> Self {
         MemoryHistory {
             shift,
-            blocks: [0; HISTORY + 1],
+            blocks: [0; RING],
             newest: 0,
             n_blocks: 0,
             kinds: 0,
@@ -384,7 +387,7 @@ impl MemoryHistory {
 
     /// The `k`-th newest distinct block (0 = current); `k < n_blocks`.
     fn block_at(&self, k: usize) -> u64 {
-        self.blocks[(self.newest + HISTORY + 1 - k) % (HISTORY + 1)]
+        self.blocks[self.newest.wrapping_sub(k) & (RING - 1)]
     }
 
     fn is_recent(&self, block: u64) -> bool {
@@ -464,7 +467,7 @@ impl MemoryHistory {
                 self.found[j] |= ((p == block) as u8) << k;
             }
         }
-        self.newest = (self.newest + 1) % (HISTORY + 1);
+        self.newest = (self.newest + 1) & (RING - 1);
         self.blocks[self.newest] = block;
         self.n_blocks = (self.n_blocks + 1).min(HISTORY + 1);
         self.matured = if self.n_proposals == HORIZON {
