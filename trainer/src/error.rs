@@ -51,6 +51,14 @@ pub enum Error {
         /// What is missing.
         message: String,
     },
+    /// The trained model is not fit to publish (undefined validation metric, or worse than a
+    /// naive baseline) and `--allow-worse` was not given.
+    Refused {
+        /// The model.
+        kind: ModelKind,
+        /// Why.
+        message: String,
+    },
     /// A signing or anonymisation key is missing, malformed or cannot be used.
     Key {
         /// The key file.
@@ -118,7 +126,11 @@ impl Error {
     /// This error, while working on model `kind` (unchanged if it already names `kind`).
     pub fn in_model(self, kind: ModelKind) -> Error {
         match &self {
-            Error::NotEnoughData { kind: k, .. } | Error::Model { kind: k, .. } if *k == kind => {
+            Error::NotEnoughData { kind: k, .. }
+            | Error::Refused { kind: k, .. }
+            | Error::Model { kind: k, .. }
+                if *k == kind =>
+            {
                 return self
             }
             _ => {}
@@ -145,6 +157,7 @@ impl fmt::Display for Error {
             Error::Param { name, message } => write!(f, "{name}: {message}"),
             Error::Usage(m) => f.write_str(m),
             Error::NotEnoughData { kind, message } => write!(f, "{kind}: {message}"),
+            Error::Refused { kind, message } => write!(f, "{kind}: {message}"),
             Error::Key { path, message } => write!(f, "{}: {message}", path.display()),
             Error::Tool { program, message } => write!(f, "{program}: {message}"),
             Error::Model { kind, source } => write!(f, "{kind}: {source}"),

@@ -108,7 +108,7 @@ pub struct Trained {
 
 /// Trains `kind` on `data`: split, fit with `params`, quantize, evaluate, encode as `version`.
 /// Refuses data that [`check_data`] refuses. The validation figures may still be undefined
-/// (e.g. no attack among the validation processes): see [`Trained::undefined_headline`].
+/// (e.g. no attack among the validation processes): see [`Trained::refusal`].
 pub fn train(
     data: &Dataset,
     params: &Params,
@@ -223,27 +223,43 @@ struct Hyper<'a> {
 }
 
 impl Trained {
-    /// Why this model's validation headline is undefined (NaN or infinite, f32 or int8), if it
-    /// is: such a model must not be published without the user's say-so (`--allow-worse`).
-    pub fn undefined_headline(&self) -> Option<String> {
+    /// Why this model must not be published without the user's say-so (`--allow-worse`), if
+    /// so: its validation headline is undefined (NaN or infinite, f32 or int8), or the int8
+    /// model does worse than a naive baseline (persistence, next-line…) on the figure that
+    /// picks the best epoch (the MAE for the workload, the headline otherwise).
+    pub fn refusal(&self) -> Option<String> {
         let (f, i) = (self.fit.val_metrics.headline(), self.int8.headline());
-        if f.is_finite() && i.is_finite() {
-            return None;
+        let name = metrics::headline_name(self.fit.task.kind);
+        if !f.is_finite() || !i.is_finite() {
+            let show = |v: f64| {
+                if v.is_finite() {
+                    format!("{v:.3}")
+                } else {
+                    "undefined".to_string()
+                }
+            };
+            return Some(format!(
+                "validation {name} is {} (f32) / {} (int8) on {} validation sample(s)",
+                show(f),
+                show(i),
+                self.sizes.1
+            ));
         }
-        let show = |v: f64| {
-            if v.is_finite() {
-                format!("{v:.3}")
-            } else {
-                "undefined".to_string()
-            }
-        };
-        Some(format!(
-            "validation {} is {} (f32) / {} (int8) on {} validation sample(s)",
-            metrics::headline_name(self.fit.task.kind),
-            show(f),
-            show(i),
-            self.sizes.1
-        ))
+        let own = self.int8.selection();
+        self.baselines
+            .iter()
+            .filter(|b| b.naive && b.metrics.selection().is_finite())
+            .find(|b| own < b.metrics.selection())
+            .map(|b| {
+                let (what, mine, theirs) = match (self.int8.mae_pp, b.metrics.mae_pp) {
+                    (Some(m), Some(t)) => ("MAE (pp)", m, t),
+                    _ => (name, i, b.metrics.headline()),
+                };
+                format!(
+                    "validation {what} {mine:.3} (int8) is worse than the naive baseline {}'s {theirs:.3}",
+                    b.name
+                )
+            })
     }
 
     /// The manifest entry of this run. `blob_sha256` and `blob_bytes` describe the unsigned

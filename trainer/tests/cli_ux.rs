@@ -149,3 +149,48 @@ fn a_model_with_undefined_validation_figures_is_not_published() {
     );
     assert!(out.join("threat/v1.blob").is_file());
 }
+
+/// Random walks: nothing predicts the next step better than the current value, so a model
+/// that does worse than persistence must not be published without `--allow-worse`.
+#[test]
+fn a_model_worse_than_a_naive_baseline_is_not_published() {
+    let dir = temp_dir("worse");
+    let mut text = String::new();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for s in 0..8 {
+        let (mut cpu, mut mem) = (50.0f64, 40.0f64);
+        for k in 0..150 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cpu = (cpu + (x % 2001) as f64 / 100.0 - 10.0).clamp(0.0, 100.0);
+            mem = (mem + ((x >> 20) % 401) as f64 / 100.0 - 2.0).clamp(0.0, 100.0);
+            text.push_str(&format!(
+                "{{\"model\":\"workload\",\"t\":{},\"series\":\"s{s}\",\"cpu\":{cpu:.2},\"mem\":{mem:.2},\"gpu\":null}}\n",
+                1_700_000_000 + 300 * k
+            ));
+        }
+    }
+    let f = dir.join("walks.jsonl");
+    std::fs::write(&f, text).unwrap();
+    let data = format!("jsonl:{}", f.display());
+    let out = dir.join("models");
+    let args = [
+        "--model",
+        "workload",
+        "--epochs",
+        "2",
+        "--data",
+        data.as_str(),
+    ];
+    let o = train(&args, &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success(), "{stdout}");
+    assert!(
+        err.contains("worse than the naive baseline persistence"),
+        "{err}"
+    );
+    assert!(stdout.contains("-> (not published)"), "{stdout}");
+    assert!(!out.exists(), "train left {} behind", out.display());
+}

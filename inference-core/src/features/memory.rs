@@ -244,9 +244,9 @@ fn pc_slot(pc: u64) -> usize {
 
 /// The offsets a best-offset learner tests: 1..=256 with no prime factor above 5.
 const OFFSETS: [u16; 52] = [
-    1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, 18, 20, 24, 25, 27, 30, 32, 36, 40, 45, 48, 50, 54,
-    60, 64, 72, 75, 80, 81, 90, 96, 100, 108, 120, 125, 128, 135, 144, 150, 160, 162, 180, 192,
-    200, 216, 225, 240, 243, 250, 256,
+    1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, 18, 20, 24, 25, 27, 30, 32, 36, 40, 45, 48, 50, 54, 60,
+    64, 72, 75, 80, 81, 90, 96, 100, 108, 120, 125, 128, 135, 144, 150, 160, 162, 180, 192, 200,
+    216, 225, 240, 243, 250, 256,
 ];
 /// Entries of the best-offset learner's recent-requests table.
 const RR_ENTRIES: usize = 128;
@@ -616,7 +616,11 @@ mod tests {
         let m = h.matured().unwrap();
         assert_eq!(m & 0b1111, 0b1111, "{m:08b}");
         assert_eq!(m & 0b0111_0000, 0, "{m:08b}");
-        assert_eq!(m >> 7 & 1, 0, "best offset still learning: proposes nothing");
+        assert_eq!(
+            m >> 7 & 1,
+            0,
+            "best offset still learning: proposes nothing"
+        );
         let f = h.features();
         assert_eq!(f[field::DELTAS.start], symlog_q4(4));
         assert_eq!(f[field::GAP], symlog_q4(10));
@@ -632,7 +636,11 @@ mod tests {
     fn best_offset_learns_the_stride_and_turns_off_on_noise() {
         let mut h = MemoryHistory::new();
         for i in 0..2000u64 {
-            h.push(read(0x4000_0000 + i * 4 * LINE_BYTES, 0x400000 + 4 * (i % 5), i));
+            h.push(read(
+                0x4000_0000 + i * 4 * LINE_BYTES,
+                0x400000 + 4 * (i % 5),
+                i,
+            ));
         }
         // offsets 4, 8, 12… all score; the smallest reaches 31 first
         assert_eq!(h.candidates()[class::BEST_OFFSET], 4);

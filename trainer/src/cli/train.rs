@@ -196,7 +196,8 @@ struct Ready {
 }
 
 /// Trains, judges and signs one model (publishing is left to the caller). A model whose
-/// validation headline is undefined is refused unless `--allow-worse` is given.
+/// validation headline is undefined, or that does worse than a naive baseline, is refused
+/// unless `--allow-worse` is given.
 fn train_one(
     con: &mut Console,
     registry: &Registry,
@@ -245,7 +246,7 @@ fn train_one(
     }
     // the entry describes the bytes on disk (signed or not), as publish records them
     registry::describe_published(&mut entry, &blob);
-    let undefined = trained.undefined_headline();
+    let undefined = trained.refusal();
     let path = match &undefined {
         Some(_) if !a.allow_worse => PathBuf::from("(not published)"),
         _ => registry.blob_path(kind, version),
@@ -253,7 +254,7 @@ fn train_one(
     con.line(final_line(&trained, metric_name, &blob, &path));
     if let Some(why) = undefined {
         if !a.allow_worse {
-            return Err(Error::NotEnoughData {
+            return Err(Error::Refused {
                 kind,
                 message: format!(
                     "{why}: not published (give more or more varied data, or --allow-worse to publish it anyway)"

@@ -21,6 +21,9 @@ use crate::data::dataset::Dataset;
 pub struct Baseline {
     /// Name.
     pub name: &'static str,
+    /// A heuristic needing no training (persistence, next-line): a model that does worse
+    /// than one is not published without `--allow-worse`.
+    pub naive: bool,
     /// Its metrics on the validation data.
     pub metrics: Metrics,
 }
@@ -179,10 +182,12 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
             vec![
                 Baseline {
                     name: "persistence",
+                    naive: true,
                     metrics: pers,
                 },
                 Baseline {
                     name: "moving_average_4",
+                    naive: true,
                     metrics: ma,
                 },
             ]
@@ -201,10 +206,12 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
                 vec![
                     Baseline {
                         name: "logistic_regression",
+                        naive: false,
                         metrics: m(&lr, None),
                     },
                     Baseline {
                         name: "random_forest",
+                        naive: false,
                         metrics: m(&rf, Some(0.5)),
                     },
                 ]
@@ -216,10 +223,12 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
             vec![
                 Baseline {
                     name: "next_line",
+                    naive: true,
                     metrics: metrics::memory_metrics(val, |_, k| k == class::NEXT),
                 },
                 Baseline {
                     name: "pc_stride",
+                    naive: true,
                     metrics: metrics::memory_metrics(val, |i, k| {
                         k == class::PC_STRIDE && val.row(i)[field::PC_CONFIDENCE] >= 1
                     }),
