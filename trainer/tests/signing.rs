@@ -190,6 +190,8 @@ fn signed_train_manifest_describes_the_file_and_sign_keeps_versions() {
         "1",
         "--samples",
         "2000",
+        // one epoch does not beat PC-stride; this test is about signing, not quality
+        "--allow-worse",
     ];
     let out = ok(&trainer(
         train,
