@@ -194,13 +194,14 @@ pub fn evaluate(train: &Dataset, val: &Dataset, seed: u64) -> Vec<Baseline> {
         }
         ModelKind::Threat | ModelKind::Failure => match classical(train, val, seed) {
             Some((lr, rf)) => {
-                // LR gives probabilities: threat at FPR <= 5 % like the model; the forest
-                // gives labels only, so it is judged at its own operating point.
+                // LR gives probabilities: threat at FPR <= 5 %, failure at a false-alarm rate
+                // <= 1 %, like the model; the forest gives labels only, so it is judged at its
+                // own operating point.
                 let m = |s: &[f64], fixed: Option<f64>| {
                     if train.kind == ModelKind::Threat {
                         metrics::threat_metrics_at(val, s, None, fixed)
                     } else {
-                        metrics::failure_metrics(val, s, 0.5)
+                        metrics::failure_metrics_at(val, s, fixed)
                     }
                 };
                 vec![

@@ -6,8 +6,9 @@
 //! - threat: the operating threshold is the lowest score with false-positive rate ≤ 5 % on the
 //!   data; `detection_rate` (headline) and `false_positive_rate` at it, `roc_auc`, `accuracy`,
 //!   and type accuracy among detected threats.
-//! - failure: accuracy (headline) of "fails within the horizon" at probability ≥ 0.5,
-//!   `detection_rate`, `false_alarm_rate`; lead time from the first sustained alarm (3
+//! - failure: `detection_rate` (headline) of "fails within the horizon" at the operating
+//!   point (false-alarm rate ≤ 1 % of healthy samples, or ≤ 1 false alarm per machine-day on
+//!   real incident data), `false_alarm_rate`, `accuracy`; lead time from the first sustained alarm (3
 //!   consecutive samples, within the 2 hours before the failure) to the failure: median over
 //!   all failures (unwarned ones count as 0), and share of failures warned ≥ 10 min ahead.
 //! - memory: over the distinct blocks proposed at each block change (recent blocks excluded),
@@ -100,12 +101,12 @@ impl Metrics {
 impl Metrics {
     /// What picks the best epoch (higher is better): the headline, except for the workload,
     /// where the MAE is used (within-5-points moves in coarse steps and can stall on a plateau
-    /// that persistence already reaches), and for failures, where the ROC AUC of the failure
-    /// probability is used (incidents are rare: accuracy prefers a model that never warns).
+    /// that persistence already reaches), and for failures (metrics with `events`), where the
+    /// ROC AUC of the failure probability is used (its operating point moves with the model).
     pub fn selection(&self) -> f64 {
         match (self.headline_name, self.mae_pp, self.roc_auc) {
             ("within_5pp", Some(m), _) if m.is_finite() => -m,
-            ("accuracy", _, Some(a)) if a.is_finite() => a,
+            (_, _, Some(a)) if self.events.is_some() && a.is_finite() => a,
             _ => self.headline(),
         }
     }
@@ -116,7 +117,7 @@ pub fn headline_name(kind: ModelKind) -> &'static str {
     match kind {
         ModelKind::Workload => "within_5pp",
         ModelKind::Threat => "detection_rate",
-        ModelKind::Failure => "accuracy",
+        ModelKind::Failure => "detection_rate",
         ModelKind::Memory => "prefetch_f1",
     }
 }
@@ -142,7 +143,7 @@ pub fn evaluate(d: &Dataset, out: &Array2<f64>) -> Metrics {
             let p: Vec<f64> = (0..d.len())
                 .map(|i| 1.0 / (1.0 + (-out[[i, failure::OUT_FAIL]] / 256.0).exp()))
                 .collect();
-            failure_metrics(d, &p, 0.5)
+            failure_metrics_at(d, &p, None)
         }
         ModelKind::Memory => {
             memory_metrics(d, |i, k| 1.0 / (1.0 + (-out[[i, k]] / 256.0).exp()) >= 0.5)
@@ -387,7 +388,39 @@ pub fn threat_metrics_at(
 /// How far before a failure an alarm still counts as its warning, seconds.
 pub const WARNING_LOOKBACK_S: i64 = 7200;
 
-/// Failure metrics from probabilities of failing within the horizon.
+/// Share of healthy samples a failure model may alarm on at its operating point (synthetic and
+/// JSONL data; real incident data is held to false alarms per machine-day instead).
+pub const MAX_FALSE_ALARM_RATE: f64 = 0.01;
+
+/// The lowest threshold at which at most `max_rate` of the healthy samples of `d` alarm
+/// (probability ≥ threshold); 0.5 when `d` has no healthy sample.
+pub fn failure_threshold_at(d: &Dataset, p: &[f64], max_rate: f64) -> f64 {
+    let mut healthy: Vec<f64> = (0..d.len().min(p.len()))
+        .filter(|&i| d.target(i)[0] <= 0.5)
+        .map(|i| p[i])
+        .collect();
+    if healthy.is_empty() {
+        return 0.5;
+    }
+    healthy.sort_by(|a, b| b.total_cmp(a));
+    let allowed = (max_rate * healthy.len() as f64).floor() as usize;
+    match healthy.get(allowed) {
+        // just above the first healthy score that must not alarm
+        Some(&v) => (v + 1e-9).min(1.0 + 1e-9),
+        None => 0.0,
+    }
+}
+
+/// Failure metrics at the operating point: `threshold`, or the lowest one that keeps the
+/// false-alarm rate at most [`MAX_FALSE_ALARM_RATE`]. Detection there is the headline:
+/// failures are rare, and accuracy would prefer a model that never warns.
+pub fn failure_metrics_at(d: &Dataset, p: &[f64], threshold: Option<f64>) -> Metrics {
+    let t = threshold.unwrap_or_else(|| failure_threshold_at(d, p, MAX_FALSE_ALARM_RATE));
+    failure_metrics(d, p, t)
+}
+
+/// Failure metrics from probabilities of failing within the horizon, alarming at
+/// probability ≥ `threshold`.
 pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
     let (mut tp, mut fp, mut tn, mut fn_) = (0, 0, 0, 0);
     for (i, &pi) in p.iter().enumerate().take(d.len()) {
@@ -452,7 +485,8 @@ pub fn failure_metrics(d: &Dataset, p: &[f64], threshold: f64) -> Metrics {
     let labels: Vec<bool> = (0..d.len()).map(|i| d.target(i)[0] > 0.5).collect();
     Metrics {
         samples: d.len(),
-        headline_name: "accuracy",
+        headline_name: "detection_rate",
+        threshold_permille: Some((threshold * 1000.0).ceil().clamp(0.0, 1000.0) as u16),
         roc_auc: Some(roc_auc(
             &p[..d.len().min(p.len())],
             &labels[..d.len().min(p.len())],
@@ -530,6 +564,36 @@ pub fn memory_metrics(d: &Dataset, issue: impl Fn(usize, usize) -> bool) -> Metr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failure_operating_point_keeps_the_false_alarm_rate() {
+        let mut d = Dataset::new(ModelKind::Failure, "t");
+        let f = vec![0; failure::N_FEATURES];
+        // 200 healthy samples scored 0.000..0.199, 10 failing ones scored 0.15..0.60
+        let mut p = Vec::new();
+        for i in 0..200 {
+            d.push(&f, &[0.0, f32::NAN, f32::NAN], 0, i);
+            p.push(i as f64 / 1000.0);
+        }
+        for i in 0..10 {
+            d.push(&f, &[1.0, 60.0, 1.0], 0, 200 + i);
+            p.push(0.15 + 0.05 * i as f64);
+        }
+        // 1 % of 200 healthy: two may alarm, so the threshold sits just above 0.197
+        let t = failure_threshold_at(&d, &p, 0.01);
+        assert!(t > 0.197 && t < 0.1971, "{t}");
+        let m = failure_metrics_at(&d, &p, None);
+        assert_eq!(m.headline_name, "detection_rate");
+        assert_eq!(m.false_alarm_rate, Some(0.01));
+        assert_eq!(m.detection_rate, Some(0.9)); // 0.20..0.60 alarm, 0.15 does not
+        assert_eq!(m.threshold_permille, Some(198));
+        // a model scoring every healthy sample 0 alarms on anything above it
+        let zeros: Vec<f64> = (0..210).map(|i| if i < 200 { 0.0 } else { 0.5 }).collect();
+        assert_eq!(
+            failure_metrics_at(&d, &zeros, None).detection_rate,
+            Some(1.0)
+        );
+    }
 
     #[test]
     fn auc_and_threshold() {
