@@ -318,9 +318,10 @@ fn extra_figures(t: &Trained) -> String {
             m.threshold_permille.unwrap_or(0)
         ),
         ModelKind::Failure => format!(
-            " (detection {}, false alarms {}, median lead {} s)",
-            fmt_opt(m.detection_rate),
+            " (false alarms {}, AUC {}, threshold {}, median lead {} s)",
             fmt_opt(m.false_alarm_rate),
+            fmt_opt(m.roc_auc),
+            m.threshold_permille.unwrap_or(0),
             fmt_opt(m.median_lead_time_s)
         ),
         ModelKind::Memory => String::new(),

@@ -89,9 +89,14 @@ pub fn evaluate(
     progress(d.len() as u64);
     let mut out = match kind {
         ModelKind::Failure => {
-            let m = int8_metrics(&model, &d, None);
+            // at the deployed operating point, the blob's threshold: never re-picked on the
+            // evaluated data
+            let t = model.header().threshold_permille;
+            let p = int8_failure_probabilities(&model, &d);
+            let m = metrics::failure_metrics(&d, &p, t as f64 / 1000.0);
             let mut v = json!({
                 "samples": d.len(),
+                "threshold_permille": t,
                 "events": m.events,
                 "accuracy": m.accuracy,
                 "detection_rate": m.detection_rate,
