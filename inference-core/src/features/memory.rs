@@ -232,6 +232,24 @@ impl Default for MemoryHistory {
     }
 }
 
+/// The Boyer–Moore majority-vote candidate of `values` (0 when empty): the majority value
+/// whenever one value fills more than half of them (check that with a count if it matters).
+/// One pass, no memory; Leap's trend detection uses it on page-fault deltas.
+pub fn majority_candidate(values: impl Iterator<Item = i64>) -> i64 {
+    let (mut cand, mut count) = (0i64, 0u32);
+    for v in values {
+        if count == 0 {
+            cand = v;
+            count = 1;
+        } else if v == cand {
+            count += 1;
+        } else {
+            count -= 1;
+        }
+    }
+    cand
+}
+
 /// Block delta `to - from` as a signed number of blocks (wrapping, so any two addresses work).
 fn block_delta(from: u64, to: u64) -> i64 {
     to.wrapping_sub(from) as i64
@@ -418,19 +436,8 @@ impl MemoryHistory {
 
     /// Boyer–Moore majority vote over the last block changes (the trend, as in Leap).
     fn majority_delta(&self) -> i64 {
-        let (mut cand, mut count) = (0i64, 0u32);
-        for k in 0..self.n_blocks.saturating_sub(1).min(HISTORY) {
-            let d = block_delta(self.block_at(k + 1), self.block_at(k));
-            if count == 0 {
-                cand = d;
-                count = 1;
-            } else if d == cand {
-                count += 1;
-            } else {
-                count -= 1;
-            }
-        }
-        cand
+        let n = self.n_blocks.saturating_sub(1).min(HISTORY);
+        majority_candidate((0..n).map(|k| block_delta(self.block_at(k + 1), self.block_at(k))))
     }
 
     /// Records an access. Returns `true` when it moved to a new block: only then are the
@@ -630,6 +637,13 @@ mod tests {
         assert_eq!(f[field::CANDIDATE_HITS.start], 8);
         assert_eq!(f[field::CANDIDATE_HITS.start + 4], 0);
         assert_eq!(f[field::PC_CONFIDENCE], 3);
+    }
+
+    #[test]
+    fn majority_vote() {
+        assert_eq!(majority_candidate([3, -2, 3, 3, 7].into_iter()), 3);
+        assert_eq!(majority_candidate([-2, -2, 5].into_iter()), -2);
+        assert_eq!(majority_candidate(core::iter::empty()), 0);
     }
 
     #[test]

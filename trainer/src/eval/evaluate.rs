@@ -370,24 +370,12 @@ fn evaluate_memory(
         let i = all.line.iter().position(|(p, _)| *p == policy);
         Figures::new(&all.line[i.unwrap_or(0)].1, &all.line[0].1)
     };
-    Ok(json!({
+    let mut out = json!({
         "model": "memory",
         "data": specs.join("+"),
         "accesses": all.accesses,
         "prefetching_share": all.prefetching as f64 / all.decisions.max(1) as f64,
-        "hit_rate_none": line("none").hit_rate,
-        "hit_rate_next_line": line("next_line").hit_rate,
-        "hit_rate_stride": line("pc_stride").hit_rate,
-        "hit_rate_best_offset": line("best_offset").hit_rate,
-        "hit_rate_model": line("model").hit_rate,
         "miss_reduction": line("model").miss_reduction,
-        "miss_reduction_next_line": line("next_line").miss_reduction,
-        "miss_reduction_stride": line("pc_stride").miss_reduction,
-        "miss_reduction_best_offset": line("best_offset").miss_reduction,
-        "prefetch_accuracy_model": line("model").prefetch_accuracy,
-        "prefetch_accuracy_next_line": line("next_line").prefetch_accuracy,
-        "prefetch_accuracy_stride": line("pc_stride").prefetch_accuracy,
-        "prefetch_accuracy_best_offset": line("best_offset").prefetch_accuracy,
         "line": level_json(&all.line),
         "page": level_json(&all.page),
         "programs": programs,
@@ -396,7 +384,25 @@ fn evaluate_memory(
         "page_bytes": 1u64 << PAGE_SHIFT,
         "max_degree": MAX_DEGREE,
         "skipped_rows": all.skipped,
-    }))
+    });
+    // line-level figures of each policy over all files, also flat, as earlier reports had them
+    for (suffix, policy) in [
+        ("none", "none"),
+        ("next_line", "next_line"),
+        ("stride", "pc_stride"),
+        ("best_offset", "best_offset"),
+        ("model", "model"),
+    ] {
+        let f = line(policy);
+        out[format!("hit_rate_{suffix}")] = json!(f.hit_rate);
+        if !matches!(policy, "none" | "model") {
+            out[format!("miss_reduction_{suffix}")] = json!(f.miss_reduction);
+        }
+        if policy != "none" {
+            out[format!("prefetch_accuracy_{suffix}")] = json!(f.prefetch_accuracy);
+        }
+    }
+    Ok(out)
 }
 
 /// Counters of one or more programs, at both levels, policies in simulation order.

@@ -1,7 +1,7 @@
 //! Page-level baselines: next-page, Linux-style sequential readahead, and Leap's majority
 //! trend.
 
-use inference_core::features::memory::MemoryAccess;
+use inference_core::features::memory::{majority_candidate, MemoryAccess};
 
 use super::Prefetcher;
 
@@ -172,17 +172,7 @@ impl Leap {
             if n == 0 {
                 return None;
             }
-            let (mut cand, mut votes) = (0i64, 0usize);
-            for d in self.newest(n) {
-                if votes == 0 {
-                    cand = d;
-                    votes = 1;
-                } else if d == cand {
-                    votes += 1;
-                } else {
-                    votes -= 1;
-                }
-            }
+            let cand = majority_candidate(self.newest(n));
             if self.newest(n).filter(|&d| d == cand).count() * 2 > n {
                 return Some(cand);
             }
