@@ -517,7 +517,15 @@ impl<'a> MemoryPredictor<'a> {
         for (i, o) in order.iter_mut().enumerate() {
             *o = i as u8;
         }
-        order.sort_unstable_by_key(|&k| (core::cmp::Reverse(p[k as usize]), k));
+        // insertion sort of 8 (core's general sort costs kilobytes of flash): stable, so the
+        // lower class wins ties
+        for i in 1..order.len() {
+            let mut j = i;
+            while j > 0 && p[order[j - 1] as usize] < p[order[j] as usize] {
+                order.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         let best = order[0] as usize;
         let bytes = history.block_bytes();
         let cur = history.current_block().unwrap_or(0);

@@ -146,8 +146,10 @@ pub const DEFAULT_THRESHOLD: u16 = 500;
 /// Slots of the ring of recent blocks (a power of two ≥ `HISTORY + 1`, so indexing is a mask).
 const RING: usize = 32;
 const _: () = assert!(RING.is_power_of_two() && RING > HISTORY);
-/// Marks a proposal that cannot be useful (a recent block, or no change at all).
-const NO_BLOCK: u64 = u64::MAX;
+/// Marks a proposal that cannot be useful (a recent block, or no change at all). Proposals
+/// are stored as `block + 1` (a block number is below 2^63), so a fresh history is all zeros
+/// apart from its block size and initialising one is a `memset`, not kilobytes of code.
+const NO_BLOCK: u64 = 0;
 
 /// Kind of a memory access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -217,6 +219,7 @@ pub struct MemoryHistory {
     pc_conf: u8,
     candidates: [i64; N_CANDIDATES],
     stale: u8,
+    /// Proposed blocks plus one ([`NO_BLOCK`] = none).
     proposals: [[u64; N_CANDIDATES]; HORIZON],
     found: [u8; HORIZON],
     slot: usize,
@@ -469,9 +472,10 @@ impl MemoryHistory {
             0
         };
         self.change_time = a.time_ns;
+        let stored = block.wrapping_add(1);
         for (j, props) in self.proposals.iter().enumerate() {
             for (k, &p) in props.iter().enumerate() {
-                self.found[j] |= ((p == block) as u8) << k;
+                self.found[j] |= ((p == stored) as u8) << k;
             }
         }
         self.newest = (self.newest + 1) & (RING - 1);
@@ -510,7 +514,11 @@ impl MemoryHistory {
             let target = block.wrapping_add(c as u64);
             let stale = c == 0 || self.is_recent(target);
             self.stale |= (stale as u8) << k;
-            self.proposals[self.slot][k] = if stale { NO_BLOCK } else { target };
+            self.proposals[self.slot][k] = if stale {
+                NO_BLOCK
+            } else {
+                target.wrapping_add(1)
+            };
         }
         self.found[self.slot] = 0;
         self.slot = (self.slot + 1) % HORIZON;
