@@ -172,7 +172,7 @@ pub fn train(
             let mut m = int8_metrics(&model, &v, Some(t));
             m.threshold_permille = Some(t);
             m
-        } else if data.kind == ModelKind::Failure && !data.source.starts_with("synthetic") {
+        } else if data.kind == ModelKind::Failure && !data.synthetic {
             // real incidents: the operating point is at most one false alarm per machine-day
             // on the validation machines, not a probability of one half
             let p = int8_failure_probabilities(&model, &val);

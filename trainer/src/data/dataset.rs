@@ -24,6 +24,10 @@ pub struct Dataset {
     pub event_time: Vec<i64>,
     /// Where the data came from (e.g. `synthetic:seed=42`).
     pub source: String,
+    /// Made by the synthetic generators (every part of it, once extended): decides policies
+    /// that differ between generated and real data, such as the failure model's operating
+    /// point (a false-alarm rate, or false alarms per machine-day).
+    pub synthetic: bool,
 }
 
 impl Dataset {
@@ -37,6 +41,15 @@ impl Dataset {
             time: Vec::new(),
             event_time: Vec::new(),
             source: source.into(),
+            synthetic: false,
+        }
+    }
+
+    /// An empty data set of `kind` made by a synthetic generator.
+    pub fn synthetic(kind: ModelKind, source: impl Into<String>) -> Dataset {
+        Dataset {
+            synthetic: true,
+            ..Dataset::new(kind, source)
         }
     }
 
@@ -85,7 +98,10 @@ impl Dataset {
 
     /// The samples at `idx`, in that order.
     pub fn subset(&self, idx: &[usize]) -> Dataset {
-        let mut d = Dataset::new(self.kind, self.source.clone());
+        let mut d = Dataset {
+            synthetic: self.synthetic,
+            ..Dataset::new(self.kind, self.source.clone())
+        };
         for &i in idx {
             d.features.extend_from_slice(self.row(i));
             d.targets.extend_from_slice(self.target(i));
@@ -98,6 +114,7 @@ impl Dataset {
 
     /// Appends all samples of `other` (groups are offset so they stay distinct).
     pub fn extend(&mut self, other: &Dataset) {
+        self.synthetic = other.synthetic && (self.synthetic || self.is_empty());
         let offset = self.group.iter().max().map(|g| g + 1).unwrap_or(0);
         self.features.extend_from_slice(&other.features);
         self.targets.extend_from_slice(&other.targets);
@@ -171,5 +188,30 @@ pub fn n_targets(kind: ModelKind) -> usize {
         ModelKind::Threat => 1,
         ModelKind::Failure => 3,
         ModelKind::Memory => access_samples::N_TARGETS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_only_while_every_part_is() {
+        let f = vec![0; ModelKind::Failure.n_features()];
+        let mut gen = Dataset::synthetic(ModelKind::Failure, "synthetic:seed=1");
+        for g in 0..20 {
+            gen.push(&f, &[0.0, f32::NAN, f32::NAN], g, g as i64);
+        }
+        let (train, val) = gen.split(0.2, 1);
+        assert!(gen.synthetic && train.synthetic && val.synthetic);
+        // a real source whose name merely starts with "synthetic" is real
+        let mut real = Dataset::new(ModelKind::Failure, "synthetic-looking.csv");
+        real.push(&f, &[1.0, 60.0, 1.0], 0, 0);
+        assert!(!real.synthetic);
+        let mut all = Dataset::new(ModelKind::Failure, "both");
+        all.extend(&gen);
+        assert!(all.synthetic, "an empty set takes its first part's origin");
+        all.extend(&real);
+        assert!(!all.synthetic);
     }
 }

@@ -47,7 +47,7 @@ fn pct(v: f64) -> u16 {
 /// Machines with a daily and weekly rhythm, AR(1) noise, bursts, GPU jobs that start and stop,
 /// and memory that follows CPU load with a lag. 5-minute samples.
 fn workload(samples: usize, rng: &mut Rng, source: String) -> Dataset {
-    let mut d = Dataset::new(ModelKind::Workload, source);
+    let mut d = Dataset::synthetic(ModelKind::Workload, source);
     let per_series = 400;
     let series = samples.div_ceil(per_series).max(5);
     for s in 0..series {
@@ -246,7 +246,7 @@ fn window(r: &mut Rng, p: &Profile, spread: f64, end_ms: u64) -> ProcessWindow {
 /// history is simulated (teacher forcing): high after malicious windows, low with occasional
 /// false spikes after benign ones.
 fn threat(samples: usize, rng: &mut Rng, source: String) -> Dataset {
-    let mut d = Dataset::new(ModelKind::Threat, source);
+    let mut d = Dataset::synthetic(ModelKind::Threat, source);
     let mut pid = 0u32;
     while d.len() < samples {
         let mut r = rng.fork(pid as u64);
@@ -299,7 +299,7 @@ fn threat(samples: usize, rng: &mut Rng, source: String) -> Dataset {
 /// next 30 minutes.
 fn failure(samples: usize, rng: &mut Rng, source: String) -> Dataset {
     const HORIZON_S: i64 = 1800;
-    let mut d = Dataset::new(ModelKind::Failure, source);
+    let mut d = Dataset::synthetic(ModelKind::Failure, source);
     let mut comp = 0u32;
     while d.len() < samples {
         let mut r = rng.fork(comp as u64);
@@ -394,7 +394,7 @@ pub enum MemoryMix {
 /// fetches. In the default mix, as in real programs, most segments interleave accesses to a
 /// small hot stack frame with their own stream.
 pub fn memory(samples: usize, rng: &mut Rng, source: String, mix: MemoryMix) -> Dataset {
-    let mut d = Dataset::new(ModelKind::Memory, source);
+    let mut d = Dataset::synthetic(ModelKind::Memory, source);
     let mut stream = 0u32;
     let mut sampler = AccessSampler::new(LINE_BYTES, LINE_CAPACITY);
     let mut time = 0u64;
