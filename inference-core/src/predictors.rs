@@ -496,19 +496,20 @@ impl<'a> MemoryPredictor<'a> {
         let mut pk = [0u16; 3];
         softmax_permille(&out[memory::OUT_KIND..], &mut pk);
         let mut p = [0u16; memory::N_CANDIDATES];
+        let page_level = history.block_bytes() >= memory::PAGE_BYTES;
+        let min_recent = memory::MIN_RECENT_USEFUL + 3 * page_level as i32;
         for (k, pk) in p.iter_mut().enumerate() {
             let recent = f[memory::field::CANDIDATE_HITS.start + k];
             if history.proposal(k).is_none() {
                 continue;
             }
             let raw = crate::quant::sigmoid_permille(out[k]);
-            let page_level = history.block_bytes() >= memory::PAGE_BYTES;
             if k == memory::class::NEXT && !page_level {
                 // next line: kept unless the model finds it unlikely (a learned filter on
                 // next-line prefetching); mapped so that the common threshold applies
                 let floor = threshold / 8;
                 *pk = if raw >= floor { raw.max(threshold) } else { 0 };
-            } else if recent >= memory::MIN_RECENT_USEFUL + 3 * page_level as i32 {
+            } else if recent >= min_recent {
                 *pk = raw;
             }
         }

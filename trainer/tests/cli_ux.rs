@@ -1,7 +1,7 @@
 //! What a new user meets first: `train` refusing bad `--out` and `--data` without leaving
 //! folders behind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -109,6 +109,16 @@ fn benign_threat_jsonl(dir: &std::path::Path) -> PathBuf {
     f
 }
 
+/// A refused train run: exit 1, the final line says "(not published)", no registry is left
+/// behind. Returns stderr.
+fn assert_not_published(o: &std::process::Output, out: &Path) -> String {
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success(), "{stdout}");
+    assert!(stdout.contains("-> (not published)"), "{stdout}");
+    assert!(!out.exists(), "train left {} behind", out.display());
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 #[test]
 fn a_model_with_undefined_validation_figures_is_not_published() {
     let dir = temp_dir("undefined");
@@ -122,17 +132,12 @@ fn a_model_with_undefined_validation_figures_is_not_published() {
         "--data",
         data.as_str(),
     ];
-    let o = train(&args, &out);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = assert_not_published(&train(&args, &out), &out);
     assert!(
         err.contains("validation detection_rate is undefined"),
         "{err}"
     );
     assert!(err.contains("--allow-worse"), "{err}");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("-> (not published)"), "{stdout}");
-    assert!(!out.exists(), "train left {} behind", out.display());
     // with --allow-worse it is published, with a warning
     let mut args = args.to_vec();
     args.push("--allow-worse");
@@ -183,14 +188,9 @@ fn a_model_worse_than_a_naive_baseline_is_not_published() {
         "--data",
         data.as_str(),
     ];
-    let o = train(&args, &out);
-    let err = String::from_utf8_lossy(&o.stderr);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(!o.status.success(), "{stdout}");
+    let err = assert_not_published(&train(&args, &out), &out);
     assert!(
         err.contains("worse than the naive baseline persistence"),
         "{err}"
     );
-    assert!(stdout.contains("-> (not published)"), "{stdout}");
-    assert!(!out.exists(), "train left {} behind", out.display());
 }
