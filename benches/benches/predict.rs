@@ -37,7 +37,7 @@ fn workload(c: &mut Criterion) {
                 gpu: None,
                 unix_s: 1_700_000_000 + 300 * k,
             });
-            p.predict(black_box(&h))
+            p.predict(black_box(&mut h))
         })
     });
     g.finish();

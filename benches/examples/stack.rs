@@ -63,8 +63,9 @@ fn main() {
             unix_s: 300 * k,
         });
     }
+    let wh = core::cell::RefCell::new(wh);
     measure("workload predict", &|| {
-        black_box(w.predict(black_box(&wh)));
+        black_box(w.predict(black_box(&mut wh.borrow_mut())));
     });
     let t = ThreatDetector::new(None);
     let th = ThreatHistory::new();

@@ -43,7 +43,7 @@ fn workload(b: &mut Bytes<'_>) -> Option<()> {
             unix_s: b.u64()?,
         };
         h.push(s);
-        let _ = p.predict(&h);
+        let _ = p.predict(&mut h);
     }
 }
 

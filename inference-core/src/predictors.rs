@@ -176,10 +176,35 @@ impl<'a> WorkloadPredictor<'a> {
     }
 
     /// Predicts the next sample from ready features (the output of
-    /// [`WorkloadHistory::features`]).
+    /// [`WorkloadHistory::features`]) with the model's raw changes, without the do-no-harm
+    /// gate of [`WorkloadPredictor::predict`] (which needs the series' record).
     pub fn predict_features(&self, f: &[i32; workload::N_FEATURES]) -> WorkloadPrediction {
         let mut out = [0i32; workload::N_OUTPUTS];
         self.cell.infer(f, &mut out);
+        Self::prediction(f, &out)
+    }
+
+    /// Predicts the sample after the newest one in `history`. Each channel gets the model's
+    /// change only while the model has recently beaten persistence on this series, else the
+    /// current value ([`workload::DoNoHarm`]); the raw changes are recorded in `history` and
+    /// scored when the next sample is pushed.
+    pub fn predict(&self, history: &mut WorkloadHistory) -> WorkloadPrediction {
+        let f = history.features();
+        let mut out = [0i32; workload::N_OUTPUTS];
+        self.cell.infer(&f, &mut out);
+        for (c, &cur) in f[workload::field::CURRENT].iter().enumerate() {
+            if cur != crate::blob::ABSENT {
+                out[c] = history.guard.gate(c, cur, out[c]);
+            }
+        }
+        Self::prediction(&f, &out)
+    }
+
+    /// The prediction of changes `out` (percent × 100) from the current values in `f`.
+    fn prediction(
+        f: &[i32; workload::N_FEATURES],
+        out: &[i32; workload::N_OUTPUTS],
+    ) -> WorkloadPrediction {
         let next =
             |cur: i32, delta: i32| cur.saturating_add(delta).clamp(0, workload::FULL as i32) as u16;
         let present = |v: i32| v != crate::blob::ABSENT;
@@ -196,11 +221,6 @@ impl<'a> WorkloadPredictor<'a> {
             expected_error: err as u16,
             confidence: (1_000_000 / (1000 + err)) as u16,
         }
-    }
-
-    /// Predicts the next sample after the newest one in `history`.
-    pub fn predict(&self, history: &WorkloadHistory) -> WorkloadPrediction {
-        self.predict_features(&history.features())
     }
 }
 

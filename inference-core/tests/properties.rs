@@ -156,7 +156,7 @@ proptest! {
         let mut wh = WorkloadHistory::new();
         for k in 0..12u64 {
             wh.push(WorkloadSample { cpu, mem, gpu, unix_s: t.wrapping_add(k) });
-            let p = w.predict(&wh);
+            let p = w.predict(&mut wh);
             prop_assert!(p.cpu <= 10_000);
             prop_assert!(p.confidence <= 1000);
         }
@@ -231,7 +231,7 @@ fn workload_default_model_tracks_a_steady_load() {
             unix_s: 1_700_000_000 + 300 * k,
         });
     }
-    let p = w.predict(&h);
+    let p = w.predict(&mut h);
     assert!(p.cpu.abs_diff(4000) < 500, "{p:?}");
     assert!(p.mem.unwrap().abs_diff(3000) < 500, "{p:?}");
     assert_eq!(p.gpu, None);

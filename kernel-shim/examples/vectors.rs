@@ -489,7 +489,7 @@ fn expect_workload(
         }
         hist.push(*s);
         if op & OP_PREDICT != 0 {
-            let p = wp.predict(&hist);
+            let p = wp.predict(&mut hist);
             let flags = p.mem.is_some() as u16 | (p.gpu.is_some() as u16) << 1;
             writeln!(
                 out,

@@ -64,7 +64,7 @@
 /**
  * 64-bit words of [`AimlWorkloadHistory`].
  */
-#define AIML_WORKLOAD_HISTORY_WORDS 48
+#define AIML_WORKLOAD_HISTORY_WORDS 112
 
 /**
  * 64-bit words of [`AimlThreatHistory`].
@@ -608,12 +608,14 @@ enum AimlStatus aiml_workload_push(struct AimlWorkloadHistory *h,
                                    const struct AimlWorkloadSample *s);
 
 /**
- * Predicts the sample after the newest one in `h`.
+ * Predicts the sample after the newest one in `h`, and records the model's raw prediction in
+ * `h` for its do-no-harm record (a channel follows the model only while the model has
+ * recently beaten "same as now" on this series).
  *
  * # Safety
- * Non-null, aligned pointers must be valid; `h` must not be written concurrently.
+ * Non-null, aligned pointers must be valid; `h` must not be used concurrently.
  */
-enum AimlStatus aiml_workload_predict(const struct AimlWorkloadHistory *h,
+enum AimlStatus aiml_workload_predict(struct AimlWorkloadHistory *h,
                                       struct AimlWorkloadPrediction *out);
 
 /**

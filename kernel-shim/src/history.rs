@@ -17,7 +17,7 @@ use inference_core::features::{
 use crate::status::AimlStatus;
 
 /// 64-bit words of [`AimlWorkloadHistory`].
-pub const AIML_WORKLOAD_HISTORY_WORDS: usize = 48;
+pub const AIML_WORKLOAD_HISTORY_WORDS: usize = 112;
 /// 64-bit words of [`AimlThreatHistory`].
 pub const AIML_THREAT_HISTORY_WORDS: usize = 40;
 /// 64-bit words of [`AimlFailureHistory`].

@@ -10,6 +10,17 @@
 //! | 30, 31, 32 | current CPU %, memory %, GPU % |
 //! | 33 | time of day, minutes since midnight UTC (0..1439) |
 //! | 34 | day of week, Monday = 0 (0..6) |
+//! | 35, 36, 37 | CPU, memory, GPU % in the same half hour a day earlier, minus the current % |
+//! | 38, 39, 40 | mean CPU, memory, GPU % of the last 3 hours, minus the current % |
+//! | 41, 42, 43 | mean CPU, memory, GPU % of the last 24 hours, minus the current % |
+//!
+//! The daily features come from a profile of half-hour slots ([`SLOT_S`]): the history keeps
+//! the mean of each of the last [`DAY_SLOTS`] completed slots (about 0.5 KiB, no heap), so they
+//! depend on time, not on the sampling rate, and a device computes them incrementally. A slot
+//! that was not observed (a gap, the first day) is left out of the means; when none is left
+//! the feature is [`ABSENT`]. The same half hour a day earlier is what repeats on machines
+//! with daily jobs (backups, batch runs); the longer means say whether the current value is
+//! high or low for this machine, which a 10-sample window cannot.
 //!
 //! History is relative to the current value: what predicts the next change is the recent
 //! shape of the series, and differences keep their resolution after int8 quantization (a
@@ -28,7 +39,7 @@ use heapless::HistoryBuf;
 use super::{newest_first, ABSENT};
 
 /// Number of features.
-pub const N_FEATURES: usize = 35;
+pub const N_FEATURES: usize = 44;
 
 /// Where each feature sits in the vector (the table in the module docs).
 pub mod field {
@@ -53,18 +64,24 @@ pub mod field {
     pub const TIME_OF_DAY: usize = CURRENT.end;
     /// Day of week, Monday = 0.
     pub const DAY_OF_WEEK: usize = TIME_OF_DAY + 1;
+    /// CPU, memory, GPU % in the same half hour a day earlier, minus the current %.
+    pub const DAY_AGO: Field = DAY_OF_WEEK + 1..DAY_OF_WEEK + 4;
+    /// Mean CPU, memory, GPU % of the last 3 hours, minus the current %.
+    pub const MEAN_3H: Field = DAY_AGO.end..DAY_AGO.end + 3;
+    /// Mean CPU, memory, GPU % of the last 24 hours, minus the current %.
+    pub const MEAN_24H: Field = MEAN_3H.end..MEAN_3H.end + 3;
 
     /// History of channel `c` (0 CPU, 1 memory, 2 GPU).
     pub const fn history(c: usize) -> Field {
         c * HISTORY..(c + 1) * HISTORY
     }
 
-    const _: () = assert!(DAY_OF_WEEK + 1 == super::N_FEATURES);
+    const _: () = assert!(MEAN_24H.end == super::N_FEATURES);
 }
 /// Number of network outputs.
 pub const N_OUTPUTS: usize = 4;
-/// Feature-layout id (kind 1, layout 1).
-pub const SCHEMA_ID: u32 = 0x0001_0001;
+/// Feature-layout id (kind 1, layout 2: the daily profile).
+pub const SCHEMA_ID: u32 = 0x0001_0002;
 /// Samples of history before the current one.
 pub const HISTORY: usize = 10;
 /// Output index: change of CPU %.
@@ -77,6 +94,14 @@ pub const OUT_GPU: usize = 2;
 pub const OUT_ERR: usize = 3;
 /// 100 % in the fixed unit.
 pub const FULL: u16 = 10_000;
+/// Length of a slot of the daily profile, seconds.
+pub const SLOT_S: u64 = 1_800;
+/// Slots in a day: the profile keeps this many completed slots.
+pub const DAY_SLOTS: usize = (86_400 / SLOT_S) as usize;
+/// Slots in the short mean (3 hours).
+pub const SHORT_SLOTS: u32 = 6;
+/// Channels: CPU, memory, GPU.
+pub const CHANNELS: usize = 3;
 
 /// One utilisation sample. Percentages are × 100 (`0..=10000`); values above are clamped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,10 +116,161 @@ pub struct WorkloadSample {
     pub unix_s: u64,
 }
 
-/// The samples the predictor has seen, oldest dropped first.
+/// The samples the predictor has seen, oldest dropped first, the daily profile and the
+/// do-no-harm record of the model's own predictions ([`DoNoHarm`]).
 #[derive(Debug, Clone)]
 pub struct WorkloadHistory {
     samples: HistoryBuf<WorkloadSample, { HISTORY + 1 }>,
+    profile: Profile,
+    /// The model's record on this series; the predictor reads and writes it.
+    pub guard: DoNoHarm,
+}
+
+/// Do no harm, by construction: on each series the model's change is used only while the
+/// model has recently been better than persistence ("same as now") on that series.
+///
+/// Per channel it keeps the exponentially weighted mean (weight [`DoNoHarm::SHIFT`]: 1/32 per
+/// sample, about 2.7 hours at 5-minute samples) of the model's *advantage*, persistence's
+/// absolute error minus the model's, of the model's raw (ungated) predictions. While that mean
+/// is not positive the predictor answers with the current value. A model that is worse than
+/// persistence on some machine thereby costs at most the few samples the mean needs to turn,
+/// and a model that helps keeps helping; the record starts at zero, so a new series starts
+/// with persistence until the model has shown it is better there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DoNoHarm {
+    /// Mean advantage per channel, percent × 100 × 2^[`DoNoHarm::SHIFT`].
+    advantage: [i32; CHANNELS],
+    /// The raw change predicted for the next sample and the value it was added to, per
+    /// channel (`None` when nothing is pending).
+    pending: [Option<(i32, i32)>; CHANNELS],
+}
+
+impl Default for DoNoHarm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DoNoHarm {
+    /// log2 of the number of samples the mean advantage spans.
+    pub const SHIFT: u32 = 5;
+
+    /// No record yet: every channel answers with persistence.
+    pub const fn new() -> Self {
+        DoNoHarm {
+            advantage: [0; CHANNELS],
+            pending: [None; CHANNELS],
+        }
+    }
+
+    /// Remembers the model's raw change `delta` of channel `c` (0 CPU, 1 memory, 2 GPU) for
+    /// the next sample, made when the channel was at `current` (both percent × 100), and returns
+    /// the change to use: `delta` while the model's record on this series is positive, else 0.
+    pub fn gate(&mut self, c: usize, current: i32, delta: i32) -> i32 {
+        let Some(p) = self.pending.get_mut(c) else {
+            return 0;
+        };
+        *p = Some((current, delta));
+        if self.advantage[c] > 0 {
+            delta
+        } else {
+            0
+        }
+    }
+
+    /// Scores what is pending on channel `c` against the observed value (percent × 100).
+    pub fn observe(&mut self, c: usize, actual: i32) {
+        let Some(Some((current, delta))) = self.pending.get_mut(c).map(|p| p.take()) else {
+            return;
+        };
+        let predicted = current.saturating_add(delta).clamp(0, FULL as i32);
+        let gain = (actual - current).abs() - (actual - predicted).abs();
+        let a = &mut self.advantage[c];
+        *a += gain.clamp(-(FULL as i32), FULL as i32) - (*a >> Self::SHIFT);
+    }
+
+    /// Whether the model's changes are used on channel `c` now.
+    pub fn trusted(&self, c: usize) -> bool {
+        self.advantage.get(c).is_some_and(|&a| a > 0)
+    }
+}
+
+/// Means of the last [`DAY_SLOTS`] completed half-hour slots, per channel.
+#[derive(Debug, Clone)]
+struct Profile {
+    /// Mean of each completed slot, percent × 100 ([`NOT_SEEN`] when the channel was absent).
+    mean: [[u16; CHANNELS]; DAY_SLOTS],
+    /// Absolute slot number (`unix_s / SLOT_S`) each entry holds; 0 = empty.
+    slot: [u32; DAY_SLOTS],
+    /// Slot being accumulated (0 = none yet).
+    open: u32,
+    /// Sum and count of the open slot's values, per channel.
+    sum: [u32; CHANNELS],
+    count: [u16; CHANNELS],
+}
+
+/// A profile entry of a channel that was not observed in that slot.
+const NOT_SEEN: u16 = u16::MAX;
+
+impl Profile {
+    const fn new() -> Self {
+        Profile {
+            mean: [[NOT_SEEN; CHANNELS]; DAY_SLOTS],
+            slot: [0; DAY_SLOTS],
+            open: 0,
+            sum: [0; CHANNELS],
+            count: [0; CHANNELS],
+        }
+    }
+
+    /// Adds a sample; closes the open slot when `s` falls in another one.
+    fn push(&mut self, s: &WorkloadSample) {
+        let slot = (s.unix_s / SLOT_S) as u32;
+        if slot != self.open {
+            if self.open != 0 && self.count.iter().any(|&n| n > 0) {
+                let k = self.open as usize % DAY_SLOTS;
+                for c in 0..CHANNELS {
+                    self.mean[k][c] = match self.count[c] {
+                        0 => NOT_SEEN,
+                        n => (self.sum[c] / n as u32) as u16,
+                    };
+                }
+                self.slot[k] = self.open;
+            }
+            self.open = slot;
+            self.sum = [0; CHANNELS];
+            self.count = [0; CHANNELS];
+        }
+        let values = [Some(s.cpu), s.mem, s.gpu];
+        for (c, v) in values.iter().enumerate() {
+            // A full count keeps the mean it has (65 535 samples in half an hour).
+            if let (Some(v), true) = (v, self.count[c] < u16::MAX) {
+                self.sum[c] += (*v).min(FULL) as u32;
+                self.count[c] += 1;
+            }
+        }
+    }
+
+    /// Mean of channel `c` over the completed slots `open - back ..= open - 1` (at most a day),
+    /// `None` when none of them was observed.
+    fn mean_back(&self, c: usize, back: u32) -> Option<i32> {
+        let (mut sum, mut n) = (0u32, 0u32);
+        for (slot, mean) in self.slot.iter().zip(&self.mean) {
+            let age = self.open.wrapping_sub(*slot);
+            if *slot != 0 && (1..=back).contains(&age) && mean[c] != NOT_SEEN {
+                sum += mean[c] as u32;
+                n += 1;
+            }
+        }
+        (n > 0).then(|| (sum / n) as i32)
+    }
+
+    /// Mean of channel `c` in the same slot a day before the open one.
+    fn day_ago(&self, c: usize) -> Option<i32> {
+        let k = self.open as usize % DAY_SLOTS;
+        let seen = self.slot[k] != 0 && self.open.wrapping_sub(self.slot[k]) == DAY_SLOTS as u32;
+        (seen && self.mean[k][c] != NOT_SEEN).then(|| self.mean[k][c] as i32)
+    }
 }
 
 impl Default for WorkloadHistory {
@@ -108,10 +284,19 @@ impl WorkloadHistory {
     pub const fn new() -> Self {
         WorkloadHistory {
             samples: HistoryBuf::new(),
+            profile: Profile::new(),
+            guard: DoNoHarm::new(),
         }
     }
-    /// Appends the newest sample (it becomes the "current" one).
+    /// Appends the newest sample (it becomes the "current" one) and scores the predictions
+    /// made for it.
     pub fn push(&mut self, s: WorkloadSample) {
+        for (c, v) in [Some(s.cpu), s.mem, s.gpu].iter().enumerate() {
+            if let Some(v) = v {
+                self.guard.observe(c, (*v).min(FULL) as i32);
+            }
+        }
+        self.profile.push(&s);
         self.samples.write(s);
     }
     /// The current (newest) sample.
@@ -152,6 +337,15 @@ impl WorkloadHistory {
         f[field::TIME_OF_DAY] = ((cur.unix_s % 86_400) / 60) as i32;
         // 1970-01-01 was a Thursday (Monday = 0 -> Thursday = 3).
         f[field::DAY_OF_WEEK] = ((cur.unix_s / 86_400 + 3) % 7) as i32;
+        let now = [Some(cur.cpu), cur.mem, cur.gpu];
+        for (c, now) in now.iter().enumerate() {
+            let Some(now) = now.map(pct) else { continue };
+            let rel = |m: Option<i32>| m.map(|m| m - now).unwrap_or(ABSENT);
+            let p = &self.profile;
+            f[field::DAY_AGO.start + c] = rel(p.day_ago(c));
+            f[field::MEAN_3H.start + c] = rel(p.mean_back(c, SHORT_SLOTS));
+            f[field::MEAN_24H.start + c] = rel(p.mean_back(c, DAY_SLOTS as u32));
+        }
         f
     }
 }
@@ -194,5 +388,140 @@ mod tests {
         let f = h.features();
         assert_eq!(&f[30..33], &[10_000, 10_000, 10_000]);
         assert!((0..1440).contains(&f[33]) && (0..7).contains(&f[34]));
+    }
+
+    fn sample(cpu: u16, mem: Option<u16>, unix_s: u64) -> WorkloadSample {
+        WorkloadSample {
+            cpu,
+            mem,
+            gpu: None,
+            unix_s,
+        }
+    }
+
+    #[test]
+    fn daily_profile() {
+        let mut h = WorkloadHistory::new();
+        let day0 = 1_704_067_200; // 2024-01-01 00:00 UTC
+                                  // One sample every 5 minutes from 00:00 to 01:55 the next day: CPU is 90 % between
+                                  // 02:00 and 02:30, 10 % otherwise; memory is the hour of the day in percent.
+        for i in 0..(26 * 12) as u64 {
+            let t = day0 + 300 * i;
+            let hour = (t % 86_400) / 3_600;
+            let cpu = if hour == 2 && (t % 3_600) < 1_800 {
+                9_000
+            } else {
+                1_000
+            };
+            h.push(sample(cpu, Some(100 * hour as u16), t));
+            let f = h.features();
+            // No slot a day back during the first day; no closed slot in the first one.
+            assert_eq!(
+                f[field::DAY_AGO.start] == ABSENT,
+                t < day0 + 86_400,
+                "t = {t}"
+            );
+            assert_eq!(
+                f[field::MEAN_3H.start] == ABSENT,
+                t < day0 + SLOT_S,
+                "t = {t}"
+            );
+        }
+        // 02:10 the next day: the same half hour yesterday was busy.
+        h.push(sample(1_000, Some(200), day0 + 86_400 + 2 * 3_600 + 600));
+        let f = h.features();
+        assert_eq!(&f[field::DAY_AGO], &[9_000 - 1_000, 0, ABSENT]);
+        // Last 3 h: the slots 23:00 .. 01:30 (memory 23, 23, 0, 0, 1, 1 %).
+        assert_eq!(&f[field::MEAN_3H], &[0, 800 - 200, ABSENT]);
+        // Last 24 h: 02:00 yesterday .. 01:30, one busy slot of 48; memory twice every hour.
+        assert_eq!(
+            &f[field::MEAN_24H],
+            &[56_000 / 48 - 1_000, 55_200 / 48 - 200, ABSENT]
+        );
+        // A gap: nothing for 3 hours, then the 3 h mean has nothing to average.
+        h.push(sample(1_000, Some(200), day0 + 86_400 + 6 * 3_600));
+        let f = h.features();
+        assert_eq!(f[field::MEAN_3H.start], ABSENT);
+        assert_ne!(f[field::MEAN_24H.start], ABSENT);
+    }
+
+    #[test]
+    fn profile_survives_hostile_times() {
+        let mut h = WorkloadHistory::new();
+        for t in [u64::MAX, 0, 5, u64::MAX - 1, 1_800, 1_799, 3 * 86_400] {
+            h.push(sample(20_000, Some(u16::MAX), t));
+            let f = h.features();
+            for r in [field::DAY_AGO, field::MEAN_3H, field::MEAN_24H] {
+                assert!(f[r].iter().all(|&v| v == ABSENT || v.abs() <= FULL as i32));
+            }
+        }
+    }
+
+    #[test]
+    fn do_no_harm_follows_the_better_predictor() {
+        // A series that alternates 20 % and 30 %: a model that predicts the alternation is
+        // trusted after its first good call; one that predicts the opposite never is.
+        for (sign, trusted_after) in [(1, true), (-1, false)] {
+            let mut g = DoNoHarm::new();
+            let mut used = 0;
+            for i in 0..200 {
+                let (cur, next) = if i % 2 == 0 {
+                    (2_000, 3_000)
+                } else {
+                    (3_000, 2_000)
+                };
+                let delta = sign * (next - cur);
+                if g.gate(0, cur, delta) != 0 {
+                    used += 1;
+                }
+                g.observe(0, next);
+            }
+            assert_eq!(g.trusted(0), trusted_after);
+            assert_eq!(used, if trusted_after { 199 } else { 0 });
+        }
+    }
+
+    #[test]
+    fn do_no_harm_turns_when_the_model_goes_bad() {
+        let mut g = DoNoHarm::new();
+        // 100 samples where the model is right by 5 points, then it is wrong by 5 points.
+        for _ in 0..100 {
+            g.gate(1, 5_000, 500);
+            g.observe(1, 5_500);
+        }
+        assert!(g.trusted(1));
+        let mut bad_used = 0;
+        for _ in 0..100 {
+            if g.gate(1, 5_000, 500) != 0 {
+                bad_used += 1;
+            }
+            g.observe(1, 5_000 - 500);
+        }
+        // The mean turns within ln(2) * 32 ≈ 22 samples, and stays turned.
+        assert!(
+            (15..=30).contains(&bad_used),
+            "used {bad_used} bad predictions"
+        );
+        assert!(!g.trusted(1));
+        // Nothing pending: observing does nothing; channels out of range are refused.
+        let before = g;
+        g.observe(1, 0);
+        assert_eq!(g, before);
+        assert_eq!(g.gate(7, 5_000, 500), 0);
+        assert!(!g.trusted(7));
+    }
+
+    #[test]
+    fn history_scores_its_predictions() {
+        let mut h = WorkloadHistory::new();
+        for k in 0..50u64 {
+            let cpu = if k % 2 == 0 { 2_000 } else { 3_000 };
+            h.push(sample(cpu, None, 1_704_067_200 + 300 * k));
+            // Predict the alternation for CPU and a change for the absent memory channel.
+            let next = if k % 2 == 0 { 1_000 } else { -1_000 };
+            h.guard.gate(0, cpu as i32, next);
+        }
+        assert!(h.guard.trusted(0));
+        assert!(!h.guard.trusted(1));
     }
 }

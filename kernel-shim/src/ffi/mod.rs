@@ -118,6 +118,25 @@ unsafe fn predict<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
     unsafe { put(out, r.into()) }
 }
 
+/// As [`predict`], for a predictor that records what it predicted in the history (the
+/// workload model's do-no-harm record).
+///
+/// # Safety
+/// As [`history::get_mut`] for `h` and [`put`] for `out`.
+unsafe fn predict_mut<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
+    slot: &Slot<P>,
+    h: *mut O,
+    out: *mut C,
+    predict: impl FnOnce(&P, &mut O::Inner) -> R,
+) -> Result<(), AimlStatus> {
+    check_ptr(out)?;
+    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+    let hist = unsafe { history::get_mut(h) }?;
+    let r = slot.read(|p| predict(p, hist))?;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, r.into()) }
+}
+
 /// Puts the built-in model in every slot that holds none. Call once before predicting (e.g.
 /// in `module_init`); calling it again changes nothing. Any context; does not block.
 #[unsafe(no_mangle)]

@@ -4,7 +4,7 @@ use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
 use inference_core::predictors::WorkloadPrediction;
 use inference_core::WorkloadPredictor;
 
-use super::{predict, push, status, WORKLOAD};
+use super::{predict_mut, push, status, WORKLOAD};
 use crate::history::{self, AimlWorkloadHistory};
 use crate::status::AimlStatus;
 
@@ -96,15 +96,17 @@ pub unsafe extern "C" fn aiml_workload_push(
     status(unsafe { push(h, s, WorkloadHistory::push) })
 }
 
-/// Predicts the sample after the newest one in `h`.
+/// Predicts the sample after the newest one in `h`, and records the model's raw prediction in
+/// `h` for its do-no-harm record (a channel follows the model only while the model has
+/// recently beaten "same as now" on this series).
 ///
 /// # Safety
-/// Non-null, aligned pointers must be valid; `h` must not be written concurrently.
+/// Non-null, aligned pointers must be valid; `h` must not be used concurrently.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aiml_workload_predict(
-    h: *const AimlWorkloadHistory,
+    h: *mut AimlWorkloadHistory,
     out: *mut AimlWorkloadPrediction,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { predict(&WORKLOAD, h, out, WorkloadPredictor::predict) })
+    status(unsafe { predict_mut(&WORKLOAD, h, out, WorkloadPredictor::predict) })
 }

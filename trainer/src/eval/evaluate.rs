@@ -156,6 +156,7 @@ fn evaluate_workload(
     }
     let mut preds = vec![
         ("model", Predictor::Model(model)),
+        ("model_ungated", Predictor::Ungated(model)),
         ("persistence", Predictor::Persistence),
         ("moving_average_4", Predictor::MovingAverage),
     ];

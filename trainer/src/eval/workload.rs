@@ -8,7 +8,8 @@
 //! MAE is at least [`ACTIVE_PP`] (on idle files any skill is noise), and the worst excess of
 //! MAE over persistence (`worst_excess_pp`, > 0 means worse than persistence) with its file.
 
-use inference_core::features::workload::{OUT_CPU, OUT_MEM};
+use inference_core::blob::ABSENT;
+use inference_core::features::workload::{field, DoNoHarm, OUT_CPU, OUT_MEM};
 use inference_core::Model;
 use ndarray::Array2;
 use serde_json::{json, Map, Value};
@@ -34,8 +35,11 @@ const RIDGE: f64 = 1e-6;
 
 /// A predictor of the change of each channel.
 pub enum Predictor<'m> {
-    /// The int8 model through inference-core.
+    /// The int8 model through inference-core, with the do-no-harm gate replayed over each
+    /// file in order exactly as `WorkloadPredictor::predict` applies it on a device.
     Model(&'m Model<'m>),
+    /// The int8 model's raw changes, without the gate.
+    Ungated(&'m Model<'m>),
     /// No change.
     Persistence,
     /// Mean of the current and the previous three samples.
@@ -56,10 +60,13 @@ impl Predictor<'_> {
     pub fn predict(&self, d: &Dataset) -> Array2<f64> {
         let mut out = Array2::zeros((d.len(), CHANNELS.len()));
         match self {
-            Predictor::Model(m) => {
+            Predictor::Model(m) | Predictor::Ungated(m) => {
                 let y = int8_outputs(m, d);
                 for (k, &(c, _)) in CHANNELS.iter().enumerate() {
                     out.column_mut(k).assign(&y.column(c));
+                }
+                if matches!(self, Predictor::Model(_)) {
+                    gate(d, &mut out);
                 }
             }
             Predictor::Persistence => {}
@@ -91,11 +98,31 @@ impl Predictor<'_> {
     }
 }
 
+/// Replays [`DoNoHarm`] over the samples of one series in order: each change in `changes`
+/// (columns in [`CHANNELS`] order) is kept only while the model's record is positive, and
+/// every sample's outcome is scored, as the device does between `predict` and the next `push`.
+fn gate(d: &Dataset, changes: &mut Array2<f64>) {
+    let mut g = DoNoHarm::new();
+    for i in 0..d.len() {
+        for (k, &(c, _)) in CHANNELS.iter().enumerate() {
+            let cur = d.row(i)[field::CURRENT.start + c];
+            if cur == ABSENT {
+                continue;
+            }
+            let delta = changes[[i, k]].round() as i32;
+            changes[[i, k]] = g.gate(c, cur, delta) as f64;
+            if let Some(t) = observed(d, i, c) {
+                g.observe(c, cur + t.round() as i32);
+            }
+        }
+    }
+}
+
 /// Observed target of channel `c` in sample `i` (finite, current value present).
 fn observed(d: &Dataset, i: usize, c: usize) -> Option<f64> {
     let t = d.target(i)[c] as f64;
-    let cur = d.row(i)[inference_core::features::workload::field::CURRENT.start + c];
-    (t.is_finite() && cur != inference_core::blob::ABSENT).then_some(t)
+    let cur = d.row(i)[field::CURRENT.start + c];
+    (t.is_finite() && cur != ABSENT).then_some(t)
 }
 
 /// Least-squares linear AR of each channel's change on the standardised features of `train`.
