@@ -56,7 +56,7 @@ pub struct EvaluateArgs {
     seed: u64,
     /// Data the fitted baselines learn from, repeatable: the model's own training data, never
     /// the evaluated data (threat: STIDE and logistic regression from adfa:PATH; workload:
-    /// linear AR and random forest, e.g. from bitbrains:PATH).
+    /// linear AR, random forest and gradient boosting, e.g. from bitbrains:PATH).
     #[arg(long)]
     baseline_data: Vec<String>,
     /// Print one JSON object on stdout.

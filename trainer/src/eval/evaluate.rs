@@ -6,6 +6,7 @@ use inference_core::{LoadError, MemoryPredictor, Model, ModelKind};
 use serde_json::{json, Value};
 
 use super::baselines::logistic_regression;
+use super::boosting::BoostParams;
 use super::events::{self, MAX_FALSE_ALARMS_PER_DAY};
 use super::int8::{int8_failure_probabilities, serving_given};
 use super::int8::{int8_metrics, int8_threat_score};
@@ -41,8 +42,8 @@ pub struct EvalOptions {
     /// Seed of synthetic data.
     pub seed: u64,
     /// Data the fitted baselines learn from (threat: STIDE, logistic regression from
-    /// `adfa:PATH`; workload: linear AR, random forest): the model's own training data, never
-    /// the evaluated data.
+    /// `adfa:PATH`; workload: linear AR, random forest, gradient boosting): the model's own
+    /// training data, never the evaluated data.
     pub baseline_data: Vec<String>,
 }
 
@@ -171,6 +172,9 @@ fn evaluate_workload(
         preds.push(("linear_ar", workload::fit_linear(&t)));
         if let Some(f) = workload::fit_forest(&t, eo.seed) {
             preds.push(("random_forest", f));
+        }
+        if let Some(g) = workload::fit_boosting(&t, &BoostParams::default()) {
+            preds.push(("gradient_boosting", g));
         }
     }
     let mut out = workload::report(&units, &preds);

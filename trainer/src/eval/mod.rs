@@ -3,6 +3,7 @@
 //! `trainer evaluate`. The fit loop uses the metrics to choose its best epoch.
 
 pub mod baselines;
+pub mod boosting;
 pub mod evaluate;
 pub mod events;
 pub mod int8;
