@@ -21,8 +21,10 @@ for k in 0 1 2; do
   done
   "$T" train --model workload --data "bitbrains:$work/fit$k" --seed "$seed" \
     --out "$work/reg$k" --allow-worse "$@" >/dev/null 2>&1
+  base=()
+  [ -n "${BASELINES:-}" ] && base=(--baseline-data "bitbrains:$work/fit$k")
   "$T" evaluate --model-file "$work/reg$k/workload/v1.blob" --data "bitbrains:$work/val$k" \
-    --seed "$seed" --json >"$work/fold$k.json" 2>/dev/null
+    "${base[@]}" --seed "$seed" --json >"$work/fold$k.json" 2>/dev/null
 done
 python3 - "$work" "$seed" <<'PY'
 import json, sys
@@ -36,9 +38,13 @@ def show(label, get):
         skill = sum(get(f)[p + "skill"] for f in act) / max(len(act), 1)
         worst = max(files, key=lambda f: get(f)[p + "mae_pp"] - f[p + "persistence_mae_pp"])
         ex = get(worst)[p + "mae_pp"] - worst[p + "persistence_mae_pp"]
+        every = sum(get(f)[p + "skill"] for f in files) / len(files)
         print(f"seed {seed} {label:<14} {name}: mean skill (active, {len(act)} VMs) {skill:.3f}, "
+              f"(all {len(files)}) {every:.3f}, "
               f"worst excess {ex:+.3f} pp ({worst['file'].split('/')[-1]})")
 show("model", lambda f: f)
 show("model_ungated", lambda f: f["baselines"]["model_ungated"])
+if "gradient_boosting" in files[0]["baselines"]:
+    show("boosting", lambda f: f["baselines"]["gradient_boosting"])
 PY
 rm -rf "$work"

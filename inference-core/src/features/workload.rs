@@ -4,15 +4,15 @@
 //!
 //! | index | feature |
 //! |---|---|
-//! | 0..10 | CPU % of the 10 samples before the current one, minus the current CPU % |
-//! | 10..20 | memory % of those samples, minus the current memory % |
-//! | 20..30 | GPU % of those samples, minus the current GPU % |
+//! | 0..10 | CPU % of the 10 samples before the current one, minus the current CPU %, companded |
+//! | 10..20 | memory % of those samples, minus the current memory %, companded |
+//! | 20..30 | GPU % of those samples, minus the current GPU %, companded |
 //! | 30, 31, 32 | current CPU %, memory %, GPU % |
 //! | 33 | time of day, minutes since midnight UTC (0..1439) |
 //! | 34 | day of week, Monday = 0 (0..6) |
-//! | 35, 36, 37 | CPU, memory, GPU % in the same half hour a day earlier, minus the current % |
-//! | 38, 39, 40 | mean CPU, memory, GPU % of the last 3 hours, minus the current % |
-//! | 41, 42, 43 | mean CPU, memory, GPU % of the last 24 hours, minus the current % |
+//! | 35, 36, 37 | CPU, memory, GPU % in the same half hour a day earlier, minus the current %, companded |
+//! | 38, 39, 40 | mean CPU, memory, GPU % of the last 3 hours, minus the current %, companded |
+//! | 41, 42, 43 | mean CPU, memory, GPU % of the last 24 hours, minus the current %, companded |
 //!
 //! The daily features come from a profile of half-hour slots ([`SLOT_S`]): the history keeps
 //! the mean of each of the last [`DAY_SLOTS`] completed slots (about 0.5 KiB, no heap), so they
@@ -24,7 +24,9 @@
 //!
 //! History is relative to the current value: what predicts the next change is the recent
 //! shape of the series, and differences keep their resolution after int8 quantization (a
-//! code is a fraction of the spread of the *differences*, not of the 0–100 % level).
+//! code is a fraction of the spread of the *differences*, not of the 0–100 % level). Every
+//! difference (history and the daily features) is companded ([`compand`]) so that the same
+//! int8 code range resolves an idle machine's hundredths of a point and a busy one's jumps.
 //!
 //! A channel that is not observed (no GPU, a data set with CPU only) is [`ABSENT`]: it
 //! quantizes to the training mean, never to "0 % busy". With fewer than 10 earlier samples the
@@ -36,7 +38,7 @@
 
 use heapless::HistoryBuf;
 
-use super::{newest_first, ABSENT};
+use super::{newest_first, symlog_q4, ABSENT};
 
 /// Number of features.
 pub const N_FEATURES: usize = 44;
@@ -102,6 +104,32 @@ pub const DAY_SLOTS: usize = (86_400 / SLOT_S) as usize;
 pub const SHORT_SLOTS: u32 = 6;
 /// Channels: CPU, memory, GPU.
 pub const CHANNELS: usize = 3;
+
+/// How a difference of percentages (× 100) enters the features: [`symlog_q4`], 16 steps per
+/// octave. A linear int8 code cannot hold both an idle machine's 0.01-point jitter and a busy
+/// one's 90-point jumps: with one code per 0.3 points (the spread of a mixed fleet) every
+/// change of an idle machine reads 0. Companded, 0.01 point is 16 and 90 points is 213.
+pub fn compand(diff: i32) -> i32 {
+    symlog_q4(diff as i64)
+}
+
+/// The difference a companded feature stands for (the middle of its step; [`ABSENT`] stays
+/// absent), for code that needs the linear value, such as a moving average.
+pub fn expand(feature: i32) -> i32 {
+    if feature == ABSENT {
+        return ABSENT;
+    }
+    let y = feature.unsigned_abs().min(16 * 31 + 15);
+    let (e, frac) = (y / 16, y % 16);
+    // v = |diff| + 1 lies in [2^e (1 + frac/16), 2^e (1 + (frac+1)/16))
+    let v = ((32 + 2 * frac + 1) as i64) << e >> 5;
+    let x = (v - 1).max(0) as i32;
+    if feature < 0 {
+        -x
+    } else {
+        x
+    }
+}
 
 /// One utilisation sample. Percentages are × 100 (`0..=10000`); values above are clamped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -323,11 +351,11 @@ impl WorkloadHistory {
         let pct = |v: u16| v.min(FULL) as i32;
         let opt = |v: Option<u16>| v.map(pct).unwrap_or(ABSENT);
         let rel = |v: Option<u16>, c: Option<u16>| match (v, c) {
-            (Some(v), Some(c)) => pct(v) - pct(c),
+            (Some(v), Some(c)) => compand(pct(v) - pct(c)),
             _ => ABSENT,
         };
         for (k, s) in recent[1..].iter().enumerate() {
-            f[field::CPU_HISTORY.start + k] = pct(s.cpu) - pct(cur.cpu);
+            f[field::CPU_HISTORY.start + k] = compand(pct(s.cpu) - pct(cur.cpu));
             f[field::MEM_HISTORY.start + k] = rel(s.mem, cur.mem);
             f[field::GPU_HISTORY.start + k] = rel(s.gpu, cur.gpu);
         }
@@ -340,7 +368,7 @@ impl WorkloadHistory {
         let now = [Some(cur.cpu), cur.mem, cur.gpu];
         for (c, now) in now.iter().enumerate() {
             let Some(now) = now.map(pct) else { continue };
-            let rel = |m: Option<i32>| m.map(|m| m - now).unwrap_or(ABSENT);
+            let rel = |m: Option<i32>| m.map(|m| compand(m - now)).unwrap_or(ABSENT);
             let p = &self.profile;
             f[field::DAY_AGO.start + c] = rel(p.day_ago(c));
             f[field::MEAN_3H.start + c] = rel(p.mean_back(c, SHORT_SLOTS));
@@ -370,10 +398,10 @@ mod tests {
         }
         let f = h.features();
         assert_eq!(f[30], 3000);
-        assert_eq!(f[0], -1000); // previous sample, relative to the current one
-        assert_eq!(f[1], -2000);
-        assert_eq!(f[9], -2000); // padded with the oldest
-        assert_eq!(f[10], -1);
+        assert_eq!(f[0], compand(-1000)); // previous sample, relative to the current one
+        assert_eq!(f[1], compand(-2000));
+        assert_eq!(f[9], compand(-2000)); // padded with the oldest
+        assert_eq!(f[10], compand(-1));
         assert_eq!(f[20], ABSENT);
         assert_eq!(f[32], ABSENT);
         assert_eq!(f[33], 13 * 60 + 47);
@@ -430,13 +458,14 @@ mod tests {
         // 02:10 the next day: the same half hour yesterday was busy.
         h.push(sample(1_000, Some(200), day0 + 86_400 + 2 * 3_600 + 600));
         let f = h.features();
-        assert_eq!(&f[field::DAY_AGO], &[9_000 - 1_000, 0, ABSENT]);
+        assert_eq!(&f[field::DAY_AGO], &[compand(9_000 - 1_000), 0, ABSENT]);
         // Last 3 h: the slots 23:00 .. 01:30 (memory 23, 23, 0, 0, 1, 1 %).
-        assert_eq!(&f[field::MEAN_3H], &[0, 800 - 200, ABSENT]);
+        assert_eq!(&f[field::MEAN_3H], &[0, compand(800 - 200), ABSENT]);
         // Last 24 h: 02:00 yesterday .. 01:30, one busy slot of 48; memory twice every hour.
+        let want = [56_000 / 48 - 1_000, 55_200 / 48 - 200];
         assert_eq!(
             &f[field::MEAN_24H],
-            &[56_000 / 48 - 1_000, 55_200 / 48 - 200, ABSENT]
+            &[compand(want[0]), compand(want[1]), ABSENT]
         );
         // A gap: nothing for 3 hours, then the 3 h mean has nothing to average.
         h.push(sample(1_000, Some(200), day0 + 86_400 + 6 * 3_600));
@@ -452,7 +481,9 @@ mod tests {
             h.push(sample(20_000, Some(u16::MAX), t));
             let f = h.features();
             for r in [field::DAY_AGO, field::MEAN_3H, field::MEAN_24H] {
-                assert!(f[r].iter().all(|&v| v == ABSENT || v.abs() <= FULL as i32));
+                assert!(f[r]
+                    .iter()
+                    .all(|&v| v == ABSENT || v.abs() <= compand(FULL as i32)));
             }
         }
     }
@@ -523,5 +554,29 @@ mod tests {
         }
         assert!(h.guard.trusted(0));
         assert!(!h.guard.trusted(1));
+    }
+
+    #[test]
+    fn compand_and_expand() {
+        // Small differences keep their resolution, large ones are compressed.
+        assert_eq!(compand(0), 0);
+        assert!(compand(1) - compand(0) >= 8 && compand(-1) == -compand(1));
+        assert!(compand(10_000) < 16 * 14 && compand(10_000) > compand(9_000));
+        // The inverse is within one step (1/16 octave) of the difference, and monotone.
+        let mut last = i32::MIN;
+        for d in -10_000..=10_000 {
+            let e = expand(compand(d));
+            assert!(e >= last, "expand is monotone at {d}");
+            last = e;
+            assert!(
+                (e - d).abs() <= 1 + d.abs() / 16,
+                "{d} -> {} -> {e}",
+                compand(d)
+            );
+        }
+        assert_eq!(expand(ABSENT), ABSENT);
+        for y in [i32::MIN + 1, i32::MAX, 1 << 20] {
+            let _ = expand(y);
+        }
     }
 }

@@ -306,10 +306,11 @@ fn extra_figures(t: &Trained) -> String {
     let m = &t.int8;
     match t.fit.task.kind {
         ModelKind::Workload => format!(
-            " (MAE {} pp, persistence {} pp, skill {})",
+            " (MAE {} pp, persistence {} pp, skill {}; f32 skill {})",
             fmt_opt(m.mae_pp),
             fmt_opt(m.persistence_mae_pp),
-            fmt_opt(m.skill)
+            fmt_opt(m.skill),
+            fmt_opt(t.fit.val_metrics.skill)
         ),
         ModelKind::Threat => format!(
             " (FPR {}, AUC {}, threshold {})",

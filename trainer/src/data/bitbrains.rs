@@ -157,7 +157,7 @@ pub fn load_workload(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataErro
 mod tests {
     use super::*;
     use inference_core::blob::ABSENT;
-    use inference_core::features::workload::field;
+    use inference_core::features::workload::{self, field};
     use std::path::PathBuf;
 
     fn write(name: &str, text: &str) -> PathBuf {
@@ -191,7 +191,7 @@ mod tests {
         assert_eq!(row[field::CURRENT_CPU], 2000);
         assert_eq!(row[field::CURRENT_MEM], 2500);
         assert_eq!(row[field::CURRENT_GPU], ABSENT);
-        assert_eq!(row[field::MEM_HISTORY.start], -50);
+        assert_eq!(row[field::MEM_HISTORY.start], workload::compand(-50));
         assert_eq!(l.data.target(0)[..2], [100.0, 50.0]);
         assert!(l.data.target(0)[2].is_nan());
         // 104.5 % on 2 cores is saturation: clamped to 100

@@ -3,7 +3,7 @@
 //! smartcore (threat, failure), next-line and PC-stride (memory).
 
 use inference_core::features::memory;
-use inference_core::features::workload::field;
+use inference_core::features::workload::{expand, field};
 use inference_core::ModelKind;
 use serde::Serialize;
 use smartcore::ensemble::random_forest_classifier::{
@@ -160,12 +160,12 @@ fn classical(train: &Dataset, val: &Dataset, seed: u64) -> Option<(Vec<f64>, Vec
 /// The change of channel `c` that the mean of the current and the previous three samples
 /// predicts (percent × 100); 0 when the channel is not observed.
 pub fn moving_average_delta(row: &[i32], c: usize) -> f64 {
-    // history features are relative to the current value
+    // history features are relative to the current value, companded
     let prev = &row[field::history(c)][..3];
     if prev.contains(&inference_core::blob::ABSENT) {
         return 0.0;
     }
-    prev.iter().map(|&v| v as f64).sum::<f64>() / 4.0
+    prev.iter().map(|&v| expand(v) as f64).sum::<f64>() / 4.0
 }
 
 /// The baselines of `train.kind`, on `val`.
