@@ -235,6 +235,10 @@ struct Profile {
     /// Sum and count of the open slot's values, per channel.
     sum: [u32; CHANNELS],
     count: [u16; CHANNELS],
+    /// What the features read, per channel: the same slot a day earlier, the 3 h mean and the
+    /// 24 h mean ([`ABSENT`] when unobserved). They change only when a slot closes, so they
+    /// are computed then (once per half hour), not at every prediction.
+    summary: [[i32; CHANNELS]; 3],
 }
 
 /// A profile entry of a channel that was not observed in that slot.
@@ -248,6 +252,7 @@ impl Profile {
             open: 0,
             sum: [0; CHANNELS],
             count: [0; CHANNELS],
+            summary: [[ABSENT; CHANNELS]; 3],
         }
     }
 
@@ -268,6 +273,7 @@ impl Profile {
             self.open = slot;
             self.sum = [0; CHANNELS];
             self.count = [0; CHANNELS];
+            self.summarise();
         }
         let values = [Some(s.cpu), s.mem, s.gpu];
         for (c, v) in values.iter().enumerate() {
@@ -279,25 +285,39 @@ impl Profile {
         }
     }
 
-    /// Mean of channel `c` over the completed slots `open - back ..= open - 1` (at most a day),
-    /// `None` when none of them was observed.
-    fn mean_back(&self, c: usize, back: u32) -> Option<i32> {
-        let (mut sum, mut n) = (0u32, 0u32);
+    /// Recomputes [`Profile::summary`] for the open slot: one pass over the closed slots.
+    fn summarise(&mut self) {
+        let (mut short, mut day) = ([0u32; CHANNELS], [0u32; CHANNELS]);
+        let (mut n_short, mut n_day) = ([0u32; CHANNELS], [0u32; CHANNELS]);
         for (slot, mean) in self.slot.iter().zip(&self.mean) {
             let age = self.open.wrapping_sub(*slot);
-            if *slot != 0 && (1..=back).contains(&age) && mean[c] != NOT_SEEN {
-                sum += mean[c] as u32;
-                n += 1;
+            if *slot == 0 || !(1..=DAY_SLOTS as u32).contains(&age) {
+                continue;
+            }
+            for c in 0..CHANNELS {
+                if mean[c] != NOT_SEEN {
+                    day[c] += mean[c] as u32;
+                    n_day[c] += 1;
+                    if age <= SHORT_SLOTS {
+                        short[c] += mean[c] as u32;
+                        n_short[c] += 1;
+                    }
+                }
             }
         }
-        (n > 0).then(|| (sum / n) as i32)
-    }
-
-    /// Mean of channel `c` in the same slot a day before the open one.
-    fn day_ago(&self, c: usize) -> Option<i32> {
         let k = self.open as usize % DAY_SLOTS;
-        let seen = self.slot[k] != 0 && self.open.wrapping_sub(self.slot[k]) == DAY_SLOTS as u32;
-        (seen && self.mean[k][c] != NOT_SEEN).then(|| self.mean[k][c] as i32)
+        let day_ago = self.slot[k] != 0 && self.open.wrapping_sub(self.slot[k]) == DAY_SLOTS as u32;
+        for c in 0..CHANNELS {
+            let avg = |s: u32, n: u32| s.checked_div(n).map_or(ABSENT, |m| m as i32);
+            let then = self.mean[k][c];
+            self.summary[0][c] = if day_ago && then != NOT_SEEN {
+                then as i32
+            } else {
+                ABSENT
+            };
+            self.summary[1][c] = avg(short[c], n_short[c]);
+            self.summary[2][c] = avg(day[c], n_day[c]);
+        }
     }
 }
 
@@ -368,11 +388,17 @@ impl WorkloadHistory {
         let now = [Some(cur.cpu), cur.mem, cur.gpu];
         for (c, now) in now.iter().enumerate() {
             let Some(now) = now.map(pct) else { continue };
-            let rel = |m: Option<i32>| m.map(|m| compand(m - now)).unwrap_or(ABSENT);
-            let p = &self.profile;
-            f[field::DAY_AGO.start + c] = rel(p.day_ago(c));
-            f[field::MEAN_3H.start + c] = rel(p.mean_back(c, SHORT_SLOTS));
-            f[field::MEAN_24H.start + c] = rel(p.mean_back(c, DAY_SLOTS as u32));
+            let rel = |m: i32| {
+                if m == ABSENT {
+                    ABSENT
+                } else {
+                    compand(m - now)
+                }
+            };
+            let [day_ago, short, day] = self.profile.summary;
+            f[field::DAY_AGO.start + c] = rel(day_ago[c]);
+            f[field::MEAN_3H.start + c] = rel(short[c]);
+            f[field::MEAN_24H.start + c] = rel(day[c]);
         }
         f
     }
