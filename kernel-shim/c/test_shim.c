@@ -142,8 +142,8 @@ static void error_paths(void)
 	fix_crc(scratch, n);
 	refused("unknown kind in blob", n, AIML_STATUS_BLOB_UNKNOWN_KIND);
 	fresh(0);
-	CHECK(scratch[8] == 0x81 && scratch[9] == 0x80 && scratch[10] == 0x04);
-	scratch[10] = 0x08; /* schema 0x00010001 -> 0x00020001 */
+	CHECK(scratch[8] == 0x82 && scratch[9] == 0x80 && scratch[10] == 0x04);
+	scratch[10] = 0x08; /* schema 0x00010002 -> 0x00020002 */
 	fix_crc(scratch, n);
 	refused("schema", n, AIML_STATUS_BLOB_SCHEMA_MISMATCH);
 	fresh(0);
