@@ -211,7 +211,15 @@ pub fn load(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
     let keep = |n: &str| n.ends_with(".csv.gz") || n.ends_with(".csv");
     for (g, file) in files(path, keep)?.iter().enumerate() {
         let m = read_machine(file, opts, &mut skips)?;
-        append_health(&mut d, &m.times, &m.health(), &m.incidents(), g as u32);
+        let (health, incidents) = (m.health(), m.incidents());
+        append_health(
+            &mut d,
+            &m.times,
+            &health,
+            &incidents,
+            g as u32,
+            opts.incident_rows,
+        );
     }
     Ok(Loaded::new(d, skips))
 }
@@ -335,6 +343,32 @@ mod tests {
             .filter(|&i| l.data.target(i)[0] > 0.5)
             .count();
         assert_eq!(in_horizon, 30, "the 30 one-minute rows before the onset");
+        assert!(
+            !l.data.in_incident.contains(&true),
+            "no incident rows unless asked"
+        );
+        let with = ReadOptions {
+            incident_rows: true,
+            ..Default::default()
+        };
+        let all = load(&dir, &with).unwrap().data;
+        assert_eq!(all.len(), l.data.len() + 10, "the 10 rows of the incident");
+        let inside: Vec<usize> = (0..all.len()).filter(|&i| all.in_incident[i]).collect();
+        assert_eq!(inside.len(), 10);
+        assert!(inside.iter().all(|&i| all.event_time[i] == 150 * 60));
+        // inside the incident the history does not know of it yet; after it, it does
+        use inference_core::features::failure::{field, NEVER_S};
+        let never = inference_core::features::symlog_q4(NEVER_S as i64);
+        assert!(inside
+            .iter()
+            .all(|&i| all.row(i)[field::SINCE_FAILURE] == never));
+        let after = inside[9] + 1;
+        assert_eq!(all.time[after], 160 * 60);
+        assert_eq!(
+            all.row(after)[field::SINCE_FAILURE],
+            inference_core::features::symlog_q4(600)
+        );
+        assert_eq!(all.samples().features, l.data.features);
         // a bad value is located, and can be skipped
         std::fs::write(&p, text.replace("120,test,0.41", "120,test,x")).unwrap();
         let e = read_machine(&p, &ReadOptions::default(), &mut Skips::default()).unwrap_err();
