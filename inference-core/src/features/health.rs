@@ -193,12 +193,12 @@ impl<const M: usize> HealthMeter<M> {
             total = total.saturating_add(z);
         }
         let n = n as u64;
-        if n == 0 {
-            0
-        } else {
-            total.saturating_add(n / 2) / n
-        }
-        .min(cap << Z_FRAC_BITS)
+        // no metric: no deviation
+        total
+            .saturating_add(n / 2)
+            .checked_div(n)
+            .unwrap_or(0)
+            .min(cap << Z_FRAC_BITS)
     }
 
     /// The smoothed deviation after the samples observed so far (standard deviations ×
