@@ -2,6 +2,7 @@
 
 use inference_core::blob::{self, BlobHeader, BlobParts, InputQuantWire, LayerWire, MetadataWire};
 use inference_core::features::failure::{FailureHistory, HealthSample};
+use inference_core::features::health::{HealthBaseline, HealthConfig};
 use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
@@ -185,6 +186,39 @@ proptest! {
             mh.push(MemoryAccess { addr: addr.wrapping_mul(k + 1), pc, kind: AccessKind::from_code(kind), time_ns: t.wrapping_add(k) });
             let p = m.predict(&mh);
             prop_assert!(p.probability <= 1000 && p.confidence <= 1000);
+        }
+    }
+
+    #[test]
+    fn health_meters_take_any_values_and_configuration(
+        metrics in 0usize..6,
+        learn in prop::collection::vec(prop::array::uniform4(extreme()), 0..40),
+        observe in prop::collection::vec(prop::array::uniform4(extreme()), 1..40),
+        min_std in any::<i32>(), z_cap in any::<u16>(), smoothing_shift in any::<u8>(),
+    ) {
+        let mut b = HealthBaseline::<4>::new(metrics);
+        for r in &learn {
+            b.learn(r);
+        }
+        let cfg = HealthConfig { min_std, z_cap, smoothing_shift };
+        let mut m = b.freeze(cfg);
+        for r in &observe {
+            let z = m.deviation_q16(r);
+            prop_assert!(z <= (z_cap as u64) << 16);
+            prop_assert!(m.observe(r) <= 1000);
+            prop_assert!(m.smoothed_q16() <= (z_cap as u64) << 16);
+        }
+        // farther from every mean never reads as healthier
+        let base = observe[0];
+        let far = base.map(|v| if v >= 0 { v.saturating_add(1000) } else { v.saturating_sub(1000) });
+        let (zb, zf) = (m.deviation_q16(&base), m.deviation_q16(&far));
+        let away = (0..b.metrics()).all(|j| {
+            let mean = m.mean_q8(j);
+            let (db, df) = (((base[j] as i64) << 8) - mean, ((far[j] as i64) << 8) - mean);
+            df.unsigned_abs() >= db.unsigned_abs()
+        });
+        if away {
+            prop_assert!(zf >= zb, "{} < {}", zf, zb);
         }
     }
 }

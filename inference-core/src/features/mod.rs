@@ -9,6 +9,7 @@
 //! units): the trainer trains exactly those targets and the predictors read exactly those.
 
 pub mod failure;
+pub mod health;
 pub mod memory;
 pub mod threat;
 pub mod workload;

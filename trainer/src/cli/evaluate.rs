@@ -70,6 +70,7 @@ pub fn run(a: EvaluateArgs) -> Result<(), Error> {
         skip_bad_rows: a.skip_bad_rows,
         windows: a.windows,
         max_samples: a.samples,
+        incident_rows: false,
     };
     let eo = EvalOptions {
         cache: CacheConfig {

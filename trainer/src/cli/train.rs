@@ -106,6 +106,7 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
         skip_bad_rows: a.skip_bad_rows,
         windows: a.windows.clone(),
         max_samples: a.samples,
+        incident_rows: false,
     };
     if a.out.is_file() {
         return Err(Error::Usage(format!(

@@ -20,8 +20,14 @@ pub struct Dataset {
     pub group: Vec<u32>,
     /// Time of each sample, seconds (orders samples within a group).
     pub time: Vec<i64>,
-    /// Failure time of the sample's component (failure data), else `i64::MAX`.
+    /// Failure time of the sample's component (failure data), else `i64::MAX`; for a row
+    /// inside an incident, the onset of that incident.
     pub event_time: Vec<i64>,
+    /// The row lies inside an incident (failure data read with
+    /// [`ReadOptions::incident_rows`](super::ReadOptions::incident_rows)): not a sample, kept
+    /// only to score detection after the onset. [`split`](Dataset::split) and
+    /// [`samples`](Dataset::samples) leave such rows out.
+    pub in_incident: Vec<bool>,
     /// Where the data came from (e.g. `synthetic:seed=42`).
     pub source: String,
     /// Made by the synthetic generators (every part of it, once extended): decides policies
@@ -40,6 +46,7 @@ impl Dataset {
             group: Vec::new(),
             time: Vec::new(),
             event_time: Vec::new(),
+            in_incident: Vec::new(),
             source: source.into(),
             synthetic: false,
         }
@@ -82,6 +89,16 @@ impl Dataset {
         self.group.push(group);
         self.time.push(time);
         self.event_time.push(i64::MAX);
+        self.in_incident.push(false);
+    }
+
+    /// Appends a row inside the incident that started at `onset` (not a sample: no targets).
+    pub fn push_in_incident(&mut self, features: &[i32], group: u32, time: i64, onset: i64) {
+        let none = vec![f32::NAN; self.n_targets()];
+        self.push(features, &none, group, time);
+        if let (Some(e), Some(f)) = (self.event_time.last_mut(), self.in_incident.last_mut()) {
+            (*e, *f) = (onset, true);
+        }
     }
 
     /// Features of sample `i`.
@@ -108,8 +125,18 @@ impl Dataset {
             d.group.push(self.group[i]);
             d.time.push(self.time[i]);
             d.event_time.push(self.event_time[i]);
+            d.in_incident.push(self.in_incident[i]);
         }
         d
+    }
+
+    /// The samples only: every row but those inside incidents.
+    pub fn samples(&self) -> Dataset {
+        if !self.in_incident.contains(&true) {
+            return self.clone();
+        }
+        let idx: Vec<usize> = (0..self.len()).filter(|&i| !self.in_incident[i]).collect();
+        self.subset(&idx)
     }
 
     /// Appends all samples of `other` (groups are offset so they stay distinct).
@@ -121,13 +148,18 @@ impl Dataset {
         self.group.extend(other.group.iter().map(|g| g + offset));
         self.time.extend_from_slice(&other.time);
         self.event_time.extend_from_slice(&other.event_time);
+        self.in_incident.extend_from_slice(&other.in_incident);
     }
 
     /// Splits into (train, validation) without leaking the future: with at least 10 groups,
     /// whole groups (series, processes, components) go to validation, chosen by `seed`; with
     /// fewer (a handful of long real series), the last `val_fraction` of each group's time goes
-    /// to validation, so one odd series cannot decide the best epoch alone.
+    /// to validation, so one odd series cannot decide the best epoch alone. Rows inside
+    /// incidents are in neither: they are not samples.
     pub fn split(&self, val_fraction: f64, seed: u64) -> (Dataset, Dataset) {
+        if self.in_incident.contains(&true) {
+            return self.samples().split(val_fraction, seed);
+        }
         let mut groups: Vec<u32> = self.group.clone();
         groups.sort_unstable();
         groups.dedup();
@@ -213,5 +245,33 @@ mod tests {
         assert!(all.synthetic, "an empty set takes its first part's origin");
         all.extend(&real);
         assert!(!all.synthetic);
+    }
+
+    #[test]
+    fn rows_inside_incidents_are_not_samples() {
+        let f = vec![0; ModelKind::Failure.n_features()];
+        let mut d = Dataset::new(ModelKind::Failure, "t");
+        for g in 0..12u32 {
+            for k in 0..10i64 {
+                if k == 5 {
+                    d.push_in_incident(&f, g, 60 * k, 300);
+                } else {
+                    d.push(&f, &[0.0, f32::NAN, f32::NAN], g, 60 * k);
+                }
+            }
+        }
+        assert_eq!(d.in_incident.iter().filter(|&&x| x).count(), 12);
+        assert_eq!((d.event_time[5], d.target(5)[0].is_nan()), (300, true));
+        let s = d.samples();
+        assert_eq!(s.len(), 108);
+        assert!(!s.in_incident.contains(&true));
+        let (train, val) = d.split(0.25, 3);
+        assert_eq!(train.len() + val.len(), 108, "neither half holds them");
+        assert!(!train.in_incident.contains(&true) && !val.in_incident.contains(&true));
+        // subset and extend carry the flag
+        assert_eq!(d.subset(&[4, 5]).in_incident, vec![false, true]);
+        let mut both = d.subset(&[5]);
+        both.extend(&d.subset(&[0]));
+        assert_eq!(both.in_incident, vec![true, false]);
     }
 }

@@ -41,6 +41,9 @@ pub struct ReadOptions {
     pub windows: Option<PathBuf>,
     /// Most samples taken from one streamed source (lackey traces); `None`: 200 000.
     pub max_samples: Option<usize>,
+    /// Failure data (smd, nab): also keep the rows inside incidents, flagged
+    /// [`Dataset::in_incident`] (not samples), to score detection after the onset.
+    pub incident_rows: bool,
 }
 
 /// What an import produced.

@@ -284,27 +284,46 @@ pub fn load_failure(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError
     for (g, file) in files(path, csv)?.iter().enumerate() {
         let s = read_series(file, opts, &mut skips)?;
         let w = windows_for(windows, file)?;
-        append_failure(&mut d, &s, &w, g as u32);
+        append_failure(&mut d, &s, &w, g as u32, opts.incident_rows);
     }
     Ok(Loaded::new(d, skips))
 }
 
-/// Appends the failure samples of one series with its windows as group `g`.
-pub fn append_failure(d: &mut Dataset, s: &Series, windows: &[(i64, i64)], g: u32) {
+/// Appends the failure samples of one series with its windows as group `g` (and the rows
+/// inside the windows with `incident_rows`, see [`append_health`]).
+pub fn append_failure(
+    d: &mut Dataset,
+    s: &Series,
+    windows: &[(i64, i64)],
+    g: u32,
+    incident_rows: bool,
+) {
     let hs = health(&s.points);
     let times: Vec<i64> = s.points.iter().map(|p| p.0).collect();
-    append_health(d, &times, &hs, windows, g);
+    append_health(d, &times, &hs, windows, g, incident_rows);
 }
 
 /// Appends failure samples from a health series (`times[k]`, `hs[k]`) whose failures are the
 /// `windows` `(start, end)`, as group `g`: every sample outside a window after the first 20,
 /// labelled "a failure starts within [`HORIZON_S`]", with each failure recorded in the history
-/// at its start. Shared by every importer of real health series.
-pub fn append_health(d: &mut Dataset, times: &[i64], hs: &[u16], windows: &[(i64, i64)], g: u32) {
+/// (dated at its start) once it is over. With `incident_rows`, the rows inside a window (after the first 20) are kept
+/// too, flagged [`Dataset::in_incident`] with the window's start as their event time: not
+/// samples, only to score detection after the onset. Shared by every importer of real health
+/// series.
+pub fn append_health(
+    d: &mut Dataset,
+    times: &[i64],
+    hs: &[u16],
+    windows: &[(i64, i64)],
+    g: u32,
+    incident_rows: bool,
+) {
     let mut h = FailureHistory::new();
     let mut next_event = 0;
     for (k, (&t, &hv)) in times.iter().zip(hs).enumerate() {
-        while next_event < windows.len() && windows[next_event].0 <= t {
+        // a failure enters the history (dated at its start) once it is over: the rows inside
+        // it must not know of it, as a device watching the incident begin would not
+        while next_event < windows.len() && windows[next_event].1 < t {
             h.record_failure(windows[next_event].0.max(0) as u64);
             next_event += 1;
         }
@@ -312,8 +331,14 @@ pub fn append_health(d: &mut Dataset, times: &[i64], hs: &[u16], windows: &[(i64
             health: hv,
             unix_s: t.max(0) as u64,
         });
-        let inside = windows.iter().any(|&(a, b)| t >= a && t <= b);
-        if k < 20 || inside {
+        let inside = windows.iter().find(|&&(a, b)| t >= a && t <= b);
+        if k < 20 {
+            continue;
+        }
+        if let Some(&(onset, _)) = inside {
+            if incident_rows {
+                d.push_in_incident(&h.features(), g, t, onset);
+            }
             continue;
         }
         let upcoming = windows.get(next_event).map(|w| w.0);

@@ -86,7 +86,13 @@ pub fn evaluate(
     if kind == ModelKind::Threat && specs.iter().all(|s| s.starts_with("adfa:")) {
         return evaluate_adfa(blob, model.version(), specs, ro, eo);
     }
-    let (d, skipped) = load_all(kind, specs, ro, eo.samples, eo.seed)?;
+    // failure data keeps the rows inside incidents, for detection after the onset only
+    let with_incidents = ReadOptions {
+        incident_rows: kind == ModelKind::Failure,
+        ..ro.clone()
+    };
+    let (all_rows, skipped) = load_all(kind, specs, &with_incidents, eo.samples, eo.seed)?;
+    let d = all_rows.samples();
     progress(d.len() as u64);
     let mut out = match kind {
         ModelKind::Failure => {
@@ -105,7 +111,7 @@ pub fn evaluate(
                 "median_lead_time_s": m.median_lead_time_s,
                 "share_warned_10min": m.share_warned_10min,
             });
-            v["incidents"] = failure_events(&model, &d, ro, eo)?;
+            v["incidents"] = failure_events(&model, &all_rows, ro, eo)?;
             v
         }
         ModelKind::Threat => evaluate_threat(&model, &d),
@@ -232,7 +238,8 @@ fn evaluate_adfa(
 
 /// Failure warnings per incident (see [`events`]): the model at its blob threshold, beside a
 /// threshold on the raw health score and logistic regression on the same features, both
-/// fitted on `eo.baseline_data` for at most one false alarm per machine-day there.
+/// fitted on `eo.baseline_data` (its samples) for at most one false alarm per machine-day
+/// there. `d` may hold rows inside incidents: they are scored, for detection after the onset.
 fn failure_events(
     model: &Model<'_>,
     d: &Dataset,
@@ -513,6 +520,53 @@ fn level_json(counts: &[(&'static str, Counts)]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failure_incidents_are_scored_after_the_onset_too() {
+        let dir = std::env::temp_dir().join(format!("aios-evalsmd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // two machines, each with a 10-minute incident whose metric leaves its normal range
+        for (name, onset) in [("machine-1-1.csv", 150), ("machine-1-2.csv", 170)] {
+            let mut text = String::from("idx,split,m0,m1,label\n");
+            for k in 0..100 {
+                text += &format!("{k},train,0.{},0.5,\n", 40 + k % 3);
+            }
+            for k in 100..240 {
+                let inside = (onset..onset + 10).contains(&k);
+                let v = if k >= onset - 5 && k < onset + 10 {
+                    "0.95"
+                } else {
+                    "0.41"
+                };
+                text += &format!("{k},test,{v},0.5,{}\n", inside as u8);
+            }
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let spec = format!("smd:{}", dir.display());
+        let eo = EvalOptions {
+            baseline_data: vec![spec.clone()],
+            ..EvalOptions::default()
+        };
+        let ro = ReadOptions::default();
+        let v = evaluate(inference_core::defaults::FAILURE, &[spec], &ro, &eo, |_| {}).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        // the incidents' rows are scored, never counted as samples
+        assert_eq!(v["samples"], 2 * (240 - 20 - 10));
+        let inc = &v["incidents"];
+        for key in ["model", "health_threshold", "logistic_regression"] {
+            assert_eq!(inc[key]["incidents_with_rows"], 2, "{key}: {inc}");
+            let share = inc[key]["detected_within_5min_after_onset"]
+                .as_f64()
+                .unwrap();
+            assert!((0.0..=1.0).contains(&share), "{key}: {share}");
+        }
+        // the health threshold is chosen on these very machines: every unhealthy stretch is an
+        // incident, so it is on within minutes of both onsets
+        assert_eq!(
+            inc["health_threshold"]["detected_within_5min_after_onset"],
+            1.0
+        );
+    }
 
     #[test]
     fn memory_is_reported_per_file_at_both_levels() {
