@@ -58,6 +58,11 @@ pub struct TrainArgs {
     /// among the validation processes); without it such a run fails and publishes nothing.
     #[arg(long)]
     allow_worse: bool,
+    /// Workload: train the network on the conditional medians of a tree ensemble with
+    /// absolute-error loss fitted to the same training data (`auto`: on real data, not on
+    /// synthetic data).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
+    distill: String,
     /// Sign the published blobs with this private key (default: $AIOS_SIGNING_KEY, if set).
     #[arg(long)]
     sign_key: Option<PathBuf>,
@@ -96,7 +101,15 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     let start = Instant::now();
     let sign_key = signing::configured_key(a.sign_key.as_deref())?;
     let kinds = common::kinds(&a.model)?;
-    let params = Params::default().with_epochs(a.epochs).with_seed(a.seed);
+    let distill = match a.distill.as_str() {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    };
+    let params = Params::default()
+        .with_epochs(a.epochs)
+        .with_seed(a.seed)
+        .with_distill(distill);
     params.validate()?;
     pipeline::check_val_split(a.val_split)?;
     if a.samples == Some(0) {

@@ -16,6 +16,10 @@ pub struct Params {
     pub weight_decay: f32,
     /// Seed of initialisation and shuffling.
     pub seed: u64,
+    /// Workload only: train the network on the changes a tree ensemble with absolute-error
+    /// loss predicts on the training data (distillation) instead of the observed ones. `None`
+    /// (the default) distils real data and not synthetic data.
+    pub distill: Option<bool>,
 }
 
 impl Default for Params {
@@ -26,6 +30,7 @@ impl Default for Params {
             learning_rate: 3e-3,
             weight_decay: 1e-4,
             seed: 42,
+            distill: None,
         }
     }
 }
@@ -39,6 +44,11 @@ impl Params {
     /// Sets the seed.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+    /// Sets the distillation of the workload model (`None`: real data only).
+    pub fn with_distill(mut self, distill: Option<bool>) -> Self {
+        self.distill = distill;
         self
     }
 
