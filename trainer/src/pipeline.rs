@@ -112,17 +112,22 @@ pub struct Trained {
 /// changes. Chosen by leave-VMs-out CV on Bitbrains (docs/WORKLOAD.md): mean skill over all
 /// VMs 0.020 -> 0.102 (CPU), 0.122 -> 0.169 (memory active VMs), seed 42. Unobserved targets
 /// stay unobserved; the trees are the `gradient_boosting` baseline of `evaluate`
-/// (deterministic). Nothing changes when the trees cannot be fitted.
+/// (deterministic). A channel the trees cannot fit (not observed in `train`) keeps its
+/// targets.
 pub fn distil_workload(train: &mut Dataset) {
     let Some(teacher) =
         crate::eval::workload::fit_boosting(train, &crate::eval::boosting::BoostParams::default())
     else {
         return;
     };
+    let fitted: Vec<bool> = match &teacher {
+        crate::eval::workload::Predictor::Boosting(_, g) => g.iter().map(Option::is_some).collect(),
+        _ => Vec::new(),
+    };
     let y = teacher.predict(train);
     let nt = train.n_targets();
     for i in 0..train.len() {
-        for k in 0..y.ncols() {
+        for k in (0..y.ncols()).filter(|&k| fitted.get(k) == Some(&true)) {
             let t = &mut train.targets[i * nt + k];
             if t.is_finite() {
                 *t = y[[i, k]] as f32;

@@ -53,8 +53,9 @@ pub enum Predictor<'m> {
     Linear(Standardiser, Vec<Vec<f64>>),
     /// smartcore random forest per channel.
     Forest(Standardiser, Vec<Forest>),
-    /// Gradient-boosted trees with absolute-error loss per channel ([`fit_boosting`]).
-    Boosting(Standardiser, Vec<LadBoost>),
+    /// Gradient-boosted trees with absolute-error loss per channel ([`fit_boosting`]); `None`
+    /// for a channel the training data does not observe (it predicts no change).
+    Boosting(Standardiser, Vec<Option<LadBoost>>),
 }
 
 /// smartcore's random forest regressor on dense f64 matrices.
@@ -104,6 +105,7 @@ impl Predictor<'_> {
                     .map(|i| Data::new_test_data(boost_features(st, d.row(i)), None))
                     .collect();
                 for (k, gk) in g.iter().enumerate() {
+                    let Some(gk) = gk else { continue };
                     for (o, p) in out.column_mut(k).iter_mut().zip(gk.predict(&x)) {
                         *o = p as f64;
                     }
@@ -238,8 +240,9 @@ fn boost_features(st: &Standardiser, r: &[i32]) -> Vec<f32> {
 }
 
 /// Gradient-boosted trees with absolute-error loss ([`LadBoost`]) of each channel's change,
-/// on an evenly spaced subsample of at most `params.max_samples` samples of `train`; `None`
-/// when a channel cannot be fitted (invalid settings, fewer than two observed samples).
+/// on an evenly spaced subsample of at most `params.max_samples` samples of `train`. A channel
+/// that cannot be fitted (fewer than two observed samples: a CPU-only data set's memory) gets
+/// no ensemble; `None` when no channel can be fitted (or the settings are invalid).
 pub fn fit_boosting(train: &Dataset, params: &BoostParams) -> Option<Predictor<'static>> {
     let st = Standardiser::fit(train);
     let step = train.len().div_ceil(params.max_samples.max(1)).max(1);
@@ -252,9 +255,12 @@ pub fn fit_boosting(train: &Dataset, params: &BoostParams) -> Option<Predictor<'
                 Some((boost_features(&st, train.row(i)), t))
             })
             .unzip();
-        ensembles.push(LadBoost::fit(x, &y, train.n_features(), params)?);
+        ensembles.push(LadBoost::fit(x, &y, train.n_features(), params));
     }
-    Some(Predictor::Boosting(st, ensembles))
+    ensembles
+        .iter()
+        .any(Option::is_some)
+        .then_some(Predictor::Boosting(st, ensembles))
 }
 
 /// CPU and memory figures of `pred` (changes in [`CHANNELS`] order) on `d`.
