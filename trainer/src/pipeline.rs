@@ -120,14 +120,10 @@ pub fn distil_workload(train: &mut Dataset) {
     else {
         return;
     };
-    let fitted: Vec<bool> = match &teacher {
-        crate::eval::workload::Predictor::Boosting(_, g) => g.iter().map(Option::is_some).collect(),
-        _ => Vec::new(),
-    };
     let y = teacher.predict(train);
     let nt = train.n_targets();
     for i in 0..train.len() {
-        for k in (0..y.ncols()).filter(|&k| fitted.get(k) == Some(&true)) {
+        for k in (0..y.ncols()).filter(|&k| teacher.fitted(k)) {
             let t = &mut train.targets[i * nt + k];
             if t.is_finite() {
                 *t = y[[i, k]] as f32;

@@ -111,6 +111,11 @@ fn benign_threat_jsonl(dir: &std::path::Path) -> PathBuf {
 
 /// A refused train run: exit 1, the final line says "(not published)", no registry is left
 /// behind. Returns stderr.
+/// A two-epoch training run of `model` on `data`.
+fn quick_args<'a>(model: &'a str, data: &'a str) -> [&'a str; 6] {
+    ["--model", model, "--epochs", "2", "--data", data]
+}
+
 fn assert_not_published(o: &std::process::Output, out: &Path) -> String {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(!o.status.success(), "{stdout}");
@@ -124,14 +129,7 @@ fn a_model_with_undefined_validation_figures_is_not_published() {
     let dir = temp_dir("undefined");
     let data = format!("jsonl:{}", benign_threat_jsonl(&dir).display());
     let out = dir.join("models");
-    let args = [
-        "--model",
-        "threat",
-        "--epochs",
-        "2",
-        "--data",
-        data.as_str(),
-    ];
+    let args = quick_args("threat", &data);
     let err = assert_not_published(&train(&args, &out), &out);
     assert!(
         err.contains("validation detection_rate is undefined"),
@@ -180,14 +178,7 @@ fn a_model_worse_than_a_naive_baseline_is_not_published() {
     std::fs::write(&f, text).unwrap();
     let data = format!("jsonl:{}", f.display());
     let out = dir.join("models");
-    let args = [
-        "--model",
-        "workload",
-        "--epochs",
-        "2",
-        "--data",
-        data.as_str(),
-    ];
+    let args = quick_args("workload", &data);
     let err = assert_not_published(&train(&args, &out), &out);
     assert!(
         err.contains("worse than the naive baseline persistence"),

@@ -144,6 +144,13 @@ pub struct WorkloadSample {
     pub unix_s: u64,
 }
 
+impl WorkloadSample {
+    /// CPU, memory and GPU (channel order), clamped to [`FULL`]; `None` when not observed.
+    pub fn channels(&self) -> [Option<u16>; CHANNELS] {
+        [Some(self.cpu), self.mem, self.gpu].map(|v| v.map(|v| v.min(FULL)))
+    }
+}
+
 /// The samples the predictor has seen, oldest dropped first, the daily profile and the
 /// do-no-harm record of the model's own predictions ([`DoNoHarm`]).
 #[derive(Debug, Clone)]
@@ -199,7 +206,7 @@ impl DoNoHarm {
             return 0;
         };
         *p = Some((current, delta));
-        if self.advantage[c] > 0 {
+        if self.trusted(c) {
             delta
         } else {
             0
@@ -275,11 +282,10 @@ impl Profile {
             self.count = [0; CHANNELS];
             self.summarise();
         }
-        let values = [Some(s.cpu), s.mem, s.gpu];
-        for (c, v) in values.iter().enumerate() {
+        for (c, v) in s.channels().into_iter().enumerate() {
             // A full count keeps the mean it has (65 535 samples in half an hour).
             if let (Some(v), true) = (v, self.count[c] < u16::MAX) {
-                self.sum[c] += (*v).min(FULL) as u32;
+                self.sum[c] += v as u32;
                 self.count[c] += 1;
             }
         }
@@ -339,9 +345,9 @@ impl WorkloadHistory {
     /// Appends the newest sample (it becomes the "current" one) and scores the predictions
     /// made for it.
     pub fn push(&mut self, s: WorkloadSample) {
-        for (c, v) in [Some(s.cpu), s.mem, s.gpu].iter().enumerate() {
+        for (c, v) in s.channels().into_iter().enumerate() {
             if let Some(v) = v {
-                self.guard.observe(c, (*v).min(FULL) as i32);
+                self.guard.observe(c, v as i32);
             }
         }
         self.profile.push(&s);
@@ -385,8 +391,7 @@ impl WorkloadHistory {
         f[field::TIME_OF_DAY] = ((cur.unix_s % 86_400) / 60) as i32;
         // 1970-01-01 was a Thursday (Monday = 0 -> Thursday = 3).
         f[field::DAY_OF_WEEK] = ((cur.unix_s / 86_400 + 3) % 7) as i32;
-        let now = [Some(cur.cpu), cur.mem, cur.gpu];
-        for (c, now) in now.iter().enumerate() {
+        for (c, now) in cur.channels().into_iter().enumerate() {
             let Some(now) = now.map(pct) else { continue };
             let rel = |m: i32| {
                 if m == ABSENT {

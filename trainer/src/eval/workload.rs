@@ -62,6 +62,15 @@ pub enum Predictor<'m> {
 pub type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 
 impl Predictor<'_> {
+    /// Whether channel `k` (in [`CHANNELS`] order) has a fitted predictor: false only for a
+    /// channel the boosting baseline's training data did not observe.
+    pub fn fitted(&self, k: usize) -> bool {
+        match self {
+            Predictor::Boosting(_, g) => g.get(k).is_some_and(Option::is_some),
+            _ => true,
+        }
+    }
+
     /// Predicted changes of `d` (percent × 100), one row per sample, one column per channel
     /// of [`CHANNELS`].
     pub fn predict(&self, d: &Dataset) -> Array2<f64> {

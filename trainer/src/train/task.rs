@@ -254,11 +254,8 @@ impl Task {
                 let w = if h[0] == ABSENT {
                     0.0
                 } else {
-                    let expand = workload::expand;
-                    let steps = expand(h[0]).abs()
-                        + h.windows(2)
-                            .map(|p| (expand(p[1]) - expand(p[0])).abs())
-                            .sum::<i32>();
+                    let h: Vec<i32> = h.iter().map(|&v| workload::expand(v)).collect();
+                    let steps = h[0].abs() + h.windows(2).map(|p| (p[1] - p[0]).abs()).sum::<i32>();
                     1.0 / (steps as f32 / workload::HISTORY as f32).max(VOLATILITY_FLOOR)
                 };
                 out[[i, N_TARGETS + c]] = w;
