@@ -517,18 +517,21 @@ impl<'a> MemoryPredictor<'a> {
         softmax_permille(&out[memory::OUT_KIND..], &mut pk);
         let mut p = [0u16; memory::N_CANDIDATES];
         let page_level = history.block_bytes() >= memory::PAGE_BYTES;
-        let min_recent = memory::MIN_RECENT_USEFUL + 3 * page_level as i32;
+        let min_recent = if page_level {
+            memory::MIN_RECENT_USEFUL_PAGE
+        } else {
+            memory::MIN_RECENT_USEFUL
+        };
         for (k, pk) in p.iter_mut().enumerate() {
             let recent = f[memory::field::CANDIDATE_HITS.start + k];
             if history.proposal(k).is_none() {
                 continue;
             }
             let raw = crate::quant::sigmoid_permille(out[k]);
-            if k == memory::class::NEXT && !page_level {
-                // next line: kept unless the model finds it unlikely (a learned filter on
-                // next-line prefetching); mapped so that the common threshold applies
-                let floor = threshold / 8;
-                *pk = if raw >= floor { raw.max(threshold) } else { 0 };
+            if !page_level && Self::is_base(k, f) {
+                // next line and a confident PC stride: always issued at cache-line level (the
+                // model ranks them, it does not drop them), mapped so the threshold applies
+                *pk = raw.max(threshold);
             } else if recent >= min_recent {
                 *pk = raw;
             }
@@ -583,9 +586,46 @@ impl<'a> MemoryPredictor<'a> {
         }
     }
 
-    /// Decides what to prefetch after the newest access in `history` (call it when
-    /// [`MemoryHistory::push`] reports a block change).
+    /// The proposals issued at every block change of a cache-line stream whatever the model
+    /// says: the next line, and the PC stride once the current PC has repeated it. On unseen
+    /// programs, their union never lost to next-line or best-offset in the leave-programs-out
+    /// CV (docs/EVALUATION.md), while the model's own proposals won or lost a little by program.
+    fn is_base(k: usize, f: &[i32; memory::N_FEATURES]) -> bool {
+        k == memory::class::NEXT
+            || (k == memory::class::PC_STRIDE && f[memory::field::PC_CONFIDENCE] >= 1)
+    }
+
+    /// Decides what to prefetch after the newest access in `history`; call it after every
+    /// [`MemoryHistory::push`]. At a block change it runs the model; within a block it costs
+    /// no inference and issues at most the PC-stride prefetch
+    /// ([`MemoryHistory::stride_proposal`]), as a stride prefetcher would on that access.
     pub fn predict(&self, history: &MemoryHistory) -> AccessPrediction {
-        self.predict_features(history, &history.features())
+        if history.changed_block() {
+            self.predict_features(history, &history.features())
+        } else {
+            Self::predict_within_block(history)
+        }
+    }
+
+    /// The decision for an access that stayed in its block: the stride prefetch, if any.
+    pub fn predict_within_block(history: &MemoryHistory) -> AccessPrediction {
+        let bytes = history.block_bytes();
+        let cur = history.current_block().unwrap_or(0);
+        let mut prefetch = [0u64; memory::MAX_DEGREE];
+        let stride = history.stride_proposal();
+        if let Some(block) = stride {
+            prefetch[0] = block.wrapping_mul(bytes);
+        }
+        let delta = stride.map_or(0, |b| b.wrapping_sub(cur) as i64);
+        AccessPrediction {
+            prefetch,
+            degree: stride.is_some() as u8,
+            next_addr: cur.wrapping_add(delta as u64).wrapping_mul(bytes),
+            delta_blocks: delta,
+            probability: 0,
+            confidence: 0,
+            kind: AccessKind::Read,
+            class: memory::class::PC_STRIDE as u8,
+        }
     }
 }

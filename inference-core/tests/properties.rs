@@ -275,6 +275,61 @@ fn workload_default_model_tracks_a_steady_load() {
 /// block size; at page level nothing is prefetched before a proposer has proven itself in
 /// this stream; a line-level scan prefetches its next line.
 #[test]
+fn memory_base_is_next_line_and_a_confident_stride_on_every_access() {
+    use inference_core::features::memory::{class, PAGE_BYTES};
+    let m = MemoryPredictor::new(None);
+    let at = |addr: u64, pc: u64, k: u64| MemoryAccess {
+        addr,
+        pc,
+        kind: AccessKind::Read,
+        time_ns: 10 * k,
+    };
+    // PC A walks an array of 320-byte records (5 lines); PC B reads a second field of the
+    // same record, in the same line: only A's accesses change block
+    let (pc_a, pc_b) = (0x40_1000, 0x40_1010);
+    let mut h = MemoryHistory::new();
+    let (mut changes, mut within) = (0, 0);
+    for k in 0..400u64 {
+        let rec = 0x6000_0000 + 320 * k;
+        let cur = rec / 64 * 64;
+        assert!(h.push(at(rec, pc_a, 2 * k)));
+        let p = m.predict(&h);
+        let picked = &p.prefetch[..p.degree as usize];
+        if k >= 2 {
+            changes += 1;
+            assert!(picked.contains(&(cur + 64)), "no next line at {k}: {p:?}");
+            assert!(picked.contains(&(cur + 320)), "no stride at {k}: {p:?}");
+        }
+        assert!(!h.push(at(rec + 8, pc_b, 2 * k + 1)));
+        let p = m.predict(&h);
+        if k >= 2 {
+            within += 1;
+            assert_eq!(p.degree, 1, "within the block at {k}: {p:?}");
+            assert_eq!(p.prefetch[0], cur + 320);
+            assert_eq!(p.class as usize, class::PC_STRIDE);
+        }
+    }
+    assert_eq!((changes, within), (398, 398));
+    // a PC without a stride issues nothing within its block, and pages never do
+    let mut h = MemoryHistory::new();
+    let mut pages = MemoryHistory::with_block_bytes(PAGE_BYTES);
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for k in 0..300u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let addr = 0x7000_0000 + (x % (1 << 24)) / 64 * 64;
+        for hist in [&mut h, &mut pages] {
+            hist.push(at(addr, 0x40_2000, 2 * k));
+            if !hist.push(at(addr + 8, 0x40_2004 + 0x10 * (k % 7), 2 * k + 1)) {
+                let p = m.predict(hist);
+                assert_eq!(p.degree, 0, "within-block prefetch without a stride at {k}");
+            }
+        }
+    }
+}
+
+#[test]
 fn memory_decision_rule() {
     use inference_core::features::memory::{MAX_DEGREE, PAGE_BYTES};
     let m = MemoryPredictor::new(None);

@@ -8,21 +8,25 @@
 //! labels, `trainer::data::access_samples`). The predictor then decides, per block change,
 //! what to prefetch (0 to [`MAX_DEGREE`] blocks; none is "do not prefetch"):
 //! - proposals naming a recently touched block (or no change) are never prefetched;
-//! - at cache-line level, the next line is prefetched unless the model gives it less than an
-//!   eighth of the threshold: the model is a learned filter on next-line prefetching, the
-//!   heuristic every CPU already has, and adds the other proposals it is sure of;
-//! - every other proposal (and, at page level, the next page too) needs the model's
-//!   probability ≥ the blob's threshold **and** an on-line record: at least
-//!   [`MIN_RECENT_USEFUL`] of its last 8 proposals came true in this very stream within
-//!   [`HORIZON`] block changes (at page level 3 more). Programs the model never saw differ
-//!   from those it was trained on; the record makes a proposer that does not work in this
-//!   program stop issuing there, so a wrong model costs little.
+//! - at cache-line level, the next line and the PC stride (once the current PC has repeated
+//!   it) are always prefetched: their union is the base that never lost to next-line or
+//!   best-offset on programs left out of training, and the model ranks them;
+//! - every other proposal (and, at page level, every proposal) needs the model's probability
+//!   ≥ the blob's threshold **and** an on-line record: at least [`MIN_RECENT_USEFUL`] of its
+//!   last 8 proposals came true in this very stream within [`HORIZON`] block changes
+//!   ([`MIN_RECENT_USEFUL_PAGE`] at page level). Programs the model never saw differ from
+//!   those it was trained on; the record makes a proposer that does not work in this program
+//!   stop issuing there, so a wrong model costs little.
+//!
+//! Between block changes no inference runs: an access that stays in its block issues at most
+//! the PC-stride prefetch ([`MemoryHistory::stride_proposal`]), as a stride prefetcher
+//! would on every access.
 //!
 //! The candidates, in class order:
 //!
 //! | class | candidate delta (blocks) |
 //! |---|---|
-//! | 0 | the stride of the current access's program counter (a 64-entry PC table) |
+//! | 0 | the stride of the current access's program counter (a 256-entry PC table) |
 //! | 1 | the last block change |
 //! | 2 | the block change before it |
 //! | 3 | the majority block change of the last 16 (Boyer–Moore vote; Leap's trend) |
@@ -122,7 +126,7 @@ pub const N_OUTPUTS: usize = N_CANDIDATES + 3;
 /// Output index of the first access-kind logit.
 pub const OUT_KIND: usize = N_CANDIDATES;
 /// Feature-layout id (kind 4, layout 2).
-pub const SCHEMA_ID: u32 = 0x0004_0002;
+pub const SCHEMA_ID: u32 = 0x0004_0003;
 /// Block changes of history.
 pub const HISTORY: usize = 16;
 /// Access kinds of history.
@@ -136,11 +140,16 @@ pub const LINE_BYTES: u64 = 64;
 /// Page size, the block of the OS-level setting.
 pub const PAGE_BYTES: u64 = 4096;
 /// Entries of the direct-mapped PC stride table.
-pub const PC_TABLE: usize = 64;
-/// On-line record a proposal needs (besides the model's probability): at least this many of
-/// its candidate's last 8 retired proposals came true in this stream (3 more at page
-/// level), so a proposer that does not work in a program stops issuing prefetches there.
-pub const MIN_RECENT_USEFUL: i32 = 3;
+pub const PC_TABLE: usize = 256;
+/// On-line record a proposal outside the base needs at cache-line level (besides the model's
+/// probability): at least this many of its candidate's last 8 retired proposals came true in
+/// this stream, so a proposer that does not work in a program stops issuing there. Chosen by
+/// the leave-programs-out CV (`scripts/memory_cv.sh`): with 3 the model's own proposals won
+/// up to 0.02 on one program and lost up to 0.009 on another; with 6 none lost.
+pub const MIN_RECENT_USEFUL: i32 = 6;
+/// As [`MIN_RECENT_USEFUL`], at page level, where a useless prefetch evicts a whole page of
+/// a small resident set: all of the last 8.
+pub const MIN_RECENT_USEFUL_PAGE: i32 = 8;
 /// Default operating threshold of a proposal's probability, per-mille.
 pub const DEFAULT_THRESHOLD: u16 = 500;
 /// Slots of the ring of recent blocks (a power of two ≥ `HISTORY + 1`, so indexing is a mask).
@@ -190,9 +199,13 @@ pub struct MemoryAccess {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct PcEntry {
-    tag: u64,
-    last_block: u64,
-    stride: i64,
+    /// Low 32 bits of the PC's last block (strides are taken modulo 2^32 blocks).
+    last_block: u32,
+    /// Last stride, blocks; 0 when it did not fit 16 bits (never proposed).
+    stride: i16,
+    /// 8 more bits of the PC's hash, to tell most PCs sharing the slot apart.
+    tag: u8,
+    /// Times in a row the stride repeated (0..=3).
     conf: u8,
 }
 
@@ -217,6 +230,9 @@ pub struct MemoryHistory {
     prev_run: u32,
     pcs: [PcEntry; PC_TABLE],
     pc_conf: u8,
+    /// The latest access's PC stride (blocks).
+    pc_stride: i16,
+    changed: bool,
     candidates: [i64; N_CANDIDATES],
     stale: u8,
     /// Proposed blocks plus one ([`NO_BLOCK`] = none).
@@ -258,9 +274,11 @@ fn block_delta(from: u64, to: u64) -> i64 {
     to.wrapping_sub(from) as i64
 }
 
-fn pc_slot(pc: u64) -> usize {
+/// Slot and tag of a PC in the stride table (8 bytes an entry, so 256 entries cost 2 KiB).
+fn pc_slot(pc: u64) -> (usize, u8) {
     // Fibonacci hashing: spreads nearby PCs over the table.
-    (pc.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % PC_TABLE
+    let h = pc.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((h >> 56) as usize % PC_TABLE, (h >> 48) as u8)
 }
 
 /// The offsets a best-offset learner tests: 1..=256 with no prime factor above 5.
@@ -384,6 +402,8 @@ impl MemoryHistory {
                 conf: 0,
             }; PC_TABLE],
             pc_conf: 0,
+            pc_stride: 0,
+            changed: false,
             candidates: [0; N_CANDIDATES],
             stale: 0,
             proposals: [[NO_BLOCK; N_CANDIDATES]; HORIZON],
@@ -412,13 +432,21 @@ impl MemoryHistory {
     }
 
     fn is_recent(&self, block: u64) -> bool {
-        (0..self.n_blocks).any(|k| self.block_at(k) == block)
+        // pages: the whole ring (a resident set holds more than the history's pages)
+        let n = if self.shift >= PAGE_BYTES.trailing_zeros() {
+            self.n_blocks
+        } else {
+            self.n_blocks.min(HISTORY + 1)
+        };
+        (0..n).any(|k| self.block_at(k) == block)
     }
 
     fn update_pc(&mut self, pc: u64, block: u64) {
-        let e = &mut self.pcs[pc_slot(pc)];
-        if e.tag == pc {
-            let stride = block_delta(e.last_block, block);
+        let (slot, tag) = pc_slot(pc);
+        let low = block as u32;
+        let e = &mut self.pcs[slot];
+        if e.tag == tag {
+            let stride = i16::try_from(low.wrapping_sub(e.last_block) as i32).unwrap_or(0);
             e.conf = if stride == e.stride {
                 (e.conf + 1).min(3)
             } else {
@@ -427,14 +455,15 @@ impl MemoryHistory {
             e.stride = stride;
         } else {
             *e = PcEntry {
-                tag: pc,
-                last_block: block,
+                tag,
+                last_block: low,
                 stride: 0,
                 conf: 0,
             };
         }
-        e.last_block = block;
+        e.last_block = low;
         self.pc_conf = e.conf;
+        self.pc_stride = e.stride;
     }
 
     /// Boyer–Moore majority vote over the last block changes (the trend, as in Leap).
@@ -462,8 +491,10 @@ impl MemoryHistory {
         if self.n_blocks > 0 && self.block_at(0) == block {
             self.run = self.run.saturating_add(1);
             self.matured = None;
+            self.changed = false;
             return false;
         }
+        self.changed = true;
         self.prev_run = self.run;
         self.run = 1;
         self.change_gap = if self.n_blocks > 0 {
@@ -480,7 +511,7 @@ impl MemoryHistory {
         }
         self.newest = (self.newest + 1) & (RING - 1);
         self.blocks[self.newest] = block;
-        self.n_blocks = (self.n_blocks + 1).min(HISTORY + 1);
+        self.n_blocks = (self.n_blocks + 1).min(RING);
         self.matured = if self.n_proposals == HORIZON {
             let m = self.found[self.slot];
             for (k, h) in self.hits.iter_mut().enumerate() {
@@ -497,9 +528,8 @@ impl MemoryHistory {
                 0
             }
         };
-        let pc_stride = self.pcs[pc_slot(a.pc)].stride;
         let mut c = [0i64; N_CANDIDATES];
-        c[class::PC_STRIDE] = pc_stride;
+        c[class::PC_STRIDE] = self.pc_stride as i64;
         c[class::LAST] = d(0);
         c[class::BEFORE_LAST] = d(1);
         c[class::MAJORITY] = self.majority_delta();
@@ -524,6 +554,25 @@ impl MemoryHistory {
         self.slot = (self.slot + 1) % HORIZON;
         self.n_proposals = (self.n_proposals + 1).min(HORIZON);
         true
+    }
+
+    /// The stride prefetch of the latest access when it stayed in its block (a PC-stride
+    /// prefetcher acts on every access, not only on block changes): the block one stride
+    /// ahead when the access's program counter has repeated a non-zero stride and that block
+    /// was not touched recently. Cache-line streams only (`None` for pages, where an access
+    /// within the page says nothing new).
+    pub fn stride_proposal(&self) -> Option<u64> {
+        if self.changed || self.shift >= PAGE_BYTES.trailing_zeros() {
+            return None;
+        }
+        let cur = self.current_block()?;
+        let target = cur.wrapping_add(self.pc_stride as i64 as u64);
+        (self.pc_conf >= 1 && self.pc_stride != 0 && !self.is_recent(target)).then_some(target)
+    }
+
+    /// Whether the latest [`push`](Self::push) moved to a new block (what it returned).
+    pub fn changed_block(&self) -> bool {
+        self.changed
     }
 
     /// Candidate deltas (blocks) proposed at the latest block change, in class order.

@@ -126,8 +126,8 @@ pub unsafe extern "C" fn aiml_memory_history_init_blocks(
     unsafe { init_blocks(h, block_bytes) }
 }
 
-/// Records an access. Predict after the accesses that move to a new block: within a block
-/// the decision does not change.
+/// Records an access. Predict after every access: at a block change the model runs; within
+/// a block no inference runs and the answer is at most the PC-stride prefetch.
 ///
 /// # Safety
 /// Non-null, aligned pointers must be valid; `h` must not be used concurrently.
@@ -144,7 +144,8 @@ pub unsafe extern "C" fn aiml_memory_push(
     })
 }
 
-/// Decides which blocks to prefetch after the newest access in `h`.
+/// Decides which blocks to prefetch after the newest access in `h` (the model at a block
+/// change; within a block, at most the PC-stride prefetch, without inference).
 ///
 /// # Safety
 /// Non-null, aligned pointers must be valid; `h` must not be written concurrently.

@@ -140,7 +140,7 @@ fn print_prefetch_tables(v: &Value) {
     ] {
         println!("\n{title}");
         println!(
-            "  {:<12} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
+            "  {:<12} {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
             "program",
             "policy",
             "miss_red",
@@ -159,10 +159,11 @@ fn print_prefetch_tables(v: &Value) {
                 continue;
             };
             // JSON objects come back sorted by key; show the reference first and the model last
-            const ORDER: [&str; 7] = [
+            const ORDER: [&str; 8] = [
                 "none",
                 "next_line",
                 "pc_stride",
+                "next_line_stride",
                 "best_offset",
                 "next_page",
                 "readahead",
@@ -173,7 +174,7 @@ fn print_prefetch_tables(v: &Value) {
             for (policy, f) in policies {
                 let num = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
                 println!(
-                    "  {:<12} {:<12} {:>9.3} {:>9.3} {:>9.3} {:>+9.3} {:>9.4} {:>10}",
+                    "  {:<12} {:<16} {:>9.3} {:>9.3} {:>9.3} {:>+9.3} {:>9.4} {:>10}",
                     name,
                     policy,
                     num("miss_reduction"),

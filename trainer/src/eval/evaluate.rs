@@ -402,6 +402,7 @@ fn evaluate_memory(
         ("none", "none"),
         ("next_line", "next_line"),
         ("stride", "pc_stride"),
+        ("next_line_stride", "next_line_stride"),
         ("best_offset", "best_offset"),
         ("model", "model"),
     ] {

@@ -1,4 +1,4 @@
-//! Line-level baselines: next-line, PC-stride and best-offset.
+//! Line-level baselines: next-line, PC-stride, both together, and best-offset.
 
 use inference_core::features::memory::MemoryAccess;
 
@@ -77,6 +77,24 @@ impl Prefetcher for PcStride {
         if e.confidence >= 1 && stride != 0 {
             out.push(line.wrapping_add(stride as u64));
         }
+    }
+}
+
+/// Next-line and PC-stride together: on every access the next line, and one stride ahead
+/// when the PC has repeated its stride. The memory model's base at cache-line level is this
+/// union, so the baseline shows what the model adds to it.
+#[derive(Debug, Clone, Default)]
+pub struct NextLineStride {
+    stride: PcStride,
+}
+
+impl Prefetcher for NextLineStride {
+    fn name(&self) -> &'static str {
+        "next_line_stride"
+    }
+    fn observe(&mut self, a: &MemoryAccess, line: u64, hit: bool, out: &mut Vec<u64>) {
+        out.push(line.wrapping_add(1));
+        self.stride.observe(a, line, hit, out);
     }
 }
 

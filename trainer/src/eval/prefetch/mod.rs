@@ -3,7 +3,7 @@
 //!
 //! - **Line level** ([`Cache`]): a set-associative LRU cache (32 KiB, 8-way, 64-byte lines by
 //!   default), as a CPU's L1/L2 sees a program. Baselines: [`NextLine`], [`PcStride`],
-//!   [`BestOffset`] (Michaud, HPCA 2016).
+//!   both ([`NextLineStride`]), [`BestOffset`] (Michaud, HPCA 2016).
 //! - **Page level** ([`ResidentSet`]): 4 KiB pages in N resident frames, fully associative LRU,
 //!   a fault is a miss, as an OS sees a process whose working set does not fit. Baselines:
 //!   [`NextPage`], [`Readahead`] (Linux's on-demand readahead), [`Leap`] (Maruf & Chowdhury,
@@ -27,7 +27,7 @@ mod page;
 mod sim;
 
 pub use cache::{Cache, CacheConfig, Counts, Memory, ResidentSet, Store, PAGE_SHIFT};
-pub use line::{BestOffset, NextLine, PcStride};
+pub use line::{BestOffset, NextLine, NextLineStride, PcStride};
 pub use model::ModelPrefetcher;
 pub use page::{Leap, NextPage, Readahead};
 pub use sim::{Figures, Simulation};
@@ -52,6 +52,7 @@ pub fn line_baselines() -> Vec<Box<dyn Prefetcher>> {
     vec![
         Box::new(NextLine),
         Box::new(PcStride::default()),
+        Box::new(NextLineStride::default()),
         Box::new(BestOffset::default()),
     ]
 }

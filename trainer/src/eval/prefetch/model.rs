@@ -38,6 +38,9 @@ impl Prefetcher for ModelPrefetcher<'_> {
     }
     fn observe(&mut self, a: &MemoryAccess, _: u64, _: bool, out: &mut Vec<u64>) {
         if !self.history.push(*a) {
+            let p = MemoryPredictor::predict_within_block(&self.history);
+            let bytes = self.history.block_bytes();
+            out.extend(p.prefetch[..p.degree as usize].iter().map(|&a| a / bytes));
             return;
         }
         let f = self.history.features();
