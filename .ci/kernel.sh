@@ -3,9 +3,10 @@
 #   1. the cbindgen header is up to date (`--update-header` rewrites it);
 #   2. test vectors: blobs trained by the trainer + expected outputs computed by inference-core;
 #   3. C test (gcc -Wall -Wextra -Werror) against the header and the bare-metal static library:
-#      bit-exact predictions and every error path of the ABI;
-#   4. the shim linked into a Linux kernel module, booted in qemu (TCG): bit-exact predictions
-#      of all four models inside the kernel, in-kernel ns per prediction;
+#      bit-exact predictions and every error path of the ABI; the pthread hot-swap stress;
+#   4. the shim linked into a Linux kernel module, booted in qemu (TCG, 2 CPUs): bit-exact
+#      predictions of all four models inside the kernel, in-kernel ns per prediction, and the
+#      hot-swap stress (a reader kernel thread per CPU, one loader) with no mixed answer;
 #   5. guards on the module object: no SIMD/x87, no GOT relocation, no objtool/modpost warning;
 #   6. flash and RAM of the shim on thumbv7em-none-eabi.
 # Generated files go to target/aiml-kernel/.
@@ -61,6 +62,13 @@ grep '^[DL] ' "$OUT/host.out" | diff -u "$OUT/gen/expected.txt" - >/dev/null \
 echo "  $(grep -c '^[DL] ' "$OUT/host.out") predictions and info lines identical"
 grep '^aiml-' "$OUT/host.out" | sed 's/^/  /'
 
+step "hot-swap stress from C (pthreads: 2 readers, 1 loader, bare-metal static library)"
+gcc -std=c11 -O2 -pthread -Wall -Wextra -Werror -Wno-unused-function -I "$SHIM/include" \
+  -I "$SHIM/c" -I "$OUT/gen" -o "$OUT/test_stress" "$SHIM/c/test_stress.c" \
+  "$ROOT/target/x86_64-unknown-none/release/libkernel_shim.a"
+"$OUT/test_stress" 2 300000 100000 >"$OUT/stress.out" || { cat "$OUT/stress.out"; fail "stress"; }
+sed 's/^/  /' "$OUT/stress.out"
+
 step "kernel object (x86_64-unknown-none, code-model=kernel, panic -> kernel panic())"
 # relro-level=off: rustc then calls memcpy/memset directly instead of through the GOT.
 RUSTFLAGS="-C code-model=kernel -C relocation-model=static -C relro-level=off" \
@@ -88,14 +96,14 @@ echo "  undefined symbols (the kernel supplies them): $(nm -u "$O" | awk '{print
 step "kernel module (Kbuild, $KVER)"
 M=$OUT/kmod
 mkdir -p "$M"
-cp "$SHIM/kmod/Kbuild" "$SHIM/kmod/aiml_main.c" "$SHIM/c/aiml_vectors_run.h" \
+cp "$SHIM/kmod/Kbuild" "$SHIM/kmod/aiml_main.c" "$SHIM/c/aiml_vectors_run.h" "$SHIM/c/aiml_stress.h" \
   "$SHIM/include/aios_ml.h" "$OUT/gen/aiml_vectors.h" "$M/"
 cp "$O" "$M/kernel_shim.o_shipped"
 make -C "$KDIR" M="$M" modules >"$OUT/kbuild.log" 2>&1 || { cat "$OUT/kbuild.log"; fail "Kbuild"; }
 if grep -Ei 'warning|objtool' "$OUT/kbuild.log"; then fail "Kbuild/objtool/modpost warnings"; fi
 echo "  built $(basename "$M/aiml_test.ko"), no objtool/modpost warning"
 
-step "boot $KVER in qemu (TCG), insmod"
+step "boot $KVER in qemu (TCG, 2 CPUs), insmod"
 R=$OUT/initramfs
 mkdir -p "$R"/{bin,proc,dev,sys}
 cp /bin/busybox "$R/bin/busybox"
@@ -112,7 +120,7 @@ EOF
 chmod +x "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1 >"$OUT/initrd.cpio.gz")
 t0=$(date +%s)
-timeout 240 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nographic -no-reboot \
+timeout 300 qemu-system-x86_64 -accel tcg,thread=multi -m 256M -smp 2 -nographic -no-reboot \
   -kernel "/boot/vmlinuz-$KVER" -initrd "$OUT/initrd.cpio.gz" \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 log_buf_len=8M rdinit=/init" \
   </dev/null >"$OUT/serial.log" 2>&1 || true
@@ -124,6 +132,9 @@ sed -n 's/.*aiml-vec: \([DL] .*\)/\1/p' "$OUT/serial.txt" >"$OUT/kernel.txt"
 diff -u "$OUT/gen/expected.txt" "$OUT/kernel.txt" >"$OUT/kernel.diff" \
   || { head -20 "$OUT/kernel.diff"; fail "in-kernel predictions differ from the host"; }
 grep -q 'aiml-done failed_calls=0' "$OUT/serial.txt" || fail "calls failed inside the kernel"
+sed -n 's/.*aiml-vec: \(aiml-stress .*\)/  \1 (in kernel, qemu TCG)/p' "$OUT/serial.txt"
+grep -q 'aiml-stress-done violations=0' "$OUT/serial.txt" \
+  || fail "hot-swap stress inside the kernel: mixed answers, failed calls or no swaps"
 for k in W T F M; do
   printf '  %s: %s in-kernel predictions identical to the host\n' "$k" \
     "$(grep -c "^[DL] $k " "$OUT/kernel.txt")"

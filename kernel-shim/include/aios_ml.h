@@ -240,6 +240,16 @@ typedef struct AimlModelInfo {
    * Operating threshold of the decision head, per-mille.
    */
   uint32_t threshold_permille;
+  /**
+   * Predictions that backed off because a load or reset switched models between their
+   * two looks at the slot, since start (wraps at 2^32).
+   */
+  uint32_t reader_retries;
+  /**
+   * Most back-offs one prediction needed before it got in (bounded in practice by the
+   * swaps during one prediction).
+   */
+  uint32_t max_reader_retries;
 } AimlModelInfo;
 
 /**

@@ -2,17 +2,82 @@
 /*
  * Test module: replays the generated test vectors through the shim inside the kernel and
  * prints every prediction ("aiml-vec: ..."), for the host to compare with the values
- * inference-core computed; then the mean latency of each model ("aiml-bench ...").
+ * inference-core computed; then the mean latency of each model ("aiml-bench ..."); then the
+ * hot-swap stress (aiml_stress.h): one reader kernel thread bound to each online CPU
+ * predicting with all four models while a loader thread loads and resets them.
  */
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/err.h>
 #include <linux/kernel.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 
 #include "aios_ml.h"
 
 #define AIML_PRINT(...) pr_info("aiml-vec: " __VA_ARGS__)
 #define AIML_NOW_NS() ktime_get_ns()
 #include "aiml_vectors_run.h"
+#define AIML_STRESS_YIELD() cond_resched()
+#include "aiml_stress.h"
+
+#define AIML_STRESS_READERS 8
+#define AIML_STRESS_PREDICTIONS 100000ul
+#define AIML_STRESS_SWAPS 20000ul
+
+static struct aiml_stress_tally aiml_tally[AIML_STRESS_READERS + 1];
+static struct completion aiml_done[AIML_STRESS_READERS + 1];
+static DECLARE_COMPLETION(aiml_start);
+
+/* Thread `id`: a reader (id < AIML_STRESS_READERS) or the loader. */
+static int aiml_stress_thread(void *arg)
+{
+	unsigned long id = (unsigned long)arg;
+
+	wait_for_completion(&aiml_start);
+	if (id == AIML_STRESS_READERS)
+		aiml_stress_writer(AIML_STRESS_SWAPS, &aiml_tally[id]);
+	else
+		aiml_stress_reader((unsigned int)id, AIML_STRESS_PREDICTIONS, &aiml_tally[id]);
+	complete(&aiml_done[id]);
+	return 0;
+}
+
+/* Returns the number of violations (aiml_stress_report) or of threads not started. */
+static int aiml_run_stress(void)
+{
+	struct task_struct *t;
+	unsigned int cpu, n = 0, i;
+	u64 t0, t1;
+
+	if (aiml_stress_prepare() != 0)
+		return 1;
+	for_each_online_cpu(cpu) {
+		if (n == AIML_STRESS_READERS)
+			break;
+		init_completion(&aiml_done[n]);
+		t = kthread_create(aiml_stress_thread, (void *)(unsigned long)n, "aiml_read/%u", cpu);
+		if (IS_ERR(t))
+			return 1;
+		kthread_bind(t, cpu);
+		wake_up_process(t);
+		n++;
+	}
+	init_completion(&aiml_done[AIML_STRESS_READERS]);
+	t = kthread_run(aiml_stress_thread, (void *)(unsigned long)AIML_STRESS_READERS, "aiml_load");
+	if (IS_ERR(t))
+		return 1;
+	pr_info("aiml-vec: aiml-stress cpus=%u\n", num_online_cpus());
+	t0 = ktime_get_ns();
+	complete_all(&aiml_start);
+	for (i = 0; i < n; i++)
+		wait_for_completion(&aiml_done[i]);
+	wait_for_completion(&aiml_done[AIML_STRESS_READERS]);
+	t1 = ktime_get_ns();
+	return aiml_stress_report(aiml_tally, n, &aiml_tally[AIML_STRESS_READERS], t1 - t0);
+}
 
 static int __init aiml_test_init(void)
 {
@@ -30,6 +95,7 @@ static int __init aiml_test_init(void)
 		bad++;
 	aiml_bench(20000);
 	pr_info("aiml-done failed_calls=%d\n", bad);
+	pr_info("aiml-stress-done violations=%d\n", aiml_run_stress());
 	return 0;
 }
 

@@ -262,6 +262,12 @@ pub struct AimlModelInfo {
     pub macs: u32,
     /// Operating threshold of the decision head, per-mille.
     pub threshold_permille: u32,
+    /// Predictions that backed off because a load or reset switched models between their
+    /// two looks at the slot, since start (wraps at 2^32).
+    pub reader_retries: u32,
+    /// Most back-offs one prediction needed before it got in (bounded in practice by the
+    /// swaps during one prediction).
+    pub max_reader_retries: u32,
 }
 
 fn info_of<P: Predictor<'static>>(p: &P) -> AimlModelInfo {
@@ -290,13 +296,15 @@ fn info_of<P: Predictor<'static>>(p: &P) -> AimlModelInfo {
 /// `out`, if non-null and aligned, must be valid for writes.
 unsafe fn info(kind: u32, out: *mut AimlModelInfo) -> Result<(), AimlStatus> {
     check_ptr(out)?;
-    let info = match kind {
-        AIML_KIND_WORKLOAD => WORKLOAD.read(info_of),
-        AIML_KIND_THREAT => THREAT.read(info_of),
-        AIML_KIND_FAILURE => FAILURE.read(info_of),
-        AIML_KIND_MEMORY => MEMORY.read(info_of),
-        _ => Err(AimlStatus::UnknownKind),
-    }?;
+    let (mut info, (retries, max_retries)) = match kind {
+        AIML_KIND_WORKLOAD => (WORKLOAD.read(info_of)?, WORKLOAD.reader_retries()),
+        AIML_KIND_THREAT => (THREAT.read(info_of)?, THREAT.reader_retries()),
+        AIML_KIND_FAILURE => (FAILURE.read(info_of)?, FAILURE.reader_retries()),
+        AIML_KIND_MEMORY => (MEMORY.read(info_of)?, MEMORY.reader_retries()),
+        _ => return Err(AimlStatus::UnknownKind),
+    };
+    info.reader_retries = retries;
+    info.max_reader_retries = max_retries;
     // SAFETY: forwarded contract.
     unsafe { put(out, info) }
 }

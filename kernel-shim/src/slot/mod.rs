@@ -9,24 +9,30 @@
 //! before the previous switch still reads. Each buffer counts its readers: a reader
 //! increments the count of the buffer it is about to use and then re-reads `active`; if the
 //! buffer is no longer active it backs off and retries. A writer refuses (`Busy`) when the
-//! spare buffer's count is not zero. With sequentially consistent operations on both sides
-//! this is Dekker's argument: either the writer sees the reader's increment, or the reader
-//! sees the writer's switch. Readers never wait for writers; writers never wait at all.
+//! spare buffer's count is not zero. A full fence separates the reader's increment from its
+//! re-read, and the writer's switch from its read of the counts (also when the next writer is
+//! on another core): this is Dekker's argument, either the writer sees the reader's increment,
+//! or the reader sees the writer's switch. Readers never wait for writers; writers never wait
+//! at all. `tests/loom_switch.rs` checks it over every interleaving of two readers and a
+//! writer.
 //!
 //! Writers of one slot are serialised by a flag taken with compare-and-swap; a second
 //! concurrent writer gets `Busy`.
 //!
 //! The counts and the writer flag are those of `crate::sync`: atomic read-modify-write, or plain
 //! loads and stores on a single core (`single-core` feature, automatic on RISC-V without the A
-//! extension).
+//! extension). The protocol itself is [`switch`], checked on its own by the loom and the
+//! nested-interrupt tests.
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
 
 use crate::status::AimlStatus;
-use crate::sync;
 use inference_core::{ModelSource, Policy, Predictor};
+
+pub(crate) mod switch;
+use switch::{Switch, WriteLock};
 
 /// Bytes of each of the two blob buffers of a slot. Set at build time with the environment
 /// variable `AIML_SHIM_SLOT_BYTES` (decimal); default 4096 (every built-in model fits). 0
@@ -55,13 +61,11 @@ const fn parse_usize(s: Option<&str>, default: usize) -> usize {
 
 /// A double-buffered model slot (see the module docs).
 pub struct Slot<P> {
-    /// 0: empty (not initialised); 1 or 2: buffer 0 or 1 is active.
-    active: AtomicU8,
-    /// Writer flag (1 while a load or reset runs).
-    writer: AtomicU8,
-    /// Anti-rollback floor: the version of the last blob loaded (only written under `writer`).
+    /// Active buffer, writer flag, reader counts.
+    switch: Switch,
+    /// Anti-rollback floor: the version of the last blob loaded (only written under the
+    /// writer flag).
     floor: AtomicU32,
-    readers: [AtomicU32; 2],
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
     blobs: [UnsafeCell<[u8; SLOT_BYTES]>; 2],
 }
@@ -80,10 +84,14 @@ impl<P: Predictor<'static>> Slot<P> {
     /// An empty slot.
     pub const fn new() -> Self {
         Slot {
-            active: AtomicU8::new(0),
-            writer: AtomicU8::new(0),
+            switch: Switch {
+                active: AtomicU8::new(0),
+                writer: AtomicU8::new(0),
+                readers: [AtomicU32::new(0), AtomicU32::new(0)],
+                retries: AtomicU32::new(0),
+                max_retries: AtomicU32::new(0),
+            },
             floor: AtomicU32::new(0),
-            readers: [AtomicU32::new(0), AtomicU32::new(0)],
             predictors: [
                 UnsafeCell::new(MaybeUninit::uninit()),
                 UnsafeCell::new(MaybeUninit::uninit()),
@@ -97,29 +105,24 @@ impl<P: Predictor<'static>> Slot<P> {
 
     /// Runs `f` on the active predictor; `NotInitialized` if the slot is empty.
     pub fn read<R>(&self, f: impl FnOnce(&P) -> R) -> Result<R, AimlStatus> {
-        let idx = loop {
-            let a = self.active.load(SeqCst);
-            if a == 0 {
-                return Err(AimlStatus::NotInitialized);
-            }
-            let idx = (a - 1) as usize & 1;
-            sync::inc(&self.readers[idx]);
-            if self.active.load(SeqCst) == a {
-                break idx;
-            }
-            sync::dec(&self.readers[idx]);
-        };
+        let idx = self.switch.enter().ok_or(AimlStatus::NotInitialized)?;
         // SAFETY: buffer `idx` was published (fully written before the switch) and cannot be
         // rewritten while our count is held: writers refuse a spare buffer with readers.
         let p = unsafe { (*self.predictors[idx].get()).assume_init_ref() };
         let r = f(p);
-        sync::dec(&self.readers[idx]);
+        self.switch.leave(idx);
         Ok(r)
+    }
+
+    /// Reader back-offs so far (a switch came between a reader's two looks at the active
+    /// buffer): the total, and the most one reader needed before it got in.
+    pub fn reader_retries(&self) -> (u32, u32) {
+        self.switch.retries()
     }
 
     /// Whether the slot holds a model.
     pub fn is_initialized(&self) -> bool {
-        self.active.load(SeqCst) != 0
+        self.switch.is_published()
     }
 
     /// Builds a predictor into the spare buffer and publishes it if `accept` says so. `blob`
@@ -139,13 +142,9 @@ impl<P: Predictor<'static>> Slot<P> {
                 return Err(AimlStatus::TooLarge);
             }
         }
-        if !sync::try_lock(&self.writer) {
-            return Err(AimlStatus::Busy);
-        }
-        // SAFETY: forwarded contract; we hold the writer flag.
-        let r = unsafe { self.write_locked(blob, only_if_empty, force) };
-        self.writer.store(0, SeqCst);
-        r
+        let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
+        // SAFETY: forwarded contract; we hold the writer flag (released when `lock` drops).
+        unsafe { self.write_locked(&lock, blob, only_if_empty, force) }
     }
 
     /// [`Slot::write`] once the writer flag is held.
@@ -154,11 +153,12 @@ impl<P: Predictor<'static>> Slot<P> {
     /// As [`Slot::write`]; the caller holds the writer flag.
     unsafe fn write_locked(
         &self,
+        lock: &WriteLock<'_>,
         blob: Option<(*const u8, usize)>,
         only_if_empty: bool,
         force: bool,
     ) -> Result<(), AimlStatus> {
-        let a = self.active.load(SeqCst);
+        let a = lock.active();
         if only_if_empty && a != 0 {
             return Ok(());
         }
@@ -170,11 +170,7 @@ impl<P: Predictor<'static>> Slot<P> {
                 crate::policy::get()?.with_min_version(floor)
             }
         };
-        // Empty slot: buffer 0; else the one not active.
-        let spare = if a == 1 { 1 } else { 0 };
-        if self.readers[spare].load(SeqCst) != 0 {
-            return Err(AimlStatus::Busy);
-        }
+        let spare = lock.spare().ok_or(AimlStatus::Busy)?;
         let bytes: Option<&'static [u8]> = match blob {
             None => None,
             Some((ptr, len)) => {
@@ -202,7 +198,7 @@ impl<P: Predictor<'static>> Slot<P> {
         // SAFETY: as above, the spare buffer is ours alone until the store below publishes
         // it. The predictors have no destructor, so overwriting drops nothing.
         unsafe { (*self.predictors[spare].get()).write(p) };
-        self.active.store(spare as u8 + 1, SeqCst);
+        lock.publish(spare);
         Ok(())
     }
 

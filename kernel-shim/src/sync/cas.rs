@@ -1,6 +1,8 @@
 //! Reader counts and the writer flag with atomic read-modify-write (every multi-core target).
 
-use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
+use core::sync::atomic::Ordering::SeqCst;
+
+use super::{fence, AtomicU32, AtomicU8};
 
 /// Counts one more reader.
 pub fn inc(c: &AtomicU32) {
@@ -12,7 +14,25 @@ pub fn dec(c: &AtomicU32) {
     c.fetch_sub(1, SeqCst);
 }
 
+/// Adds `n` to a statistic.
+pub fn add(c: &AtomicU32, n: u32) {
+    c.fetch_add(n, SeqCst);
+}
+
+/// Raises a statistic to at least `n`.
+pub fn max(c: &AtomicU32, n: u32) {
+    c.fetch_max(n, SeqCst);
+}
+
 /// Takes the flag if nobody holds it; never waits.
 pub fn try_lock(f: &AtomicU8) -> bool {
     f.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
+}
+
+/// Orders the memory operations before it against those after it, for every core: what the
+/// reader's "count myself, then re-read the switch" and the writer's "switch, then read the
+/// counts" need (the argument in `crate::slot`), stated as fences so that loom, which checks
+/// fences but not the order of `SeqCst` loads and stores, checks it too.
+pub fn full_fence() {
+    fence(SeqCst);
 }

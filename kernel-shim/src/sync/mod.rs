@@ -8,6 +8,8 @@
 //! only by nesting (an interrupt runs to completion before the code it interrupted resumes):
 //! each nested context restores what it changed before returning.
 
+pub(crate) use core::sync::atomic::{AtomicU32, AtomicU8};
+
 #[cfg(any(
     feature = "single-core",
     all(target_arch = "riscv32", not(target_feature = "a"))
@@ -17,7 +19,7 @@ mod single_core;
     feature = "single-core",
     all(target_arch = "riscv32", not(target_feature = "a"))
 ))]
-pub(crate) use single_core::{dec, inc, try_lock};
+pub(crate) use single_core::{add, dec, full_fence, inc, max, try_lock};
 
 #[cfg(not(any(
     feature = "single-core",
@@ -28,4 +30,10 @@ mod cas;
     feature = "single-core",
     all(target_arch = "riscv32", not(target_feature = "a"))
 )))]
-pub(crate) use cas::{dec, inc, try_lock};
+pub(crate) use cas::{add, dec, full_fence, inc, max, try_lock};
+/// The fence of `cas.rs`, from here so that the loom test can give it loom's.
+#[cfg(not(any(
+    feature = "single-core",
+    all(target_arch = "riscv32", not(target_feature = "a"))
+)))]
+use core::sync::atomic::fence;

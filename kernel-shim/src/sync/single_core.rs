@@ -1,7 +1,9 @@
 //! Reader counts and the writer flag with plain loads and stores; see the module docs of
 //! [`crate::sync`] for why that is enough on one core.
 
-use core::sync::atomic::{compiler_fence, AtomicU32, AtomicU8, Ordering::SeqCst};
+use core::sync::atomic::{compiler_fence, Ordering::SeqCst};
+
+use super::{AtomicU32, AtomicU8};
 
 /// Counts one more reader.
 pub fn inc(c: &AtomicU32) {
@@ -15,6 +17,18 @@ pub fn dec(c: &AtomicU32) {
     c.store(c.load(SeqCst).wrapping_sub(1), SeqCst);
 }
 
+/// Adds `n` to a statistic.
+pub fn add(c: &AtomicU32, n: u32) {
+    c.store(c.load(SeqCst).wrapping_add(n), SeqCst);
+}
+
+/// Raises a statistic to at least `n`.
+pub fn max(c: &AtomicU32, n: u32) {
+    if c.load(SeqCst) < n {
+        c.store(n, SeqCst);
+    }
+}
+
 /// Takes the flag if nobody holds it; never waits.
 pub fn try_lock(f: &AtomicU8) -> bool {
     if f.load(SeqCst) != 0 {
@@ -23,4 +37,9 @@ pub fn try_lock(f: &AtomicU8) -> bool {
     f.store(1, SeqCst);
     compiler_fence(SeqCst);
     true
+}
+
+/// On one core only the compiler can reorder: a compiler fence is enough.
+pub fn full_fence() {
+    compiler_fence(SeqCst);
 }
