@@ -62,6 +62,15 @@ impl Policy {
         min_version: 0,
     };
 
+    /// No key, unsigned blobs refused: nothing loads ([`LoadError::NoKey`]). The
+    /// [`Default`], so that a policy nobody configured verifies rather than trusts; the
+    /// kernel shim starts with it too.
+    pub const CLOSED: Policy = Policy {
+        key: None,
+        accept_unsigned: false,
+        min_version: 0,
+    };
+
     /// Only blobs signed by `key`.
     pub const fn require(key: [u8; PUBLIC_KEY_LEN]) -> Policy {
         Policy {
@@ -90,9 +99,11 @@ impl Policy {
     }
 }
 
+/// [`Policy::CLOSED`]: a loader must be opened by name ([`Policy::OPEN`]) to trust unsigned
+/// blobs.
 impl Default for Policy {
     fn default() -> Self {
-        Policy::OPEN
+        Policy::CLOSED
     }
 }
 

@@ -96,16 +96,22 @@ fn each_refusal_has_its_typed_error_and_message() {
         LoadError::BadSignature
     );
 
-    // policy that requires signatures but has no key
+    // policy that requires signatures but has no key: the closed policy, which is the
+    // default, so a loader nobody configured trusts nothing
     let nokey = Policy {
         key: None,
         accept_unsigned: false,
         min_version: 0,
     };
+    assert_eq!(nokey, Policy::CLOSED);
     for b in [plain, &signed[..]] {
         let e = load(b, kind, &nokey).unwrap_err();
         assert_eq!(e, LoadError::NoKey);
         assert!(e.to_string().contains("no public key"), "{e}");
+        assert_eq!(
+            load(b, kind, &Policy::default()).unwrap_err(),
+            LoadError::NoKey
+        );
     }
 
     // anti-rollback: the version floor refuses older models, typed with both versions

@@ -108,6 +108,56 @@ static int aiml_run_vectors(char phase)
 	return bad;
 }
 
+/* The key policy is closed until aiml_set_key opens it: an unsigned blob is refused and the
+ * built-in model stays. Then opens it for development (unsigned blobs accepted). Returns the
+ * number of failed checks. */
+static int aiml_open_policy(void)
+{
+	AimlModelInfo info;
+	int bad = 0;
+	if (aiml_load(AIML_KIND_WORKLOAD, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)) !=
+	    AIML_STATUS_BLOB_NO_KEY) {
+		AIML_PRINT("aiml-policy FAIL an unsigned blob loaded before aiml_set_key\n");
+		bad++;
+	}
+	if (aiml_info(AIML_KIND_WORKLOAD, &info) != AIML_STATUS_OK ||
+	    info.source != AIML_SOURCE_DEFAULT) {
+		AIML_PRINT("aiml-policy FAIL the built-in workload model did not stay\n");
+		bad++;
+	}
+	if (aiml_set_key(NULL, true) != AIML_STATUS_OK) {
+		AIML_PRINT("aiml-policy FAIL opening the policy\n");
+		bad++;
+	}
+	return bad;
+}
+
+static int aiml_sig_expect(const char *what, AimlStatus got, AimlStatus want);
+
+/* aiml_lock_policy: key changes and forced loads refused, plain loads go on under the frozen
+ * policy. Call last: nothing reopens the policy afterwards. Returns the number of failed
+ * checks. */
+static int aiml_run_lock(void)
+{
+	int bad = 0;
+	bad += aiml_sig_expect("lock", aiml_lock_policy(), AIML_STATUS_OK);
+	bad += aiml_sig_expect("lock again", aiml_lock_policy(), AIML_STATUS_OK);
+	bad += aiml_sig_expect("set key when locked", aiml_set_key(AIML_TEST_PUBKEY, false),
+			       AIML_STATUS_POLICY_LOCKED);
+	bad += aiml_sig_expect("close when locked", aiml_set_key(NULL, false),
+			       AIML_STATUS_POLICY_LOCKED);
+	bad += aiml_sig_expect("force when locked",
+			       aiml_load_force(AIML_KIND_WORKLOAD, AIML_BLOB_WORKLOAD,
+					       sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_POLICY_LOCKED);
+	bad += aiml_sig_expect("load when locked",
+			       aiml_load(AIML_KIND_MEMORY, AIML_BLOB_MEMORY, sizeof(AIML_BLOB_MEMORY)),
+			       AIML_STATUS_OK);
+	AIML_PRINT("aiml-policy closed by default, opened explicitly, locked: %s\n",
+		   bad ? "FAIL" : "ok");
+	return bad;
+}
+
 /* Loads the phase-L blobs of the four kinds; returns how many were not accepted. */
 static int aiml_load_vector_blobs(void)
 {

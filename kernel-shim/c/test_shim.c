@@ -307,6 +307,7 @@ int main(void)
 
 	bad = aiml_run_vectors('D');
 	CHECK(bad == 0);
+	CHECK(aiml_open_policy() == 0);
 	error_paths();
 	CHECK(aiml_load_vector_blobs() == 0);
 	bad = aiml_run_vectors('L');
@@ -324,6 +325,7 @@ int main(void)
 		CHECK(info.source == AIML_SOURCE_DEFAULT && info.version == 1);
 	}
 	aiml_bench(200000);
+	CHECK(aiml_run_lock() == 0);
 
 	if (failures) {
 		fprintf(stderr, "test_shim: %d check(s) failed\n", failures);

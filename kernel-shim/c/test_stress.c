@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "READERS must be 1..%d\n", MAX_READERS);
 		return 2;
 	}
-	if (aiml_init() != AIML_STATUS_OK || aiml_stress_prepare() != 0) {
+	if (aiml_init() != AIML_STATUS_OK || aiml_set_key(NULL, true) != AIML_STATUS_OK ||
+	    aiml_stress_prepare() != 0) {
 		fprintf(stderr, "FAIL: preparing the stress inputs\n");
 		return 1;
 	}

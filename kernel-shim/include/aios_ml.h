@@ -121,6 +121,11 @@ typedef enum AimlStatus {
    */
   AIML_STATUS_INVALID_ARGUMENT = 7,
   /**
+   * `aiml_lock_policy` was called: the key policy cannot change and forced loads are
+   * refused until the shim's state is lost (reboot, module reload). Nothing changed.
+   */
+  AIML_STATUS_POLICY_LOCKED = 8,
+  /**
    * Blob refused: shorter than the smallest possible blob.
    */
   AIML_STATUS_BLOB_TOO_SHORT = 16,
@@ -567,6 +572,7 @@ enum AimlStatus aiml_load(uint32_t kind, const uint8_t *blob, size_t len);
 /**
  * `aiml_load` without the anti-rollback check: a deliberate downgrade by the operator. The
  * key policy still applies. The slot's rollback floor becomes the forced blob's version.
+ * `POLICY_LOCKED` after `aiml_lock_policy`.
  *
  * # Safety
  * `blob`, if non-null, must be valid for reads of `len` bytes.
@@ -578,14 +584,25 @@ enum AimlStatus aiml_load_force(uint32_t kind, const uint8_t *blob, size_t len);
  * none) and whether blobs without a signature are accepted. With a key and
  * `accept_unsigned = false`, only blobs signed by that key load (`BLOB_UNSIGNED`,
  * `BLOB_BAD_SIGNATURE`); with no key and `accept_unsigned = false`, every load is refused
- * (`BLOB_NO_KEY`). Until the first call: no key, unsigned blobs accepted. The key is copied.
+ * (`BLOB_NO_KEY`). The key is copied.
  * `INVALID_ARGUMENT`: not a valid Ed25519 public key (nothing changed); `BUSY`: another
- * `aiml_set_key` runs. Models already loaded stay.
+ * `aiml_set_key` runs; `POLICY_LOCKED`: after `aiml_lock_policy` (nothing changed). Models
+ * already loaded stay. **Until the first call the policy is closed**: no key and unsigned
+ * blobs refused, so every `aiml_load` answers `BLOB_NO_KEY` and the built-in models run;
+ * development opens it with `aiml_set_key(NULL, true)`.
  *
  * # Safety
  * `key`, if non-null, must be valid for reads of 32 bytes.
  */
 enum AimlStatus aiml_set_key(const uint8_t *key, bool accept_unsigned);
+
+/**
+ * Freezes the key policy until the shim's state is lost (reboot, module reload): later
+ * `aiml_set_key` and `aiml_load_force` calls answer `POLICY_LOCKED` and change nothing;
+ * `aiml_load` goes on under the frozen policy (and the anti-rollback floor). Call it at the
+ * end of init, after `aiml_set_key`. Idempotent; `BUSY` while `aiml_set_key` runs.
+ */
+enum AimlStatus aiml_lock_policy(void);
 
 /**
  * Switches the slot of `kind` back to its built-in model.

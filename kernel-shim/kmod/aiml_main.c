@@ -86,6 +86,7 @@ static int __init aiml_test_init(void)
 	if (aiml_init() != AIML_STATUS_OK)
 		bad++;
 	bad += aiml_run_vectors('D');
+	bad += aiml_open_policy();
 	bad += aiml_load_vector_blobs();
 	bad += aiml_run_vectors('L');
 	bad += aiml_run_signing();
@@ -96,6 +97,7 @@ static int __init aiml_test_init(void)
 	aiml_bench(20000);
 	pr_info("aiml-done failed_calls=%d\n", bad);
 	pr_info("aiml-stress-done violations=%d\n", aiml_run_stress());
+	pr_info("aiml-lock-done failed_checks=%d\n", aiml_run_lock());
 	return 0;
 }
 

@@ -7,8 +7,14 @@
 //! spinning (on one core, the writer it would wait for may be the code it interrupted).
 //! Writers are serialised by a flag; a second concurrent writer gets `Busy` too.
 //!
-//! Before any `aiml_set_key`, the policy is open: no key, unsigned blobs accepted (the CRC
-//! still protects them), as before signatures existed.
+//! **Closed by default**: until `aiml_set_key` says otherwise there is no key and unsigned
+//! blobs are refused, so no blob loads (`BLOB_NO_KEY`) and a deployment that forgets the
+//! init call runs the built-in models, never an unverified one. Development opens it
+//! explicitly with `aiml_set_key(NULL, true)` (unsigned blobs, the CRC still checks them).
+//!
+//! `aiml_lock_policy` freezes it: later key changes and forced loads (`aiml_load_force`, the
+//! operator's downgrade) answer `PolicyLocked` until the shim's state is lost (reboot,
+//! module reload), so code that runs after init cannot reopen it.
 
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
 
@@ -20,10 +26,12 @@ use crate::sync;
 
 const HAS_KEY: u32 = 1;
 const ACCEPT_UNSIGNED: u32 = 2;
+/// Set by [`lock`]; never cleared.
+const LOCKED: u32 = 4;
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 static WRITER: AtomicU8 = AtomicU8::new(0);
-static FLAGS: AtomicU32 = AtomicU32::new(ACCEPT_UNSIGNED);
+static FLAGS: AtomicU32 = AtomicU32::new(0);
 static KEY: [AtomicU32; 8] = [const { AtomicU32::new(0) }; 8];
 
 /// Sets the key (`None`: no key) and whether unsigned blobs are accepted. A key that is not
@@ -37,6 +45,10 @@ pub fn set(key: Option<&[u8; PUBLIC_KEY_LEN]>, accept_unsigned: bool) -> Result<
     if !sync::try_lock(&WRITER) {
         return Err(AimlStatus::Busy);
     }
+    if is_locked() {
+        WRITER.store(0, SeqCst);
+        return Err(AimlStatus::PolicyLocked);
+    }
     let s = SEQ.load(SeqCst);
     SEQ.store(s.wrapping_add(1), SeqCst);
     let words = key.copied().unwrap_or([0; PUBLIC_KEY_LEN]);
@@ -49,6 +61,22 @@ pub fn set(key: Option<&[u8; PUBLIC_KEY_LEN]>, accept_unsigned: bool) -> Result<
     SEQ.store(s.wrapping_add(2), SeqCst);
     WRITER.store(0, SeqCst);
     Ok(())
+}
+
+/// Freezes the policy (see the module docs). Idempotent; `Busy` while `set` runs.
+pub fn lock() -> Result<(), AimlStatus> {
+    if !sync::try_lock(&WRITER) {
+        return Err(AimlStatus::Busy);
+    }
+    // only writers change FLAGS, and we are the writer: no sequence bump needed for one word
+    FLAGS.store(FLAGS.load(SeqCst) | LOCKED, SeqCst);
+    WRITER.store(0, SeqCst);
+    Ok(())
+}
+
+/// Whether [`lock`] was called.
+pub fn is_locked() -> bool {
+    FLAGS.load(SeqCst) & LOCKED != 0
 }
 
 /// A consistent copy of the policy, or `Busy` while `set` runs.
@@ -76,8 +104,12 @@ pub fn get() -> Result<Policy, AimlStatus> {
 mod tests {
     use super::*;
 
+    /// The policy is process-global: one test walks through every state in order.
     #[test]
-    fn set_get_and_a_torn_read_is_busy() {
+    fn closed_by_default_set_get_a_torn_read_is_busy_and_lock_freezes() {
+        assert_eq!(get(), Ok(Policy::CLOSED), "closed before any set");
+        assert_eq!(get(), Ok(Policy::default()));
+        assert_eq!(set(None, true), Ok(()));
         assert_eq!(get(), Ok(Policy::OPEN));
         assert_eq!(
             set(Some(&[0xFF; 32]), false),
@@ -97,5 +129,18 @@ mod tests {
         SEQ.fetch_add(1, SeqCst);
         assert_eq!(set(None, true), Ok(()));
         assert_eq!(get(), Ok(Policy::OPEN));
+        // locked: the key cannot change any more, the policy stays what it was
+        assert_eq!(set(Some(&key), false), Ok(()));
+        assert!(!is_locked());
+        assert_eq!(lock(), Ok(()));
+        assert!(is_locked());
+        assert_eq!(set(None, true), Err(AimlStatus::PolicyLocked));
+        assert_eq!(get(), Ok(Policy::require(key)));
+        assert_eq!(lock(), Ok(()), "idempotent");
+        assert_eq!(
+            WRITER.load(SeqCst),
+            0,
+            "a refused set releases the writer flag"
+        );
     }
 }

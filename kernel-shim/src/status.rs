@@ -25,6 +25,9 @@ pub enum AimlStatus {
     NotInitialized = 6,
     /// An input field is out of its range (e.g. an unknown access-kind code).
     InvalidArgument = 7,
+    /// `aiml_lock_policy` was called: the key policy cannot change and forced loads are
+    /// refused until the shim's state is lost (reboot, module reload). Nothing changed.
+    PolicyLocked = 8,
     /// Blob refused: shorter than the smallest possible blob.
     BlobTooShort = 16,
     /// Blob refused: bad magic.

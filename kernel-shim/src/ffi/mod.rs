@@ -193,11 +193,15 @@ pub unsafe extern "C" fn aiml_load(kind: u32, blob: *const u8, len: usize) -> Ai
 
 /// `aiml_load` without the anti-rollback check: a deliberate downgrade by the operator. The
 /// key policy still applies. The slot's rollback floor becomes the forced blob's version.
+/// `POLICY_LOCKED` after `aiml_lock_policy`.
 ///
 /// # Safety
 /// `blob`, if non-null, must be valid for reads of `len` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aiml_load_force(kind: u32, blob: *const u8, len: usize) -> AimlStatus {
+    if crate::policy::is_locked() {
+        return AimlStatus::PolicyLocked;
+    }
     // SAFETY: forwarded contract.
     status(unsafe { load(kind, blob, len, true) })
 }
@@ -218,9 +222,12 @@ unsafe fn set_key(key: *const u8, accept_unsigned: bool) -> Result<(), AimlStatu
 /// none) and whether blobs without a signature are accepted. With a key and
 /// `accept_unsigned = false`, only blobs signed by that key load (`BLOB_UNSIGNED`,
 /// `BLOB_BAD_SIGNATURE`); with no key and `accept_unsigned = false`, every load is refused
-/// (`BLOB_NO_KEY`). Until the first call: no key, unsigned blobs accepted. The key is copied.
+/// (`BLOB_NO_KEY`). The key is copied.
 /// `INVALID_ARGUMENT`: not a valid Ed25519 public key (nothing changed); `BUSY`: another
-/// `aiml_set_key` runs. Models already loaded stay.
+/// `aiml_set_key` runs; `POLICY_LOCKED`: after `aiml_lock_policy` (nothing changed). Models
+/// already loaded stay. **Until the first call the policy is closed**: no key and unsigned
+/// blobs refused, so every `aiml_load` answers `BLOB_NO_KEY` and the built-in models run;
+/// development opens it with `aiml_set_key(NULL, true)`.
 ///
 /// # Safety
 /// `key`, if non-null, must be valid for reads of 32 bytes.
@@ -228,6 +235,15 @@ unsafe fn set_key(key: *const u8, accept_unsigned: bool) -> Result<(), AimlStatu
 pub unsafe extern "C" fn aiml_set_key(key: *const u8, accept_unsigned: bool) -> AimlStatus {
     // SAFETY: forwarded contract.
     status(unsafe { set_key(key, accept_unsigned) })
+}
+
+/// Freezes the key policy until the shim's state is lost (reboot, module reload): later
+/// `aiml_set_key` and `aiml_load_force` calls answer `POLICY_LOCKED` and change nothing;
+/// `aiml_load` goes on under the frozen policy (and the anti-rollback floor). Call it at the
+/// end of init, after `aiml_set_key`. Idempotent; `BUSY` while `aiml_set_key` runs.
+#[unsafe(no_mangle)]
+pub extern "C" fn aiml_lock_policy() -> AimlStatus {
+    status(crate::policy::lock())
 }
 
 /// Switches the slot of `kind` back to its built-in model.
