@@ -4,6 +4,7 @@
 #   2. test vectors: blobs trained by the trainer + expected outputs computed by inference-core;
 #   3. C test (gcc -Wall -Wextra -Werror) against the header and the bare-metal static library:
 #      bit-exact predictions and every error path of the ABI; the pthread hot-swap stress;
+#      persistent anti-rollback across a simulated reboot;
 #   4. the shim linked into a Linux kernel module, booted in qemu (TCG, 2 CPUs): bit-exact
 #      predictions of all four models inside the kernel, in-kernel ns per prediction, and the
 #      hot-swap stress (a reader kernel thread per CPU, one loader) with no mixed answer;
@@ -68,6 +69,13 @@ gcc -std=c11 -O2 -pthread -Wall -Wextra -Werror -Wno-unused-function -I "$SHIM/i
   "$ROOT/target/x86_64-unknown-none/release/libkernel_shim.a"
 "$OUT/test_stress" 2 300000 100000 >"$OUT/stress.out" || { cat "$OUT/stress.out"; fail "stress"; }
 sed 's/^/  /' "$OUT/stress.out"
+
+step "persistent anti-rollback across a reboot (reference file store, two fresh processes)"
+gcc -std=c11 -O2 -Wall -Wextra -Werror -I "$SHIM/include" -I "$SHIM/c" -I "$OUT/gen" \
+  -o "$OUT/test_rollback" "$SHIM/c/test_rollback.c" \
+  "$ROOT/target/x86_64-unknown-none/release/libkernel_shim.a"
+"$OUT/test_rollback" "$OUT/floors.txt" 1 | sed 's/^/  /'
+"$OUT/test_rollback" "$OUT/floors.txt" 2 | sed 's/^/  /'
 
 step "kernel object (x86_64-unknown-none, code-model=kernel, panic -> kernel panic())"
 # relro-level=off: rustc then calls memcpy/memset directly instead of through the GOT.

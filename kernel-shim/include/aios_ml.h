@@ -126,6 +126,11 @@ typedef enum AimlStatus {
    */
   AIML_STATUS_POLICY_LOCKED = 8,
   /**
+   * The persistent anti-rollback store (`aiml_set_rollback_store`) failed to read or
+   * raise a floor: the blob was not loaded, the previous model stays.
+   */
+  AIML_STATUS_ROLLBACK_STORE = 9,
+  /**
    * Blob refused: shorter than the smallest possible blob.
    */
   AIML_STATUS_BLOB_TOO_SHORT = 16,
@@ -208,6 +213,18 @@ typedef enum AimlStatus {
    */
   AIML_STATUS_BLOB_ROLLBACK = 35,
 } AimlStatus;
+
+/**
+ * Reads the persisted floor of model kind `kind` into `*floor` (0 if never raised); returns
+ * 0 on success, anything else on failure. NULL: no store.
+ */
+typedef int32_t (*AimlFloorRead)(void *ctx, uint32_t kind, uint32_t *floor);
+
+/**
+ * Raises the persisted floor of `kind` to `version` (never lowers it); returns 0 once it is
+ * durable, anything else on failure. NULL: no store.
+ */
+typedef int32_t (*AimlFloorRaise)(void *ctx, uint32_t kind, uint32_t version);
 
 /**
  * What a slot holds.
@@ -603,6 +620,18 @@ enum AimlStatus aiml_set_key(const uint8_t *key, bool accept_unsigned);
  * end of init, after `aiml_set_key`. Idempotent; `BUSY` while `aiml_set_key` runs.
  */
 enum AimlStatus aiml_lock_policy(void);
+
+/**
+ * Sets the persistent anti-rollback store: `read(ctx, kind, &floor)` and
+ * `raise(ctx, kind, version)`, each returning 0 on success (both NULL: no store, the floor
+ * lives in RAM only). With a store, every `aiml_load` refuses a version below the persisted
+ * floor of its kind (`BLOB_ROLLBACK`) and raises the floor to the loaded version before the
+ * model is published; a failing store refuses the load (`ROLLBACK_STORE`). `aiml_load_force`
+ * neither checks nor raises it. Call at init, before any load and before
+ * `aiml_lock_policy` (`POLICY_LOCKED` after it); `INVALID_ARGUMENT` for one function
+ * without the other. The functions run in the context of the `aiml_load` call.
+ */
+enum AimlStatus aiml_set_rollback_store(AimlFloorRead read, AimlFloorRaise raise, void *ctx);
 
 /**
  * Switches the slot of `kind` back to its built-in model.

@@ -35,6 +35,7 @@ pub use inference_core;
 mod ffi;
 mod history;
 pub mod policy;
+pub mod rollback;
 pub mod slot;
 mod status;
 mod sync;

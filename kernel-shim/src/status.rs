@@ -28,6 +28,9 @@ pub enum AimlStatus {
     /// `aiml_lock_policy` was called: the key policy cannot change and forced loads are
     /// refused until the shim's state is lost (reboot, module reload). Nothing changed.
     PolicyLocked = 8,
+    /// The persistent anti-rollback store (`aiml_set_rollback_store`) failed to read or
+    /// raise a floor: the blob was not loaded, the previous model stays.
+    RollbackStore = 9,
     /// Blob refused: shorter than the smallest possible blob.
     BlobTooShort = 16,
     /// Blob refused: bad magic.

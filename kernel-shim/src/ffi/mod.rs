@@ -246,6 +246,23 @@ pub extern "C" fn aiml_lock_policy() -> AimlStatus {
     status(crate::policy::lock())
 }
 
+/// Sets the persistent anti-rollback store: `read(ctx, kind, &floor)` and
+/// `raise(ctx, kind, version)`, each returning 0 on success (both NULL: no store, the floor
+/// lives in RAM only). With a store, every `aiml_load` refuses a version below the persisted
+/// floor of its kind (`BLOB_ROLLBACK`) and raises the floor to the loaded version before the
+/// model is published; a failing store refuses the load (`ROLLBACK_STORE`). `aiml_load_force`
+/// neither checks nor raises it. Call at init, before any load and before
+/// `aiml_lock_policy` (`POLICY_LOCKED` after it); `INVALID_ARGUMENT` for one function
+/// without the other. The functions run in the context of the `aiml_load` call.
+#[unsafe(no_mangle)]
+pub extern "C" fn aiml_set_rollback_store(
+    read: crate::rollback::AimlFloorRead,
+    raise: crate::rollback::AimlFloorRaise,
+    ctx: *mut core::ffi::c_void,
+) -> AimlStatus {
+    status(crate::rollback::set(read, raise, ctx))
+}
+
 /// Switches the slot of `kind` back to its built-in model.
 #[unsafe(no_mangle)]
 pub extern "C" fn aiml_reset(kind: u32) -> AimlStatus {

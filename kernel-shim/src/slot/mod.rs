@@ -163,10 +163,17 @@ impl<P: Predictor<'static>> Slot<P> {
             return Ok(());
         }
         // The built-in models are part of the image: no policy applies to them.
+        let kind = P::KIND as u32;
+        let mut persisted = 0;
         let policy = match blob {
             None => Policy::OPEN,
             Some(_) => {
-                let floor = if force { 0 } else { self.floor.load(SeqCst) };
+                let floor = if force {
+                    0
+                } else {
+                    persisted = crate::rollback::floor(kind)?;
+                    self.floor.load(SeqCst).max(persisted)
+                };
                 crate::policy::get()?.with_min_version(floor)
             }
         };
@@ -187,7 +194,13 @@ impl<P: Predictor<'static>> Slot<P> {
         let p = P::load(bytes, &policy);
         if bytes.is_some() {
             match p.source() {
-                ModelSource::Loaded { version } => self.floor.store(*version, SeqCst),
+                ModelSource::Loaded { version } => {
+                    // persisted before the model can run (see `crate::rollback`)
+                    if !force {
+                        crate::rollback::raise(kind, persisted, *version)?;
+                    }
+                    self.floor.store(*version, SeqCst)
+                }
                 ModelSource::Default {
                     refused: Some(e), ..
                 } => return Err(e.into()),

@@ -1,0 +1,147 @@
+/*
+ * Persistent anti-rollback across a "reboot": run twice with the same floor file, each run a
+ * fresh process and so a fresh shim (RAM floors forgotten), the way a reboot or a module
+ * reload forgets them. The store is the reference file store (aiml_floor_file.h).
+ *
+ *   test_rollback FILE 1   # first boot: v9 loads and is persisted; v8 refused; a failing
+ *                          # store refuses the load and keeps the model
+ *   test_rollback FILE 2   # after the reboot: v8 refused by the persisted floor alone;
+ *                          # a forced v8 loads and leaves the persisted floor at 9
+ *
+ * stdout: one "aiml-rollback" line per phase. Exit status 0 only if every check held.
+ * Build: see .ci/kernel.sh.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aios_ml.h"
+#include "aiml_vectors.h"
+#include "aiml_floor_file.h"
+
+static int failures;
+
+#define EXPECT(call, want)                                                                     \
+	do {                                                                                   \
+		AimlStatus got_ = (call);                                                      \
+		if (got_ != (want)) {                                                          \
+			fprintf(stderr, "FAIL %s:%d: %s = %d, expected %s = %d\n", __FILE__,   \
+				__LINE__, #call, (int)got_, #want, (int)(want));               \
+			failures++;                                                            \
+		}                                                                              \
+	} while (0)
+#define CHECK(cond)                                                                            \
+	do {                                                                                   \
+		if (!(cond)) {                                                                 \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
+			failures++;                                                            \
+		}                                                                              \
+	} while (0)
+
+static const uint32_t W = AIML_KIND_WORKLOAD;
+
+static uint32_t loaded_version(void)
+{
+	AimlModelInfo info;
+	if (aiml_info(W, &info) != AIML_STATUS_OK || info.source != AIML_SOURCE_LOADED)
+		return 0;
+	return info.version;
+}
+
+static uint32_t persisted(const char *path)
+{
+	uint32_t v = 0;
+	CHECK(aiml_floor_file_read((void *)path, W, &v) == 0);
+	return v;
+}
+
+static int32_t failing_raise(void *ctx, uint32_t kind, uint32_t version)
+{
+	(void)ctx, (void)kind, (void)version;
+	return -5;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 2 ? argv[1] : NULL;
+	int phase = argc > 2 ? atoi(argv[2]) : 0;
+
+	if (!path || (phase != 1 && phase != 2)) {
+		fprintf(stderr, "usage: test_rollback FILE 1|2\n");
+		return 2;
+	}
+	EXPECT(aiml_init(), AIML_STATUS_OK);
+	EXPECT(aiml_set_rollback_store(aiml_floor_file_read, NULL, (void *)path),
+	       AIML_STATUS_INVALID_ARGUMENT);
+	EXPECT(aiml_set_rollback_store(aiml_floor_file_read, aiml_floor_file_raise, (void *)path),
+	       AIML_STATUS_OK);
+	EXPECT(aiml_set_key(AIML_TEST_PUBKEY, false), AIML_STATUS_OK);
+
+	if (phase == 1) {
+		remove(path);
+		EXPECT(aiml_load(W, AIML_SIGNED_WORKLOAD_V9, sizeof(AIML_SIGNED_WORKLOAD_V9)),
+		       AIML_STATUS_OK);
+		CHECK(loaded_version() == 9);
+		CHECK(persisted(path) == 9);
+		EXPECT(aiml_load(W, AIML_SIGNED_WORKLOAD_V8, sizeof(AIML_SIGNED_WORKLOAD_V8)),
+		       AIML_STATUS_BLOB_ROLLBACK);
+		/* a store that cannot make the floor durable refuses a load that would raise it
+		 * (a fresh, empty store: floor 0): the model stays */
+		{
+			static char fresh[4096];
+			snprintf(fresh, sizeof(fresh), "%s.fresh", path);
+			remove(fresh);
+			EXPECT(aiml_set_rollback_store(aiml_floor_file_read, failing_raise, fresh),
+			       AIML_STATUS_OK);
+			EXPECT(aiml_load_force(W, AIML_SIGNED_WORKLOAD_V8,
+					       sizeof(AIML_SIGNED_WORKLOAD_V8)),
+			       AIML_STATUS_OK);
+			CHECK(loaded_version() == 8);
+			EXPECT(aiml_load(W, AIML_SIGNED_WORKLOAD_V9,
+					 sizeof(AIML_SIGNED_WORKLOAD_V9)),
+			       AIML_STATUS_ROLLBACK_STORE);
+			CHECK(loaded_version() == 8);
+			CHECK(persisted(path) == 9);
+		}
+		/* a store that cannot be read refuses every load */
+		{
+			static char bad[4096];
+			FILE *f;
+			snprintf(bad, sizeof(bad), "%s.unreadable", path);
+			f = fopen(bad, "w");
+			CHECK(f != NULL);
+			if (f) {
+				fputs("not four numbers\n", f);
+				fclose(f);
+			}
+			EXPECT(aiml_set_rollback_store(aiml_floor_file_read, aiml_floor_file_raise,
+						       bad),
+			       AIML_STATUS_OK);
+			EXPECT(aiml_load(W, AIML_SIGNED_WORKLOAD_V9,
+					 sizeof(AIML_SIGNED_WORKLOAD_V9)),
+			       AIML_STATUS_ROLLBACK_STORE);
+			CHECK(loaded_version() == 8);
+			remove(bad);
+		}
+	} else {
+		/* fresh shim: the RAM floor is 0, the persisted one is 9 */
+		CHECK(persisted(path) == 9);
+		EXPECT(aiml_load(W, AIML_SIGNED_WORKLOAD_V8, sizeof(AIML_SIGNED_WORKLOAD_V8)),
+		       AIML_STATUS_BLOB_ROLLBACK);
+		CHECK(loaded_version() == 0);
+		EXPECT(aiml_load_force(W, AIML_SIGNED_WORKLOAD_V8, sizeof(AIML_SIGNED_WORKLOAD_V8)),
+		       AIML_STATUS_OK);
+		CHECK(loaded_version() == 8);
+		CHECK(persisted(path) == 9);
+		EXPECT(aiml_load(W, AIML_SIGNED_WORKLOAD_V9, sizeof(AIML_SIGNED_WORKLOAD_V9)),
+		       AIML_STATUS_OK);
+		CHECK(loaded_version() == 9);
+		/* locked: the store cannot be swapped for one that forgets */
+		EXPECT(aiml_lock_policy(), AIML_STATUS_OK);
+		EXPECT(aiml_set_rollback_store(NULL, NULL, NULL), AIML_STATUS_POLICY_LOCKED);
+	}
+	printf("aiml-rollback phase %d (%s): %s\n", phase,
+	       phase == 1 ? "first boot" : "after reboot, fresh shim", failures ? "FAIL" : "ok");
+	return failures != 0;
+}
