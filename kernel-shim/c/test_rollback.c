@@ -20,24 +20,7 @@
 #include "aiml_vectors.h"
 #include "aiml_floor_file.h"
 
-static int failures;
-
-#define EXPECT(call, want)                                                                     \
-	do {                                                                                   \
-		AimlStatus got_ = (call);                                                      \
-		if (got_ != (want)) {                                                          \
-			fprintf(stderr, "FAIL %s:%d: %s = %d, expected %s = %d\n", __FILE__,   \
-				__LINE__, #call, (int)got_, #want, (int)(want));               \
-			failures++;                                                            \
-		}                                                                              \
-	} while (0)
-#define CHECK(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-			failures++;                                                            \
-		}                                                                              \
-	} while (0)
+#include "aiml_expect.h"
 
 static const uint32_t W = AIML_KIND_WORKLOAD;
 

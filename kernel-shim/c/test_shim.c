@@ -27,25 +27,7 @@ static unsigned long long aiml_now_ns(void)
 #define AIML_NOW_NS() aiml_now_ns()
 #include "aiml_vectors_run.h"
 
-static int failures;
-
-#define EXPECT(call, want)                                                                     \
-	do {                                                                                   \
-		AimlStatus got_ = (call);                                                      \
-		if (got_ != (want)) {                                                          \
-			fprintf(stderr, "FAIL %s:%d: %s = %d, expected %s = %d\n", __FILE__,   \
-				__LINE__, #call, (int)got_, #want, (int)(want));               \
-			failures++;                                                            \
-		}                                                                              \
-	} while (0)
-
-#define CHECK(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-			failures++;                                                            \
-		}                                                                              \
-	} while (0)
+#include "aiml_expect.h"
 
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 {

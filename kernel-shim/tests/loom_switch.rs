@@ -39,13 +39,7 @@ impl Slot {
     /// A slot with `first` published in buffer 0.
     fn new(first: u32) -> Slot {
         Slot {
-            switch: Switch {
-                active: AtomicU8::new(1),
-                writer: AtomicU8::new(0),
-                readers: [AtomicU32::new(0), AtomicU32::new(0)],
-                retries: AtomicU32::new(0),
-                max_retries: AtomicU32::new(0),
-            },
+            switch: Switch::published(),
             buffers: [UnsafeCell::new((first, first)), UnsafeCell::new((0, 0))],
         }
     }

@@ -98,13 +98,7 @@ struct Slot {
 impl Slot {
     fn new(first: u32) -> Slot {
         Slot {
-            switch: Switch {
-                active: AtomicU8::new(1),
-                writer: AtomicU8::new(0),
-                readers: [AtomicU32::new(0), AtomicU32::new(0)],
-                retries: AtomicU32::new(0),
-                max_retries: AtomicU32::new(0),
-            },
+            switch: Switch::published(),
             buffers: [RefCell::new((first, first)), RefCell::new((0, 0))],
         }
     }

@@ -28,6 +28,20 @@ pub(crate) struct Switch {
 }
 
 impl Switch {
+    /// Buffer 0 published, nobody inside: where the protocol tests start (`Slot::new` builds
+    /// the empty switch in a `const fn`, which loom's atomics cannot).
+    #[cfg(test)]
+    #[allow(dead_code)]
+    pub(crate) fn published() -> Switch {
+        Switch {
+            active: AtomicU8::new(1),
+            writer: AtomicU8::new(0),
+            readers: [AtomicU32::new(0), AtomicU32::new(0)],
+            retries: AtomicU32::new(0),
+            max_retries: AtomicU32::new(0),
+        }
+    }
+
     /// Reader: the index of the active buffer, counted as in use until [`leave`](Self::leave);
     /// `None` when nothing was published. Never waits for a writer: if a switch happens
     /// between reading `active` and counting itself, the reader uncounts and tries again.
