@@ -600,15 +600,21 @@ impl<'a> MemoryPredictor<'a> {
     /// no inference and issues at most the PC-stride prefetch
     /// ([`MemoryHistory::stride_proposal`]), as a stride prefetcher would on that access.
     pub fn predict(&self, history: &MemoryHistory) -> AccessPrediction {
+        self.predict_at(history, self.threshold())
+    }
+
+    /// As [`predict`](Self::predict) with another operating threshold (per-mille) than the
+    /// blob's (see [`predict_features_at`](Self::predict_features_at)).
+    pub fn predict_at(&self, history: &MemoryHistory, threshold: u16) -> AccessPrediction {
         if history.changed_block() {
-            self.predict_features(history, &history.features())
+            self.predict_features_at(history, &history.features(), threshold)
         } else {
             Self::predict_within_block(history)
         }
     }
 
     /// The decision for an access that stayed in its block: the stride prefetch, if any.
-    pub fn predict_within_block(history: &MemoryHistory) -> AccessPrediction {
+    fn predict_within_block(history: &MemoryHistory) -> AccessPrediction {
         let bytes = history.block_bytes();
         let cur = history.current_block().unwrap_or(0);
         let mut prefetch = [0u64; memory::MAX_DEGREE];

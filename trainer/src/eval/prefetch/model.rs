@@ -7,7 +7,8 @@ use inference_core::MemoryPredictor;
 use super::Prefetcher;
 
 /// The model at one level (cache lines or pages): the history works on the level's blocks,
-/// and at every block change the predictor names 0 to `MAX_DEGREE` blocks to prefetch.
+/// and after every access the predictor names 0 to `MAX_DEGREE` blocks to prefetch (the model
+/// at a block change, at most the PC stride within a block).
 pub struct ModelPrefetcher<'m> {
     model: &'m MemoryPredictor<'m>,
     history: MemoryHistory,
@@ -37,18 +38,12 @@ impl Prefetcher for ModelPrefetcher<'_> {
         "model"
     }
     fn observe(&mut self, a: &MemoryAccess, _: u64, _: bool, out: &mut Vec<u64>) {
-        if !self.history.push(*a) {
-            let p = MemoryPredictor::predict_within_block(&self.history);
-            let bytes = self.history.block_bytes();
-            out.extend(p.prefetch[..p.degree as usize].iter().map(|&a| a / bytes));
-            return;
+        self.history.push(*a);
+        let p = self.model.predict_at(&self.history, self.threshold);
+        if self.history.changed_block() {
+            self.decisions += 1;
+            self.prefetching += (p.degree > 0) as u64;
         }
-        let f = self.history.features();
-        let p = self
-            .model
-            .predict_features_at(&self.history, &f, self.threshold);
-        self.decisions += 1;
-        self.prefetching += (p.degree > 0) as u64;
         let bytes = self.history.block_bytes();
         out.extend(
             p.prefetch[..p.degree as usize]
