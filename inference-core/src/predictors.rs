@@ -570,6 +570,23 @@ impl<'a> MemoryPredictor<'a> {
                 degree += 1;
             }
         }
+        if page_level && degree > 0 {
+            // page level: the rest of the degree further along the most probable issued
+            // proposal's delta (Leap's window along its trend), chosen by the CV
+            let d = history.candidates()[best] as u64;
+            // bounded: at most MAX_DEGREE steps, whatever the delta
+            for k in 2..2 + memory::MAX_DEGREE as u64 {
+                if degree == memory::MAX_DEGREE || d == 0 {
+                    break;
+                }
+                let block = cur.wrapping_add(d.wrapping_mul(k));
+                let addr = block.wrapping_mul(bytes);
+                if !history.is_recent(block) && !prefetch[..degree].contains(&addr) {
+                    prefetch[degree] = addr;
+                    degree += 1;
+                }
+            }
+        }
         AccessPrediction {
             prefetch,
             degree: degree as u8,

@@ -352,6 +352,23 @@ fn memory_decision_rule() {
             assert_eq!(p.next_addr % PAGE_BYTES, 0);
         }
     }
+    // pages, fed faults only: a scan that faults on every third page, each page faulting
+    // twice (evicted between its passes); whatever it prefetches is page-aligned, distinct, not
+    // a recent page
+    let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
+    for k in 0..600u64 {
+        let page = 0x10_0000 + 3 * (k % 300);
+        if !h.push(access(page * PAGE_BYTES, k)) {
+            continue;
+        }
+        let p = m.predict(&h);
+        let picked = &p.prefetch[..p.degree as usize];
+        for (i, a) in picked.iter().enumerate() {
+            assert_eq!(a % PAGE_BYTES, 0);
+            assert!(!h.is_recent(a / PAGE_BYTES), "recent page {a:x}");
+            assert!(!picked[..i].contains(a));
+        }
+    }
     // lines: a sequential scan prefetches the next line, and every prefetch is distinct and
     // not among the lines just touched
     let mut h = MemoryHistory::new();

@@ -113,7 +113,10 @@ unsafe fn init_blocks(h: *mut AimlMemoryHistory, block_bytes: u64) -> AimlStatus
 
 /// Initialises (or clears) a memory-access history over blocks of `block_bytes` (a power of
 /// two, 2 bytes to 4 GiB; e.g. 4096 for page-level prefetching from a fault handler).
-/// Other sizes are refused (`INVALID_ARGUMENT`).
+/// Other sizes are refused (`INVALID_ARGUMENT`). A page-level history is fed what a fault
+/// handler sees, as the model was trained: every page fault, and the first touch of a page
+/// this history's predictions prefetched (a minor fault on a page found in the swap cache);
+/// not the accesses that hit a resident page.
 ///
 /// # Safety
 /// `h`, if non-null and aligned, must be valid for writes.

@@ -11,7 +11,9 @@
 //! - **useless** (0) otherwise: a prefetch that would pollute the memory.
 //!
 //! The kind of the access right after the change is the last target. A sampler over pages
-//! gives the OS-level (paging) setting's samples.
+//! gives the OS-level (paging) setting's samples, and there the history sees what a kernel
+//! sees ([`AccessSampler::faults`]): only the accesses that fault in that memory, not every
+//! access (a page-fault handler never learns of the hits).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -92,6 +94,8 @@ pub struct AccessSampler {
     first: u64,
     /// Proposed block -> (sequence number, candidate) of the open proposals naming it.
     open: HashMap<u64, Vec<(u64, u8)>>,
+    /// Only misses of `memory` enter the history (the page-fault view).
+    faults_only: bool,
 }
 
 impl AccessSampler {
@@ -105,6 +109,17 @@ impl AccessSampler {
             pending: VecDeque::new(),
             first: 0,
             open: HashMap::new(),
+            faults_only: false,
+        }
+    }
+
+    /// A sampler whose history is fed only the accesses that miss in its LRU memory of
+    /// `capacity` blocks: the OS view of paging, where the predictor runs in the page-fault
+    /// handler (`MemoryHistory` at page level, docs/EVALUATION.md). Labels as in [`new`](Self::new).
+    pub fn faults(block_bytes: u64, capacity: usize) -> AccessSampler {
+        AccessSampler {
+            faults_only: true,
+            ..Self::new(block_bytes, capacity)
         }
     }
 
@@ -116,7 +131,11 @@ impl AccessSampler {
             }
         }
         let block = self.history.block_of(a.addr);
-        let changed = self.history.push(a);
+        let changed = if self.faults_only && self.memory.contains(block) {
+            false
+        } else {
+            self.history.push(a)
+        };
         if let Some(ids) = self.open.remove(&block) {
             for (seq, k) in ids {
                 if let Some(p) = seq
@@ -261,5 +280,28 @@ mod tests {
             "{unlabelled} of {}",
             labels.len()
         );
+    }
+
+    #[test]
+    fn a_fault_sampler_sees_only_the_faults() {
+        // a cycle over 6 pages thrashes 4 frames (every access faults); between its accesses a
+        // hot page is touched, which stays resident: half the accesses hit
+        let run = |mut s: AccessSampler| {
+            let mut n = 0usize;
+            for i in 0..1000u64 {
+                for page in [i % 6, 100] {
+                    s.push(read(page * 4096, 0x400000, i, AccessKind::Read), |_, _| {
+                        n += 1
+                    });
+                }
+            }
+            n
+        };
+        let every_change = run(AccessSampler::new(memory::PAGE_BYTES, 4));
+        let faults = run(AccessSampler::faults(memory::PAGE_BYTES, 4));
+        // every access changes page: about 2000 samples (less the last pending ones); the
+        // fault view keeps one per fault of the cycle
+        assert!(every_change > 1900, "{every_change}");
+        assert!((900..=1001).contains(&faults), "{faults}");
     }
 }

@@ -174,7 +174,8 @@ pub fn parse_line(line: &str) -> Result<Line, (&'static str, String)> {
 const CHUNK: usize = 2000;
 
 /// Memory-model samples from a whole trace, at both granularities (cache lines and pages, one
-/// [`AccessSampler`] each, so one model serves the cache-line and the paging setting): at
+/// [`AccessSampler`] each, so one model serves the cache-line and the paging setting; the page
+/// sampler's history sees page faults only, as a fault handler would): at
 /// most `max_samples`, in chunks of consecutive samples spread evenly over the trace (a
 /// program's start-up is not its steady state). Each chunk is a validation group.
 pub fn load(path: &Path, opts: &ReadOptions, max_samples: usize) -> Result<Loaded, DataError> {
@@ -182,7 +183,7 @@ pub fn load(path: &Path, opts: &ReadOptions, max_samples: usize) -> Result<Loade
     let mut d = Dataset::new(ModelKind::Memory, format!("lackey:{}", path.display()));
     let mut samplers = [
         AccessSampler::new(memory::LINE_BYTES, LINE_CAPACITY),
-        AccessSampler::new(memory::PAGE_BYTES, PAGE_CAPACITY),
+        AccessSampler::faults(memory::PAGE_BYTES, PAGE_CAPACITY),
     ];
     let max_samples = max_samples.max(1);
     // keep chunk c when c % stride == 0; double the stride whenever twice the budget is held

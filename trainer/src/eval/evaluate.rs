@@ -462,7 +462,7 @@ fn simulate_program(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ProgramRun> {
     let mut line_model = ModelPrefetcher::new(model, eo.min_probability, eo.cache.line_shift());
-    let mut page_model = ModelPrefetcher::new(model, eo.min_probability, PAGE_SHIFT);
+    let mut page_model = ModelPrefetcher::faults(model, eo.min_probability, PAGE_SHIFT);
     let mut line_baselines = prefetch::line_baselines();
     let mut page_baselines = prefetch::page_baselines();
     let mut line_lanes = lanes(&mut line_baselines);

@@ -115,7 +115,10 @@ pub fn quantize(mlp: &Mlp, task: &Task, input: &InputQuant, calib: &Dataset) -> 
         input: input.params.clone(),
         layers,
         out_offset: task.out_offset.iter().map(|&v| v.round() as i32).collect(),
-        threshold_permille: 500,
+        threshold_permille: match task.kind {
+            ModelKind::Memory => inference_core::features::memory::DEFAULT_THRESHOLD,
+            _ => 500,
+        },
     }
 }
 
