@@ -44,6 +44,9 @@ enum Command {
     Sign(cli::sign::SignArgs),
     /// Verify a blob as the kernel does with a key and signatures required.
     Verify(cli::sign::VerifyArgs),
+    /// The registry's versions: list, show, diff, promote, rollback (a rollback republishes
+    /// the older weights under a new version number).
+    Models(cli::models::ModelsArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => cli::sign::keygen(a),
         Command::Sign(a) => cli::sign::sign(a),
         Command::Verify(a) => cli::sign::verify(a),
+        Command::Models(a) => cli::models::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

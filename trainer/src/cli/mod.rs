@@ -6,6 +6,7 @@ pub mod common;
 pub mod evaluate;
 pub mod export;
 pub mod inspect;
+pub mod models;
 pub mod predict;
 pub mod sign;
 pub mod train;

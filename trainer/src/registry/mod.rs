@@ -8,6 +8,7 @@
 //! trainers from publishing at once; a lock left by a dead process is taken over, and the
 //! temporary files of killed writers are removed by the next writer.
 
+pub mod ops;
 pub mod signing;
 
 use std::fs::{self, File, OpenOptions};
@@ -339,9 +340,35 @@ impl Registry {
         kind: ModelKind,
         version: u32,
         blob: &[u8],
-        mut entry: Value,
+        entry: Value,
         hook: &mut dyn FnMut(&str),
     ) -> Result<PathBuf, RegistryError> {
+        self.publish_event(
+            kind,
+            version,
+            blob,
+            entry,
+            json!({"action": "publish"}),
+            hook,
+        )
+    }
+
+    /// [`publish`](Self::publish), recording `event` (with `from`, `to` and `unix_s` filled
+    /// in) in the manifest's `events`.
+    fn publish_event(
+        &self,
+        kind: ModelKind,
+        version: u32,
+        blob: &[u8],
+        mut entry: Value,
+        mut event: Value,
+        hook: &mut dyn FnMut(&str),
+    ) -> Result<PathBuf, RegistryError> {
+        if event.get("from").is_none() {
+            event["from"] = json!(self.current_version(kind));
+        }
+        event["to"] = json!(version);
+        event["unix_s"] = json!(ops::now());
         let dir = self.dir(kind);
         fs::create_dir_all(&dir).map_err(|e| err(&dir, e))?;
         let path = self.blob_path(kind, version);
@@ -359,6 +386,7 @@ impl Registry {
         }
         manifest["model"] = json!(kind.name());
         manifest["current"] = json!(version);
+        ops::push_event(&mut manifest, event);
         let text = serde_json::to_string_pretty(&manifest).map_err(|e| err(&dir, e))?;
         write_atomic(&dir.join("manifest.json"), text.as_bytes(), false)?;
         hook("after-manifest");
