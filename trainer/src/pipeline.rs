@@ -249,6 +249,9 @@ struct Hyper<'a> {
     val_split: f64,
     widths: &'a [usize],
     best_epoch: usize,
+    /// Warm start: the blob training started from (its SHA-256) and the frozen layers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    init_from: Option<serde_json::Value>,
 }
 
 impl Trained {
@@ -317,6 +320,11 @@ impl Trained {
                 val_split,
                 widths: &widths,
                 best_epoch: self.fit.best_epoch,
+                init_from: params.init.as_ref().map(|i| json!({
+                    "source": i.source,
+                    "blob_sha256": hex(&Sha256::digest(&i.blob)),
+                    "freeze": i.freeze,
+                })),
             },
             "metrics_f32": self.fit.val_metrics,
             "metrics_int8": self.int8,

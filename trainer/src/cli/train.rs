@@ -14,6 +14,7 @@ use trainer::eval::metrics::headline_name;
 use trainer::pipeline::{self, Trained, DEFAULT_VAL_SPLIT};
 use trainer::registry::signing::{self, SigningKey};
 use trainer::registry::{self, Registry};
+use trainer::train::warm::Init;
 use trainer::train::Params;
 use trainer::Error;
 
@@ -66,6 +67,14 @@ pub struct TrainArgs {
     /// Sign the published blobs with this private key (default: $AIOS_SIGNING_KEY, if set).
     #[arg(long)]
     sign_key: Option<PathBuf>,
+    /// Warm start (fine-tuning): start from the registry's current model of each kind
+    /// (`current`) or from a blob file (one model only) instead of random weights; same kind,
+    /// feature schema and shape, refused otherwise. Keeps that model's input quantization.
+    #[arg(long, value_name = "current|FILE")]
+    init_from: Option<String>,
+    /// With --init-from: leave the first N layers as they are (0: fine-tune every layer).
+    #[arg(long, default_value_t = 0, requires = "init_from")]
+    freeze: usize,
 }
 
 /// Human output: stdout, or stderr when stdout carries the JSON summary.
@@ -168,6 +177,9 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     // registry as it was
     let mut ready = Vec::new();
     for d in &sets {
+        let params = params
+            .clone()
+            .with_init(init(&a, &registry, d.kind, kinds.len())?);
         let r = train_one(&mut con, &registry, d, &params, &a, sign_key.as_ref())
             .map_err(|e| e.in_model(d.kind))?;
         ready.push(r);
@@ -199,6 +211,40 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// The warm start of `kind` that `--init-from` asks for, if any.
+fn init(
+    a: &TrainArgs,
+    registry: &Registry,
+    kind: ModelKind,
+    n_models: usize,
+) -> Result<Option<Init>, Error> {
+    let Some(from) = a.init_from.as_deref() else {
+        return Ok(None);
+    };
+    let path = if from == "current" {
+        registry.current(kind).ok_or_else(|| {
+            Error::Usage(format!(
+                "--init-from current: {} has no current {} model to start from",
+                registry.root().display(),
+                kind.name()
+            ))
+        })?
+    } else {
+        if n_models > 1 {
+            return Err(Error::Usage(format!(
+                "--init-from {from}: a blob file starts one model; pick it with --model"
+            )));
+        }
+        PathBuf::from(from)
+    };
+    let blob = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    Ok(Some(Init {
+        blob,
+        source: path.display().to_string(),
+        freeze: a.freeze,
+    }))
 }
 
 /// A trained, judged and signed model, ready to publish.

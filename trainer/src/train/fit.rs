@@ -65,7 +65,13 @@ pub fn fit(
     }
     let kind = train.kind;
     let task = Task::new(kind, train);
-    let input = InputQuant::fit(train);
+    let (input, init) = match &params.init {
+        Some(init) => {
+            let (input, mlp) = super::warm::network(init, kind, &task)?;
+            (input, Some(mlp))
+        }
+        None => (InputQuant::fit(train), None),
+    };
     let xt = input.network_input(train);
     let tt = task.targets(train);
     let xv = input.network_input(val);
@@ -74,8 +80,10 @@ pub fn fit(
     let mut widths = vec![kind.n_features()];
     widths.extend(hidden(kind));
     widths.push(kind.n_outputs());
-    let mut mlp = Mlp::new(&widths, &mut rng);
-    let mut adam = Adam::new(&mlp, params.learning_rate, params.weight_decay);
+    let fresh = Mlp::new(&widths, &mut rng);
+    let mut mlp = init.unwrap_or(fresh);
+    let frozen = params.init.as_ref().map_or(0, |i| i.freeze);
+    let mut adam = Adam::new(&mlp, params.learning_rate, params.weight_decay).freeze(frozen);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut best: Option<(f64, f64, Mlp, usize, Metrics)> = None;
     let mut log = Vec::with_capacity(params.epochs);

@@ -42,6 +42,8 @@ pub struct Adam {
     weight_decay: f32,
     t: i32,
     m: Vec<Moments>,
+    /// The first layers left as they are (warm start with frozen layers).
+    frozen: usize,
 }
 
 impl Mlp {
@@ -143,7 +145,14 @@ impl Adam {
             weight_decay,
             t: 0,
             m,
+            frozen: 0,
         }
+    }
+
+    /// Leaves the first `layers` layers unchanged by [`step`](Self::step).
+    pub fn freeze(mut self, layers: usize) -> Adam {
+        self.frozen = layers;
+        self
     }
 
     /// One update step.
@@ -155,7 +164,8 @@ impl Adam {
         let lr = self.lr;
         let eps = self.eps;
         let wd = self.weight_decay;
-        for ((layer, m), (gw, gb)) in mlp.layers.iter_mut().zip(&mut self.m).zip(grads) {
+        let layers = mlp.layers.iter_mut().zip(&mut self.m).zip(grads);
+        for ((layer, m), (gw, gb)) in layers.skip(self.frozen) {
             ndarray::Zip::from(&mut layer.w)
                 .and(&mut m.mw)
                 .and(&mut m.vw)

@@ -20,6 +20,8 @@ pub struct Params {
     /// loss predicts on the training data (distillation) instead of the observed ones. `None`
     /// (the default) distils real data and not synthetic data.
     pub distill: Option<bool>,
+    /// Warm start: the published model training starts from, and the layers it keeps.
+    pub init: Option<super::warm::Init>,
 }
 
 impl Default for Params {
@@ -31,6 +33,7 @@ impl Default for Params {
             weight_decay: 1e-4,
             seed: 42,
             distill: None,
+            init: None,
         }
     }
 }
@@ -44,6 +47,11 @@ impl Params {
     /// Sets the seed.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+    /// Starts training from a published model (see [`super::warm`]).
+    pub fn with_init(mut self, init: Option<super::warm::Init>) -> Self {
+        self.init = init;
         self
     }
     /// Sets the distillation of the workload model (`None`: real data only).

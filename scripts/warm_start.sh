@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Warm start (transfer learning) on NAB CPU series: pre-train the workload model on the five
+# training series, then for each of the three held-out series fine-tune it on the first 30 %
+# (--init-from), and evaluate on the remaining 70 % against the pre-trained model as it is and
+# against a model trained from scratch on the same 30 %. Nothing is chosen on these figures:
+# every run uses the trainer's defaults.
+#   bash scripts/warm_start.sh NAB_DIR [SEED...]     (default seeds 42 1 2; ~3 min a seed)
+set -euo pipefail
+N=${1:?NAB folder}
+shift
+[ $# -gt 0 ] && seeds=("$@") || seeds=(42 1 2)
+T=${T:-./target/release/trainer}
+W=${WORK:-$(mktemp -d)}
+TR=()
+for s in ec2_cpu_utilization_24ae8d ec2_cpu_utilization_53ea38 ec2_cpu_utilization_5f5533 \
+         ec2_cpu_utilization_77c1ca rds_cpu_utilization_cc0c53; do
+  TR+=(--data "nab:$N/$s.csv")
+done
+held=(ec2_cpu_utilization_825cc2 ec2_cpu_utilization_ac20cd rds_cpu_utilization_e47b3b)
+for s in "${held[@]}"; do
+  rows=$(($(wc -l < "$N/$s.csv") - 1)); first=$((rows * 3 / 10))
+  sed -n "1,$((first + 1))p" "$N/$s.csv" > "$W/$s.first.csv"
+  { sed -n 1p "$N/$s.csv"; sed -n "$((first + 2)),\$p" "$N/$s.csv"; } > "$W/$s.rest.csv"
+done
+score() { # blob rest.csv -> "mae persistence skill ungated_skill"
+  "$T" evaluate --model-file "$1" --data "nab:$2" --json 2>/dev/null | python3 -c "
+import json, sys
+f = json.load(sys.stdin)['files'][0]
+u = f.get('model_ungated', {})
+print('%.3f %.3f %.3f %.3f' % (f['mae_pp'], f['persistence_mae_pp'], f['skill'], u.get('skill', float('nan'))))"
+}
+printf '%-6s %-28s %-30s %-30s %-30s\n' seed series "pre-trained (mae pers skill raw)" "fine-tuned" "from scratch"
+for seed in "${seeds[@]}"; do
+  "$T" train --model workload "${TR[@]}" --seed "$seed" --out "$W/pre-$seed" --allow-worse >/dev/null 2>&1
+  pre=$(ls -t "$W"/pre-$seed/workload/v*.blob | head -n 1)
+  for s in "${held[@]}"; do
+    "$T" train --model workload --data "nab:$W/$s.first.csv" --seed "$seed" --init-from "$pre" \
+      --out "$W/ft-$seed-$s" --allow-worse >/dev/null 2>&1
+    "$T" train --model workload --data "nab:$W/$s.first.csv" --seed "$seed" \
+      --out "$W/sc-$seed-$s" --allow-worse >/dev/null 2>&1
+    printf '%-6s %-28s %-30s %-30s %-30s\n' "$seed" "$s" "$(score "$pre" "$W/$s.rest.csv")" \
+      "$(score "$W/ft-$seed-$s/workload/v1.blob" "$W/$s.rest.csv")" \
+      "$(score "$W/sc-$seed-$s/workload/v1.blob" "$W/$s.rest.csv")"
+  done
+done
