@@ -22,24 +22,36 @@ for s in "${held[@]}"; do
   sed -n "1,$((first + 1))p" "$N/$s.csv" > "$W/$s.first.csv"
   { sed -n 1p "$N/$s.csv"; sed -n "$((first + 2)),\$p" "$N/$s.csv"; } > "$W/$s.rest.csv"
 done
-score() { # blob rest.csv -> "mae persistence skill ungated_skill"
+score() { # blob rest.csv -> "mae skill raw_skill" (raw: the network without the do-no-harm gate)
   "$T" evaluate --model-file "$1" --data "nab:$2" --json 2>/dev/null | python3 -c "
 import json, sys
 f = json.load(sys.stdin)['files'][0]
-u = f.get('model_ungated', {})
-print('%.3f %.3f %.3f %.3f' % (f['mae_pp'], f['persistence_mae_pp'], f['skill'], u.get('skill', float('nan'))))"
+b = f['baselines']
+print('%.3f %6.3f %6.3f' % (f['mae_pp'], f['skill'], b['model_ungated']['skill']))"
 }
-printf '%-6s %-28s %-30s %-30s %-30s\n' seed series "pre-trained (mae pers skill raw)" "fine-tuned" "from scratch"
+ref() { # rest.csv -> "persistence_mae ma4_skill"
+  "$T" evaluate --model-file "$1" --data "nab:$2" --json 2>/dev/null | python3 -c "
+import json, sys
+f = json.load(sys.stdin)['files'][0]
+print('%.3f %6.3f' % (f['persistence_mae_pp'], f['baselines']['moving_average_4']['skill']))"
+}
+printf '%-5s %-27s %-22s %-22s %-22s %-22s %s\n' seed series "pre-trained" "fine-tuned" \
+  "fine-tuned, 1 frozen" "from scratch" "persistence MAE, MA(4) skill"
+printf '%-5s %-27s %-22s\n' "" "" "(MAE pp, skill, raw)"
 for seed in "${seeds[@]}"; do
   "$T" train --model workload "${TR[@]}" --seed "$seed" --out "$W/pre-$seed" --allow-worse >/dev/null 2>&1
   pre=$(ls -t "$W"/pre-$seed/workload/v*.blob | head -n 1)
   for s in "${held[@]}"; do
     "$T" train --model workload --data "nab:$W/$s.first.csv" --seed "$seed" --init-from "$pre" \
       --out "$W/ft-$seed-$s" --allow-worse >/dev/null 2>&1
+    "$T" train --model workload --data "nab:$W/$s.first.csv" --seed "$seed" --init-from "$pre" \
+      --freeze 1 --out "$W/fz-$seed-$s" --allow-worse >/dev/null 2>&1
     "$T" train --model workload --data "nab:$W/$s.first.csv" --seed "$seed" \
       --out "$W/sc-$seed-$s" --allow-worse >/dev/null 2>&1
-    printf '%-6s %-28s %-30s %-30s %-30s\n' "$seed" "$s" "$(score "$pre" "$W/$s.rest.csv")" \
-      "$(score "$W/ft-$seed-$s/workload/v1.blob" "$W/$s.rest.csv")" \
-      "$(score "$W/sc-$seed-$s/workload/v1.blob" "$W/$s.rest.csv")"
+    r=$W/$s.rest.csv
+    printf '%-5s %-27s %-22s %-22s %-22s %-22s %s\n' "$seed" "${s#*_utilization_}" \
+      "$(score "$pre" "$r")" "$(score "$W/ft-$seed-$s/workload/v1.blob" "$r")" \
+      "$(score "$W/fz-$seed-$s/workload/v1.blob" "$r")" \
+      "$(score "$W/sc-$seed-$s/workload/v1.blob" "$r")" "$(ref "$pre" "$r")"
   done
 done
