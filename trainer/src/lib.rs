@@ -9,7 +9,8 @@
 //! [`data`] (where samples come from) → [`eval`] (how they are judged: metrics, baselines,
 //! replay, the cache simulator) → [`train`] (the network and how it is fitted) → [`quantize`]
 //! (float network → int8 blob) → [`registry`] (versions, manifest, signatures) → [`pipeline`]
-//! (the one place that strings them together). The command line is in `src/cli/`.
+//! (the one place that strings them together) → [`retrain`] (the continuous-training cycle:
+//! challenger against champion). The command line is in `src/cli/`.
 
 pub mod data;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod pipeline;
 pub mod predict;
 pub mod quantize;
 pub mod registry;
+pub mod retrain;
 pub mod rng;
 pub mod train;
 

@@ -47,6 +47,11 @@ enum Command {
     /// The registry's versions: list, show, diff, promote, rollback (a rollback republishes
     /// the older weights under a new version number).
     Models(cli::models::ModelsArgs),
+    /// One continuous-training cycle (or one every --interval with --watch): train a
+    /// challenger on fresh data, fine-tuned from the current model, judge both on the same
+    /// held-out slice, and publish it only if it is better by --margin and no worse on the
+    /// guards; each decision goes into the manifest.
+    Retrain(cli::retrain::RetrainArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         Command::Sign(a) => cli::sign::sign(a),
         Command::Verify(a) => cli::sign::verify(a),
         Command::Models(a) => cli::models::run(a),
+        Command::Retrain(a) => cli::retrain::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,6 +24,33 @@ use crate::train::{fit, EpochLog, Fit, Params};
 /// threshold is the lowest that keeps to it.
 pub const MAX_PROCESS_FPR: f64 = 0.05;
 
+/// Metrics of a published blob on validation data, at the blob's own operating point, computed
+/// as `train` computes its int8 figures: the threat detector fed its own scores with one
+/// decision per process, the failure model on real incidents by event. `retrain` judges the
+/// champion and the challenger with it on the same slice.
+pub fn judge(model: &Model<'_>, val: &Dataset) -> Metrics {
+    let t = model.header().threshold_permille;
+    if val.is_empty() {
+        return Metrics::default();
+    }
+    match val.kind {
+        ModelKind::Threat => {
+            let v0 = zero_history(val);
+            let (v, _) = replay_threat(&v0, DEFAULT_THRESHOLD, |r| int8_threat_score(model, r));
+            let mut m = int8_metrics(model, &v, Some(t));
+            m.threshold_permille = Some(t);
+            m
+        }
+        ModelKind::Failure if !val.synthetic => {
+            let p = int8_failure_probabilities(model, val);
+            let mut m = metrics::failure_metrics(val, &p, t as f64 / 1000.0);
+            m.threshold_permille = Some(t);
+            m
+        }
+        _ => int8_metrics(model, val, None),
+    }
+}
+
 /// Share of the data held out for validation unless told otherwise.
 pub const DEFAULT_VAL_SPLIT: f64 = 0.2;
 

@@ -8,5 +8,6 @@ pub mod export;
 pub mod inspect;
 pub mod models;
 pub mod predict;
+pub mod retrain;
 pub mod sign;
 pub mod train;

@@ -355,7 +355,7 @@ impl Registry {
 
     /// [`publish`](Self::publish), recording `event` (with `from`, `to` and `unix_s` filled
     /// in) in the manifest's `events`.
-    fn publish_event(
+    pub fn publish_event(
         &self,
         kind: ModelKind,
         version: u32,

@@ -315,6 +315,20 @@ impl Registry {
         })
     }
 
+    /// Appends `event` (with `unix_s` filled in) to the manifest of `kind` without changing
+    /// `current`: a decision not to publish (one atomic manifest write).
+    pub fn record(&self, kind: ModelKind, mut event: Value) -> Result<()> {
+        let dir = self.dir(kind);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut manifest = self.manifest(kind)?;
+        event["unix_s"] = json!(now());
+        push_event(&mut manifest, event);
+        manifest["model"] = json!(kind.name());
+        let text = serde_json::to_string_pretty(&manifest).map_err(|e| err(&dir, e))?;
+        write_atomic(&dir.join("manifest.json"), text.as_bytes(), false)?;
+        Ok(())
+    }
+
     /// Points `current` at `version` and records `event` (manifest first, then the pointer,
     /// each atomically: a crash between leaves the previous `current` in force).
     fn set_current(&self, kind: ModelKind, version: u32, mut event: Value) -> Result<()> {
