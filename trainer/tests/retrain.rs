@@ -205,3 +205,43 @@ fn a_killed_cycle_leaves_a_valid_current() {
     assert!(temps.is_empty(), "{temps:?}");
     current(&reg);
 }
+
+#[test]
+fn a_rotating_collector_feeds_retrain_with_closed_files_only() {
+    let d = temp_dir("collect");
+    let out = d.join("telemetry");
+    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["collect", "--model", "workload", "--interval", "50ms"])
+        .args([
+            "--duration",
+            "1500ms",
+            "--rotate-age",
+            "400ms",
+            "--keep",
+            "2",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .env("AIOS_ANON_KEY", "00112233445566778899aabbccddeeff")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    // at most --keep rotated files, and the file being written was closed at the end
+    assert!((1..=2).contains(&files.len()), "{files:?}");
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("workload-") && name.ends_with(".jsonl"),
+            "{name}"
+        );
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["model"], "workload");
+        }
+    }
+}

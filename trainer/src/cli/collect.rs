@@ -3,9 +3,11 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use inference_core::ModelKind;
 use trainer::data::collect::{self, Anonymiser};
+use trainer::data::rotate::{Rotating, Rotation};
 use trainer::data::strace;
 use trainer::Error;
 
@@ -17,15 +19,26 @@ pub struct CollectArgs {
     /// Model whose records to collect: workload, threat or failure.
     #[arg(long)]
     model: String,
-    /// How long, e.g. 60s, 5m.
+    /// How long, e.g. 60s, 5m, or `forever` (until stopped: a service).
     #[arg(long, default_value = "60s")]
     duration: String,
     /// Sampling interval, e.g. 1s, 500ms.
     #[arg(long, default_value = "1s")]
     interval: String,
-    /// Output file (appended).
+    /// Output file (appended); with --rotate-age or --rotate-size, a folder of rotated files
+    /// (`<model>-<opened>-<n>.jsonl`, the newest --keep of them) that `--data jsonl:DIR`
+    /// reads, the file being written excepted.
     #[arg(long)]
     out: PathBuf,
+    /// Start a new file when the current one is this old (e.g. 1h); implies a folder --out.
+    #[arg(long)]
+    rotate_age: Option<String>,
+    /// Start a new file when the current one reaches this many MiB; implies a folder --out.
+    #[arg(long)]
+    rotate_size: Option<u64>,
+    /// Rotated files kept; older ones are deleted.
+    #[arg(long, default_value_t = 48)]
+    keep: usize,
     /// Anonymisation key file (default ~/.config/aios-ml/anon.key; env AIOS_ANON_KEY wins).
     #[arg(long)]
     key_file: Option<PathBuf>,
@@ -78,30 +91,59 @@ pub fn run(a: CollectArgs) -> Result<(), Error> {
         let anon = Anonymiser::load(&a.key_file.clone().unwrap_or_else(collect::default_key_file))?;
         return trace(&a, &anon);
     }
-    let duration = collect::parse_duration(&a.duration)?;
+    let duration = if a.duration == "forever" {
+        Duration::MAX
+    } else {
+        collect::parse_duration(&a.duration)?
+    };
     let interval = collect::parse_duration(&a.interval)?;
-    let anon = Anonymiser::load(&a.key_file.unwrap_or_else(collect::default_key_file))?;
+    let anon = Anonymiser::load(&a.key_file.clone().unwrap_or_else(collect::default_key_file))?;
+    let rotation = match (&a.rotate_age, a.rotate_size) {
+        (None, None) => None,
+        (age, size) => Some(Rotation {
+            max_age: match age {
+                Some(s) => collect::parse_duration(s)?,
+                None => Duration::MAX,
+            },
+            max_bytes: size.map_or(u64::MAX, |m| m.saturating_mul(1 << 20)),
+            keep: a.keep,
+        }),
+    };
     let template = "  [{bar:30}] {pos}/{len} s {msg}";
     let on_terminal = std::io::stderr().is_terminal();
     let bar = common::progress(on_terminal, Some(duration.as_secs().max(1)), template);
     let out = &a.out;
     eprintln!(
-        "collecting {kind} records every {interval:?} for {duration:?} into {} (Ctrl-C keeps what was written)",
+        "collecting {kind} records every {interval:?} for {} into {} (Ctrl-C keeps what was written)",
+        if duration == Duration::MAX {
+            "ever".to_string()
+        } else {
+            format!("{duration:?}")
+        },
         out.display()
     );
     let mut last_report = 0;
-    let n = collect::collect(kind, duration, interval, out, &anon, |n, t| match &bar {
+    let progress = |n: usize, t: Duration| match &bar {
         Some(b) => {
             b.set_position(t.as_secs());
             b.set_message(format!("{n} records"));
         }
         None => {
-            if t.as_secs() >= last_report + 10 {
+            // a service logs every 10 minutes, a bounded run every 10 s
+            let every = if duration == Duration::MAX { 600 } else { 10 };
+            if t.as_secs() >= last_report + every {
                 last_report = t.as_secs();
                 eprintln!("  {:>4} s: {n} records", t.as_secs());
             }
         }
-    })?;
+    };
+    let n = match rotation {
+        Some(r) => {
+            let mut sink = Rotating::open(out, kind, r)?;
+            collect::collect_into(kind, duration, interval, &mut sink, &anon, progress)?
+        }
+        None => collect::collect(kind, duration, interval, out, &anon, progress)?,
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }

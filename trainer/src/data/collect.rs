@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::rotate::LineSink;
 use crate::error::{DataError, Error, Result};
 use inference_core::ModelKind;
 use serde_json::json;
@@ -317,17 +318,6 @@ pub fn check_appendable(kind: ModelKind, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `out` opened for appending `kind` records, one line at a time (see [`check_appendable`]).
-fn append_lines(kind: ModelKind, out: &Path) -> Result<std::io::LineWriter<fs::File>> {
-    check_appendable(kind, out)?;
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out)
-        .map_err(|e| Error::io(out, e))?;
-    Ok(std::io::LineWriter::new(file))
-}
-
 /// Collects `kind` records every `interval` for `duration`, appending JSONL to `out`.
 /// `progress` is told the number of records written so far.
 pub fn collect(
@@ -336,14 +326,33 @@ pub fn collect(
     interval: Duration,
     out: &Path,
     anon: &Anonymiser,
-    mut progress: impl FnMut(usize, Duration),
+    progress: impl FnMut(usize, Duration),
 ) -> Result<usize> {
+    check_kind(kind)?;
+    check_appendable(kind, out)?;
+    let mut sink = super::rotate::AppendFile::open(out)?;
+    collect_into(kind, duration, interval, &mut sink, anon, progress)
+}
+
+fn check_kind(kind: ModelKind) -> Result<()> {
     if kind == ModelKind::Memory {
         return Err(Error::Usage(
             "memory traces come from valgrind lackey (see docs/DATA.md), not from collect".into(),
         ));
     }
-    let mut w = append_lines(kind, out)?;
+    Ok(())
+}
+
+/// As [`collect`], into any [`LineSink`](super::rotate::LineSink) (e.g. a rotating folder).
+pub fn collect_into(
+    kind: ModelKind,
+    duration: Duration,
+    interval: Duration,
+    w: &mut dyn super::rotate::LineSink,
+    anon: &Anonymiser,
+    mut progress: impl FnMut(usize, Duration),
+) -> Result<usize> {
+    check_kind(kind)?;
     let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let host_id = anon.id(host.trim());
     let start = Instant::now();
@@ -431,13 +440,13 @@ pub fn collect(
             ModelKind::Memory => {}
         }
         for l in lines {
-            writeln!(w, "{l}").map_err(|e| Error::io(out, e))?;
+            w.write_line(&l.to_string())?;
             written += 1;
         }
-        w.flush().map_err(|e| Error::io(out, e))?;
+        w.flush()?;
         progress(written, start.elapsed());
     }
-    w.get_ref().sync_all().map_err(|e| Error::io(out, e))?;
+    w.finish()?;
     Ok(written)
 }
 
@@ -543,19 +552,19 @@ fn run_strace(command: &[String]) -> Result<(super::strace::Trace, usize, Option
 pub fn trace_command(command: &[String], out: &Path, anon: &Anonymiser) -> Result<Traced> {
     check_appendable(ModelKind::Threat, out)?;
     let (trace, skipped, exit_code) = run_strace(command)?;
-    let mut w = append_lines(ModelKind::Threat, out)?;
+    check_appendable(ModelKind::Threat, out)?;
+    let mut w = super::rotate::AppendFile::open(out)?;
     let mut records = 0;
     for p in &trace.processes {
         let t0 = p.calls.first().and_then(|c| c.t_ms).unwrap_or(0);
         let id = anon.id(&format!("{}:{t0}", p.pid.unwrap_or(0)));
         for (calls, win) in super::strace::windows(p) {
             let r = super::jsonl::threat_record(&id, &win, &calls);
-            writeln!(w, "{r}").map_err(|e| Error::io(out, e))?;
+            w.write_line(&r.to_string())?;
             records += 1;
         }
     }
-    w.flush().map_err(|e| Error::io(out, e))?;
-    w.get_ref().sync_all().map_err(|e| Error::io(out, e))?;
+    w.finish()?;
     Ok(Traced {
         records,
         processes: trace.processes.len(),

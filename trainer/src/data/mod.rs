@@ -17,6 +17,7 @@ pub mod encoding;
 pub mod jsonl;
 pub mod lackey;
 pub mod nab;
+pub mod rotate;
 pub mod smd;
 pub mod strace;
 pub mod synth;
