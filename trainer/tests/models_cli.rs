@@ -1,16 +1,16 @@
 //! `trainer models` end to end: list, show, diff, promote and rollback on a registry trained
 //! by the real command, signed and unsigned.
 
+mod common;
+use common::{ok, refused};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use inference_core::{Model, ModelKind, Policy};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("aiml-models-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::temp_dir("models", name)
 }
 
 fn trainer(args: &[&str], root: &Path) -> Output {
@@ -25,20 +25,6 @@ fn trainer(args: &[&str], root: &Path) -> Output {
         .env_remove("AIOS_SIGNING_KEY")
         .output()
         .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn refused(o: &Output) -> String {
-    assert!(
-        !o.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Trains one small workload version with `seed` into `root`.

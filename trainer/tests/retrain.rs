@@ -3,6 +3,9 @@
 //! every decision is in the manifest with both sets of figures, a rollback gives a higher
 //! version with the old weights, and a cycle killed at any moment leaves a valid current.
 
+mod common;
+use common::ok;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -11,10 +14,7 @@ use std::time::Duration;
 use inference_core::{Model, ModelKind, Policy};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("aiml-retrain-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::temp_dir("retrain", name)
 }
 
 /// Workload records of six hosts, 500 one-minute samples each: pattern `a`, a slow sine, or
@@ -70,11 +70,6 @@ fn retrain(reg: &Path, data: &str, extra: &[&str]) -> Output {
         .env_remove("AIOS_SIGNING_KEY")
         .output()
         .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn current(reg: &Path) -> u32 {

@@ -1,13 +1,13 @@
 //! The signing commands end to end: keygen, train --sign-key, verify, sign, and refusals.
 
+mod common;
+use common::{ok, refused};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("aiml-signcli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::temp_dir("signcli", name)
 }
 
 fn trainer(args: &[&str], extra: &[&Path]) -> Output {
@@ -31,20 +31,6 @@ fn sign(file: &Path, key: &Path, out: Option<&Path>) -> Output {
 /// `trainer verify FILE --pub PUBLIC`.
 fn verify(file: &Path, public: &Path) -> Output {
     trainer(&["verify"], &[file, Path::new("--pub"), public])
-}
-
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn refused(o: &Output) -> String {
-    assert!(
-        !o.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

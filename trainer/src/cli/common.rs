@@ -2,7 +2,74 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use inference_core::ModelKind;
+use std::path::PathBuf;
+
+use trainer::data::ReadOptions;
+use trainer::pipeline::DEFAULT_VAL_SPLIT;
+use trainer::train::Params;
 use trainer::Error;
+
+/// What `train` and `retrain` share: how the network is fitted, and how data is read.
+#[derive(clap::Args)]
+pub struct FitArgs {
+    /// Training epochs.
+    #[arg(long, default_value_t = Params::default().epochs)]
+    pub epochs: usize,
+    /// Share of the data held out for validation (split by series/process/component), in
+    /// (0, 0.9): 0 is refused, since a model without validation figures cannot be judged.
+    /// `retrain` judges champion and challenger on it.
+    #[arg(long, default_value_t = DEFAULT_VAL_SPLIT)]
+    pub val_split: f64,
+    /// Samples per model (synthetic data: default per model, at least 12000; a cap for real
+    /// data).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Seed of data generation, initialisation, shuffling and the validation split.
+    #[arg(long, default_value_t = Params::default().seed)]
+    pub seed: u64,
+    /// Workload: train the network on the conditional medians of a tree ensemble with
+    /// absolute-error loss fitted to the same training data (`auto`: on real data, not on
+    /// synthetic data).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
+    pub distill: String,
+    /// NAB anomaly windows (anomaly_windows.json), for failure data from NAB series.
+    #[arg(long)]
+    pub windows: Option<PathBuf>,
+    /// Skip malformed rows (and report how many) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+}
+
+impl FitArgs {
+    /// The training parameters, validated (and `--val-split`, `--samples` checked).
+    pub fn params(&self) -> Result<Params, Error> {
+        let distill = match self.distill.as_str() {
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => None,
+        };
+        let params = Params::default()
+            .with_epochs(self.epochs)
+            .with_seed(self.seed)
+            .with_distill(distill);
+        params.validate()?;
+        trainer::pipeline::check_val_split(self.val_split)?;
+        if self.samples == Some(0) {
+            return Err(Error::param("--samples", "must be at least 1"));
+        }
+        Ok(params)
+    }
+
+    /// How `--data` is read.
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            skip_bad_rows: self.skip_bad_rows,
+            windows: self.windows.clone(),
+            max_samples: self.samples,
+            incident_rows: false,
+        }
+    }
+}
 
 /// The models named by `--model` (`all` or a comma-separated list).
 pub fn kinds(model: &str) -> Result<Vec<ModelKind>, Error> {

@@ -2,16 +2,16 @@
 //! `--watch`); the work is in `trainer::retrain`.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use trainer::data::time::unix_now;
 
 use serde_json::json;
 use trainer::data::collect::parse_duration;
-use trainer::data::{load_all, ReadOptions};
-use trainer::pipeline::{self, DEFAULT_VAL_SPLIT};
+use trainer::data::load_all;
 use trainer::registry::signing;
 use trainer::registry::Registry;
 use trainer::retrain::{self, Rules};
-use trainer::train::Params;
 use trainer::Error;
 
 use super::common;
@@ -22,6 +22,8 @@ pub struct RetrainArgs {
     /// Models: workload, threat, failure, memory, a comma-separated list, or all.
     #[arg(long, default_value = "workload")]
     model: String,
+    #[command(flatten)]
+    fit: common::FitArgs,
     /// Fresh data, repeatable, as for `train` (e.g. jsonl:DIR, the folder `collect --rotate`
     /// keeps appending to).
     #[arg(long, required = true)]
@@ -39,28 +41,6 @@ pub struct RetrainArgs {
     /// Train the challenger from random weights (default: fine-tune the current model).
     #[arg(long)]
     scratch: bool,
-    /// Workload: train on a tree ensemble's predictions (as `train --distill`; `auto`: real
-    /// data only).
-    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
-    distill: String,
-    /// Training epochs of the challenger.
-    #[arg(long, default_value_t = Params::default().epochs)]
-    epochs: usize,
-    /// Share of the fresh data held out to judge champion and challenger on.
-    #[arg(long, default_value_t = DEFAULT_VAL_SPLIT)]
-    val_split: f64,
-    /// Samples per model (synthetic data; a cap for real data).
-    #[arg(long)]
-    samples: Option<usize>,
-    /// Seed of the challenger's initialisation, shuffling and the held-out split.
-    #[arg(long, default_value_t = Params::default().seed)]
-    seed: u64,
-    /// Skip malformed rows (and report how many) instead of stopping at the first.
-    #[arg(long)]
-    skip_bad_rows: bool,
-    /// NAB anomaly windows, for failure data from NAB series.
-    #[arg(long)]
-    windows: Option<PathBuf>,
     /// Sign what is published with this private key (default: $AIOS_SIGNING_KEY, if set).
     #[arg(long)]
     sign_key: Option<PathBuf>,
@@ -74,13 +54,6 @@ pub struct RetrainArgs {
     /// Print each decision as one JSON line.
     #[arg(long)]
     json: bool,
-}
-
-fn now_s() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Runs `trainer retrain`.
@@ -99,17 +72,7 @@ pub fn run(a: RetrainArgs) -> Result<(), Error> {
 
 fn cycle(a: &RetrainArgs) -> Result<(), Error> {
     let kinds = common::kinds(&a.model)?;
-    let distill = match a.distill.as_str() {
-        "on" => Some(true),
-        "off" => Some(false),
-        _ => None,
-    };
-    let params = Params::default()
-        .with_epochs(a.epochs)
-        .with_seed(a.seed)
-        .with_distill(distill);
-    params.validate()?;
-    pipeline::check_val_split(a.val_split)?;
+    let params = a.fit.params()?;
     let rules = Rules {
         margin: a.margin,
         max_fpr_increase: a.max_fpr_increase,
@@ -119,23 +82,18 @@ fn cycle(a: &RetrainArgs) -> Result<(), Error> {
         return Err(Error::param("--margin", "must be a finite number"));
     }
     let key = signing::configured_key(a.sign_key.as_deref())?;
-    let ro = ReadOptions {
-        skip_bad_rows: a.skip_bad_rows,
-        windows: a.windows.clone(),
-        max_samples: a.samples,
-        incident_rows: false,
-    };
+    let ro = a.fit.read_options();
     let registry = Registry::open(&a.registry)?;
     for kind in kinds {
-        let (data, _) = load_all(kind, &a.data, &ro, a.samples, a.seed)?;
+        let (data, _) = load_all(kind, &a.data, &ro, a.fit.samples, a.fit.seed)?;
         let o = retrain::cycle(
             &registry,
             &data,
             &params,
-            a.val_split,
+            a.fit.val_split,
             &rules,
             key.as_ref(),
-            now_s(),
+            unix_now(),
         )
         .map_err(|e| e.in_model(kind))?;
         let champ = o.champion.as_ref();

@@ -3,15 +3,17 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+use trainer::data::time::unix_now;
 
 use inference_core::ModelKind;
 use serde_json::{json, Value};
 
 use trainer::data::dataset::Dataset;
-use trainer::data::{load_all, ReadOptions};
+use trainer::data::load_all;
 use trainer::eval::metrics::headline_name;
-use trainer::pipeline::{self, Trained, DEFAULT_VAL_SPLIT};
+use trainer::pipeline::{self, Trained};
 use trainer::registry::signing::{self, SigningKey};
 use trainer::registry::{self, Registry};
 use trainer::train::warm::Init;
@@ -26,19 +28,8 @@ pub struct TrainArgs {
     /// Model to train: workload, threat, failure, memory or all.
     #[arg(long, default_value = "all")]
     model: String,
-    /// Training epochs.
-    #[arg(long, default_value_t = Params::default().epochs)]
-    epochs: usize,
-    /// Share of the data held out for validation (split by series/process/component), in
-    /// (0, 0.9): 0 is refused, since a model without validation figures cannot be judged.
-    #[arg(long, default_value_t = DEFAULT_VAL_SPLIT)]
-    val_split: f64,
-    /// Samples per model (default: per-model, at least 12000).
-    #[arg(long)]
-    samples: Option<usize>,
-    /// Seed of data generation, initialisation and shuffling.
-    #[arg(long, default_value_t = Params::default().seed)]
-    seed: u64,
+    #[command(flatten)]
+    fit: common::FitArgs,
     /// Registry folder.
     #[arg(long, default_value = "models")]
     out: PathBuf,
@@ -46,12 +37,6 @@ pub struct TrainArgs {
     /// lackey:PATH.
     #[arg(long, default_value = "synthetic")]
     data: Vec<String>,
-    /// NAB anomaly windows (anomaly_windows.json), for failure data from NAB series.
-    #[arg(long)]
-    windows: Option<PathBuf>,
-    /// Skip malformed rows (and report how many) instead of stopping at the first.
-    #[arg(long)]
-    skip_bad_rows: bool,
     /// Print a machine-readable JSON summary on stdout (human output goes to stderr).
     #[arg(long)]
     json: bool,
@@ -59,11 +44,6 @@ pub struct TrainArgs {
     /// among the validation processes); without it such a run fails and publishes nothing.
     #[arg(long)]
     allow_worse: bool,
-    /// Workload: train the network on the conditional medians of a tree ensemble with
-    /// absolute-error loss fitted to the same training data (`auto`: on real data, not on
-    /// synthetic data).
-    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
-    distill: String,
     /// Sign the published blobs with this private key (default: $AIOS_SIGNING_KEY, if set).
     #[arg(long)]
     sign_key: Option<PathBuf>,
@@ -110,26 +90,8 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     let start = Instant::now();
     let sign_key = signing::configured_key(a.sign_key.as_deref())?;
     let kinds = common::kinds(&a.model)?;
-    let distill = match a.distill.as_str() {
-        "on" => Some(true),
-        "off" => Some(false),
-        _ => None,
-    };
-    let params = Params::default()
-        .with_epochs(a.epochs)
-        .with_seed(a.seed)
-        .with_distill(distill);
-    params.validate()?;
-    pipeline::check_val_split(a.val_split)?;
-    if a.samples == Some(0) {
-        return Err(Error::param("--samples", "must be at least 1"));
-    }
-    let ro = ReadOptions {
-        skip_bad_rows: a.skip_bad_rows,
-        windows: a.windows.clone(),
-        max_samples: a.samples,
-        incident_rows: false,
-    };
+    let params = a.fit.params()?;
+    let ro = a.fit.read_options();
     if a.out.is_file() {
         return Err(Error::Usage(format!(
             "--out {} is a file, not a registry folder",
@@ -143,16 +105,16 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     con.line(format!(
         "  models: {}  epochs: {}  validation: {:.0}%  seed: {}  registry: {}",
         names.join(", "),
-        a.epochs,
-        a.val_split * 100.0,
-        a.seed,
+        a.fit.epochs,
+        a.fit.val_split * 100.0,
+        a.fit.seed,
         a.out.display()
     ));
     con.line("");
     con.line("Step 1: Collecting training data");
     let mut sets = Vec::new();
     for &k in &kinds {
-        let (d, skipped) = load_all(k, &a.data, &ro, a.samples, a.seed)?;
+        let (d, skipped) = load_all(k, &a.data, &ro, a.fit.samples, a.fit.seed)?;
         if skipped > 0 {
             con.line(format!(
                 "  {:<9} skipped {skipped} malformed row(s)",
@@ -169,7 +131,7 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     }
     // refuse too little data before any model is trained
     for d in &sets {
-        pipeline::check_data(d, a.val_split, params.seed)?;
+        pipeline::check_data(d, a.fit.val_split, params.seed)?;
     }
     con.line("");
     con.line("Step 2: Training");
@@ -268,7 +230,7 @@ fn train_one(
 ) -> Result<Ready, Error> {
     let kind = d.kind;
     let version = registry.next_version(kind);
-    let created = now_s();
+    let created = unix_now();
     con.line(format!(
         "Training {}... on {} samples",
         struct_name(kind),
@@ -278,7 +240,7 @@ fn train_one(
     let template = "  [{bar:30}] {pos}/{len} epochs {msg}";
     let bar = common::progress(con.tty, Some(params.epochs as u64), template);
     // each epoch is printed as it ends (above the bar on a terminal, so the history stays)
-    let trained = pipeline::train(d, params, a.val_split, version, created, |e| {
+    let trained = pipeline::train(d, params, a.fit.val_split, version, created, |e| {
         let line = format!(
             "  Epoch {}/{} - loss {} val_loss {} {metric_name} {}",
             e.epoch,
@@ -299,7 +261,7 @@ fn train_one(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut entry = trained.manifest_entry(d, params, a.val_split, created);
+    let mut entry = trained.manifest_entry(d, params, a.fit.val_split, created);
     let blob = signing::maybe_sign(&trained.blob, sign_key)?;
     if let Some(k) = sign_key {
         entry["signing_public_key"] = json!(signing::key_hex(&k.public()));
@@ -340,13 +302,6 @@ fn struct_name(kind: ModelKind) -> &'static str {
         ModelKind::Failure => "FailurePredictor",
         ModelKind::Memory => "MemoryPredictor",
     }
-}
-
-fn now_s() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// A figure with `digits` decimals, or `n/a` when it is undefined (missing, NaN, infinite).

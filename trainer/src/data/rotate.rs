@@ -11,10 +11,11 @@
 use std::fs::{self, File};
 use std::io::{LineWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use inference_core::ModelKind;
 
+use super::time::unix_now;
 use crate::error::{Error, Result};
 
 /// Where collected lines go.
@@ -84,13 +85,6 @@ pub struct Rotating {
     opened: Instant,
     opened_unix: u64,
     bytes: u64,
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl Rotating {

@@ -371,10 +371,7 @@ pub(super) fn push_event(manifest: &mut Value, event: Value) {
 
 /// Seconds since the Unix epoch.
 pub(super) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    crate::data::time::unix_now()
 }
 
 /// The fields two manifest entries differ in, flattened (`metrics_int8.skill`,
