@@ -273,6 +273,7 @@ static size_t stack_of(int model)
 int main(void)
 {
 	AimlModelInfo info;
+	AimlHealth health;
 	static AimlWorkloadHistory wh;
 	AimlWorkloadPrediction wp;
 	static const char *names[] = { "", "workload", "threat", "failure", "memory", "load(memory)",
@@ -280,10 +281,15 @@ int main(void)
 	size_t base;
 	int bad, k;
 
-	/* before aiml_init: nothing to predict with */
+	/* before aiml_init: the slot is empty, and the first prediction puts the built-in model
+	 * in it (lazy initialisation) */
 	EXPECT(aiml_info(AIML_KIND_WORKLOAD, &info), AIML_STATUS_NOT_INITIALIZED);
 	EXPECT(aiml_workload_history_init(&wh), AIML_STATUS_OK);
-	EXPECT(aiml_workload_predict(&wh, &wp), AIML_STATUS_NOT_INITIALIZED);
+	EXPECT(aiml_workload_predict(&wh, &wp), AIML_STATUS_OK);
+	EXPECT(aiml_info(AIML_KIND_WORKLOAD, &info), AIML_STATUS_OK);
+	CHECK(info.source == AIML_SOURCE_DEFAULT);
+	EXPECT(aiml_health(AIML_KIND_WORKLOAD, &health), AIML_STATUS_OK);
+	CHECK(health.lazy_defaults == 1 && health.predictions == 1 && health.timed == 0);
 	EXPECT(aiml_init(), AIML_STATUS_OK);
 	EXPECT(aiml_init(), AIML_STATUS_OK);
 
@@ -295,6 +301,7 @@ int main(void)
 	bad = aiml_run_vectors('L');
 	CHECK(bad == 0);
 	CHECK(aiml_run_signing() == 0);
+	CHECK(aiml_run_health(200000) == 0);
 
 	base = stack_of(0);
 	for (k = 1; k <= 6; k++)

@@ -62,6 +62,11 @@
 #define AIML_HAS_GPU 2
 
 /**
+ * Latency buckets of [`AimlHealth::latency`].
+ */
+#define AIML_LATENCY_BUCKETS 8
+
+/**
  * 64-bit words of [`AimlWorkloadHistory`].
  */
 #define AIML_WORKLOAD_HISTORY_WORDS 112
@@ -225,6 +230,53 @@ typedef int32_t (*AimlFloorRead)(void *ctx, uint32_t kind, uint32_t *floor);
  * durable, anything else on failure. NULL: no store.
  */
 typedef int32_t (*AimlFloorRaise)(void *ctx, uint32_t kind, uint32_t version);
+
+/**
+ * A monotonic clock: returns the time in any fixed unit (ns recommended: the histogram's
+ * bounds are read in that unit). NULL: none.
+ */
+typedef uint64_t (*AimlClock)(void *ctx);
+
+/**
+ * A snapshot of one model's health counters (`aiml_health`). All counts wrap at 2^32: take
+ * differences between snapshots.
+ */
+typedef struct AimlHealth {
+  /**
+   * `AIML_KIND_*`.
+   */
+  uint32_t kind;
+  /**
+   * Predictions answered (status OK).
+   */
+  uint32_t predictions;
+  /**
+   * Prediction calls refused (bad pointer or history, or no model).
+   */
+  uint32_t refusals;
+  /**
+   * Answered predictions that were timed (a clock was set).
+   */
+  uint32_t timed;
+  /**
+   * Sum of the timed predictions' durations, clock units (wraps).
+   */
+  uint32_t time_total;
+  /**
+   * Longest timed prediction, clock units.
+   */
+  uint32_t time_max;
+  /**
+   * Timed predictions per duration bucket: below 250, 500, 1000, 2000, 4000, 8000, 16000
+   * clock units, and the rest (`AIML_LATENCY_BOUNDS`).
+   */
+  uint32_t latency[AIML_LATENCY_BUCKETS];
+  /**
+   * Times the built-in model was put in the slot by a prediction that found it empty
+   * (lazy initialisation, before any `aiml_init`).
+   */
+  uint32_t lazy_defaults;
+} AimlHealth;
 
 /**
  * What a slot holds.
@@ -637,6 +689,25 @@ enum AimlStatus aiml_set_rollback_store(AimlFloorRead read, AimlFloorRaise raise
  * Switches the slot of `kind` back to its built-in model.
  */
 enum AimlStatus aiml_reset(uint32_t kind);
+
+/**
+ * Sets the clock predictions are timed with (`clock(ctx)` returns a monotonic time, ns
+ * recommended: the latency histogram's bounds are read in its unit), or clears it (NULL).
+ * Without a clock the health counters count but do not time. `PolicyLocked` after
+ * `aiml_lock_policy` (a function every prediction calls is set once, at init).
+ */
+enum AimlStatus aiml_set_clock(AimlClock clock, void *ctx);
+
+/**
+ * Fills `out` with the health counters of the slot of `kind`: predictions answered and
+ * refused, and, with a clock set, their total and longest duration and a latency histogram.
+ * Safe to call at any time, concurrently with predictions (each counter is exact; see
+ * `AimlHealth`).
+ *
+ * # Safety
+ * `out`, if non-null and aligned, must be valid for writes.
+ */
+enum AimlStatus aiml_health(uint32_t kind, struct AimlHealth *out);
 
 /**
  * Fills `out` with what the slot of `kind` holds.

@@ -94,6 +94,7 @@ static int __init aiml_test_init(void)
 		bad++;
 	if (aiml_reset(9) != AIML_STATUS_UNKNOWN_KIND)
 		bad++;
+	bad += aiml_run_health(20000);
 	aiml_bench(20000);
 	pr_info("aiml-done failed_calls=%d\n", bad);
 	pr_info("aiml-stress-done violations=%d\n", aiml_run_stress());

@@ -2,7 +2,8 @@
 //!
 //! The four models live in four static slots, one per [`ModelKind`](inference_core::ModelKind).
 //! Each slot starts empty; [`aiml_init`] puts the built-in model in it (zero-copy: the
-//! built-in blobs stay in `.rodata`). [`aiml_load`] copies a caller's blob into the slot's
+//! built-in blobs stay in `.rodata`), and so does the first prediction on an empty slot (lazy
+//! initialisation). Each slot keeps health counters ([`health`], [`aiml_health`]). [`aiml_load`] copies a caller's blob into the slot's
 //! spare buffer, validates it with `inference-core` and, only if it is accepted, switches the
 //! slot to it with one atomic store; on refusal the previous model stays and the status says
 //! why. [`aiml_reset`] goes back to the built-in model.
@@ -33,6 +34,7 @@ extern crate std;
 pub use inference_core;
 
 mod ffi;
+pub mod health;
 mod history;
 pub mod policy;
 pub mod rollback;
@@ -41,6 +43,7 @@ mod status;
 mod sync;
 
 pub use ffi::*;
+pub use health::{AimlHealth, AIML_LATENCY_BOUNDS, AIML_LATENCY_BUCKETS};
 pub use history::*;
 pub use status::AimlStatus;
 

@@ -13,6 +13,7 @@ use inference_core::{
     FailurePredictor, MemoryPredictor, ModelSource, Predictor, ThreatDetector, WorkloadPredictor,
 };
 
+use crate::health;
 use crate::history::{self, check_ptr, Opaque};
 use crate::slot::{Slot, SLOT_BYTES};
 use crate::status::AimlStatus;
@@ -110,12 +111,24 @@ unsafe fn predict<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
     out: *mut C,
     predict: impl FnOnce(&P, &O::Inner) -> R,
 ) -> Result<(), AimlStatus> {
-    check_ptr(out)?;
-    // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
-    let hist = unsafe { history::get(h) }?;
-    let r = slot.read(|p| predict(p, hist))?;
-    // SAFETY: forwarded contract.
-    unsafe { put(out, r.into()) }
+    let start = health::now();
+    let r = (|| {
+        check_ptr(out)?;
+        // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
+        let hist = unsafe { history::get(h) }?;
+        let r = slot.read_or_default(|p| predict(p, hist))?;
+        // SAFETY: forwarded contract.
+        unsafe { put(out, r.into()) }
+    })();
+    record(&slot.health, start, r.is_ok());
+    r
+}
+
+/// Counts one prediction call in the slot's health counters, timed if a clock is set. Not
+/// inlined: one copy for the four models' predictions (flash).
+#[inline(never)]
+fn record(health: &health::Health, start: Option<health::Timestamp>, answered: bool) {
+    health.record(answered, start.filter(|_| answered).map(|t| t.elapsed()));
 }
 
 /// As [`predict`], for a predictor that records what it predicted in the history (the
@@ -129,12 +142,17 @@ unsafe fn predict_mut<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
     out: *mut C,
     predict: impl FnOnce(&P, &mut O::Inner) -> R,
 ) -> Result<(), AimlStatus> {
-    check_ptr(out)?;
-    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
-    let hist = unsafe { history::get_mut(h) }?;
-    let r = slot.read(|p| predict(p, hist))?;
-    // SAFETY: forwarded contract.
-    unsafe { put(out, r.into()) }
+    let start = health::now();
+    let r = (|| {
+        check_ptr(out)?;
+        // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+        let hist = unsafe { history::get_mut(h) }?;
+        let r = slot.read_or_default(|p| predict(p, hist))?;
+        // SAFETY: forwarded contract.
+        unsafe { put(out, r.into()) }
+    })();
+    record(&slot.health, start, r.is_ok());
+    r
 }
 
 /// Puts the built-in model in every slot that holds none. Call once before predicting (e.g.
@@ -273,6 +291,42 @@ pub extern "C" fn aiml_reset(kind: u32) -> AimlStatus {
         AIML_KIND_MEMORY => MEMORY.reset(),
         _ => Err(AimlStatus::UnknownKind),
     })
+}
+
+/// Sets the clock predictions are timed with (`clock(ctx)` returns a monotonic time, ns
+/// recommended: the latency histogram's bounds are read in its unit), or clears it (NULL).
+/// Without a clock the health counters count but do not time. `PolicyLocked` after
+/// `aiml_lock_policy` (a function every prediction calls is set once, at init).
+#[unsafe(no_mangle)]
+pub extern "C" fn aiml_set_clock(
+    clock: health::AimlClock,
+    ctx: *mut core::ffi::c_void,
+) -> AimlStatus {
+    if crate::policy::is_locked() {
+        return AimlStatus::PolicyLocked;
+    }
+    health::set_clock(clock, ctx);
+    AimlStatus::Ok
+}
+
+/// Fills `out` with the health counters of the slot of `kind`: predictions answered and
+/// refused, and, with a clock set, their total and longest duration and a latency histogram.
+/// Safe to call at any time, concurrently with predictions (each counter is exact; see
+/// `AimlHealth`).
+///
+/// # Safety
+/// `out`, if non-null and aligned, must be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_health(kind: u32, out: *mut health::AimlHealth) -> AimlStatus {
+    let snapshot = match kind {
+        AIML_KIND_WORKLOAD => WORKLOAD.health.snapshot(kind),
+        AIML_KIND_THREAT => THREAT.health.snapshot(kind),
+        AIML_KIND_FAILURE => FAILURE.health.snapshot(kind),
+        AIML_KIND_MEMORY => MEMORY.health.snapshot(kind),
+        _ => return AimlStatus::UnknownKind,
+    };
+    // SAFETY: forwarded contract.
+    status(unsafe { put(out, snapshot) })
 }
 
 /// What a slot holds.

@@ -34,6 +34,8 @@ use inference_core::{ModelSource, Policy, Predictor};
 pub(crate) mod switch;
 use switch::{Switch, WriteLock};
 
+use crate::health::Health;
+
 /// Bytes of each of the two blob buffers of a slot. Set at build time with the environment
 /// variable `AIML_SHIM_SLOT_BYTES` (decimal); default 4096 (every built-in model fits). 0
 /// builds a defaults-only shim whose slots need no RAM for blobs (`aiml_load` then always
@@ -66,6 +68,8 @@ pub struct Slot<P> {
     /// Anti-rollback floor: the version of the last blob loaded (only written under the
     /// writer flag).
     floor: AtomicU32,
+    /// Predictions, refusals and their durations ([`crate::health`]).
+    pub health: Health,
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
     blobs: [UnsafeCell<[u8; SLOT_BYTES]>; 2],
 }
@@ -92,6 +96,7 @@ impl<P: Predictor<'static>> Slot<P> {
                 max_retries: AtomicU32::new(0),
             },
             floor: AtomicU32::new(0),
+            health: Health::new(),
             predictors: [
                 UnsafeCell::new(MaybeUninit::uninit()),
                 UnsafeCell::new(MaybeUninit::uninit()),
@@ -112,6 +117,25 @@ impl<P: Predictor<'static>> Slot<P> {
         let r = f(p);
         self.switch.leave(idx);
         Ok(r)
+    }
+
+    /// As [`read`](Self::read), and an empty slot first gets the built-in model (lazy
+    /// initialisation: a prediction before `aiml_init` is answered). Should a writer hold
+    /// the slot at that moment, this one prediction uses a built-in predictor made on the
+    /// stack instead of waiting.
+    pub fn read_or_default<R>(&self, f: impl FnOnce(&P) -> R) -> Result<R, AimlStatus> {
+        if !self.is_initialized() && self.init().is_ok() {
+            self.health.lazy_default();
+        }
+        let mut f = Some(f);
+        match self.read(|p| f.take().map(|f| f(p))) {
+            Ok(Some(r)) => Ok(r),
+            // the slot was empty and a writer held it: `f` has not run
+            _ => match f.take() {
+                Some(f) => Ok(f(&P::load(None, &Policy::OPEN))),
+                None => Err(AimlStatus::NotInitialized),
+            },
+        }
     }
 
     /// Reader back-offs so far (a switch came between a reader's two looks at the active

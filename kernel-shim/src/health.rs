@@ -1,0 +1,198 @@
+//! Health counters of each model slot: how many predictions, how many refused, and, with a
+//! clock from the caller, how long they took.
+//!
+//! The core has no clock. The caller may register one (`aiml_set_clock`: a function and a
+//! context, e.g. `ktime_get_ns`, a cycle counter, `clock_gettime`); every prediction then
+//! reads it before and after and files the difference into a fixed histogram. Without a clock
+//! only the counts move. Counters are 32-bit and wrap (a reader takes differences between
+//! two snapshots, as with `/proc/stat`); each is updated with one atomic read-modify-write
+//! (plain load and store on single-core builds, where nesting restores them), so a snapshot
+//! taken concurrently with predictions is a set of individually exact counters, not one
+//! instant. Cost: two clock calls and five counter updates per prediction.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::SeqCst};
+
+use crate::sync::{add, inc, max, AtomicU32};
+
+/// Latency buckets of [`AimlHealth::latency`].
+pub const AIML_LATENCY_BUCKETS: usize = 8;
+
+/// Upper bounds (exclusive) of the first seven buckets, in clock units (ns with a ns clock);
+/// the last bucket holds the rest.
+pub const AIML_LATENCY_BOUNDS: [u32; AIML_LATENCY_BUCKETS - 1] =
+    [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000];
+
+/// A monotonic clock: returns the time in any fixed unit (ns recommended: the histogram's
+/// bounds are read in that unit). NULL: none.
+pub type AimlClock = Option<unsafe extern "C" fn(ctx: *mut c_void) -> u64>;
+
+type ClockFn = unsafe extern "C" fn(*mut c_void) -> u64;
+
+static CLOCK: AtomicUsize = AtomicUsize::new(0);
+static CLOCK_CTX: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets (or, with `None`, clears) the clock predictions are timed with.
+pub fn set_clock(clock: AimlClock, ctx: *mut c_void) {
+    CLOCK.store(0, SeqCst);
+    CLOCK_CTX.store(ctx, SeqCst);
+    CLOCK.store(clock.map_or(0, |f| f as usize), SeqCst);
+}
+
+/// A reading of the caller's clock, and the clock it came from.
+#[derive(Clone, Copy)]
+pub struct Timestamp {
+    clock: ClockFn,
+    ctx: *mut c_void,
+    at: u64,
+}
+
+impl Timestamp {
+    /// Clock units since this reading (0 if the clock went backwards).
+    pub fn elapsed(self) -> u64 {
+        // SAFETY: the caller registered `clock` with this contract (aiml_set_clock).
+        unsafe { (self.clock)(self.ctx) }.saturating_sub(self.at)
+    }
+}
+
+/// The time now, if a clock is set.
+pub fn now() -> Option<Timestamp> {
+    let f = CLOCK.load(SeqCst);
+    if f == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero value was stored by `set_clock` from a function pointer of this type.
+    let clock = unsafe { core::mem::transmute::<usize, ClockFn>(f) };
+    let ctx = CLOCK_CTX.load(SeqCst);
+    // SAFETY: the caller registered `clock` with this contract (aiml_set_clock).
+    let at = unsafe { clock(ctx) };
+    Some(Timestamp { clock, ctx, at })
+}
+
+/// A slot's counters (see the module docs).
+pub struct Health {
+    predictions: AtomicU32,
+    refusals: AtomicU32,
+    timed: AtomicU32,
+    time_total: AtomicU32,
+    time_max: AtomicU32,
+    latency: [AtomicU32; AIML_LATENCY_BUCKETS],
+    lazy_defaults: AtomicU32,
+}
+
+/// A snapshot of one model's health counters (`aiml_health`). All counts wrap at 2^32: take
+/// differences between snapshots.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AimlHealth {
+    /// `AIML_KIND_*`.
+    pub kind: u32,
+    /// Predictions answered (status OK).
+    pub predictions: u32,
+    /// Prediction calls refused (bad pointer or history, or no model).
+    pub refusals: u32,
+    /// Answered predictions that were timed (a clock was set).
+    pub timed: u32,
+    /// Sum of the timed predictions' durations, clock units (wraps).
+    pub time_total: u32,
+    /// Longest timed prediction, clock units.
+    pub time_max: u32,
+    /// Timed predictions per duration bucket: below 250, 500, 1000, 2000, 4000, 8000, 16000
+    /// clock units, and the rest (`AIML_LATENCY_BOUNDS`).
+    pub latency: [u32; AIML_LATENCY_BUCKETS],
+    /// Times the built-in model was put in the slot by a prediction that found it empty
+    /// (lazy initialisation, before any `aiml_init`).
+    pub lazy_defaults: u32,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Health {
+    /// All zero.
+    pub const fn new() -> Self {
+        Health {
+            predictions: AtomicU32::new(0),
+            refusals: AtomicU32::new(0),
+            timed: AtomicU32::new(0),
+            time_total: AtomicU32::new(0),
+            time_max: AtomicU32::new(0),
+            latency: [
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+            ],
+            lazy_defaults: AtomicU32::new(0),
+        }
+    }
+
+    /// Counts one prediction call: answered or refused, and the duration of an answered one
+    /// if it was timed.
+    pub fn record(&self, answered: bool, elapsed: Option<u64>) {
+        inc(if answered {
+            &self.predictions
+        } else {
+            &self.refusals
+        });
+        if let Some(d) = elapsed {
+            let d = u32::try_from(d).unwrap_or(u32::MAX);
+            inc(&self.timed);
+            add(&self.time_total, d);
+            max(&self.time_max, d);
+            let b = AIML_LATENCY_BOUNDS
+                .iter()
+                .position(|&bound| d < bound)
+                .unwrap_or(AIML_LATENCY_BUCKETS - 1);
+            if let Some(c) = self.latency.get(b) {
+                inc(c);
+            }
+        }
+    }
+
+    /// Counts a lazy installation of the built-in model.
+    pub fn lazy_default(&self) {
+        inc(&self.lazy_defaults);
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self, kind: u32) -> AimlHealth {
+        AimlHealth {
+            kind,
+            predictions: self.predictions.load(SeqCst),
+            refusals: self.refusals.load(SeqCst),
+            timed: self.timed.load(SeqCst),
+            time_total: self.time_total.load(SeqCst),
+            time_max: self.time_max.load(SeqCst),
+            latency: core::array::from_fn(|i| self.latency[i].load(SeqCst)),
+            lazy_defaults: self.lazy_defaults.load(SeqCst),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_land_in_their_buckets() {
+        let h = Health::new();
+        for d in [0u64, 249, 250, 999, 1000, 15_999, 16_000, 1 << 40] {
+            h.record(true, Some(d));
+        }
+        h.record(true, None);
+        h.record(false, None);
+        let s = h.snapshot(4);
+        assert_eq!((s.kind, s.predictions, s.refusals, s.timed), (4, 9, 1, 8));
+        assert_eq!(s.latency, [2, 1, 1, 1, 0, 0, 1, 2]);
+        assert_eq!(s.time_max, u32::MAX);
+        assert_eq!(s.latency.iter().sum::<u32>(), s.timed);
+    }
+}
