@@ -262,6 +262,68 @@ static int aiml_run_signing(void)
 	return bad;
 }
 
+/* Outcome feedback: what followed each prediction, reported back; the counts and error sums
+ * are exact, the rolling error follows the latest outcomes. Returns failed checks. */
+static int aiml_run_outcomes(void)
+{
+	AimlHealth a, b;
+	AimlWorkloadPrediction wp;
+	AimlThreatAssessment alarm = { 900, 800, 500, 1, 2 }, quiet = { 100, 800, 500, 0, 0 };
+	AimlFailureForecast ff = { 600, 700, 800, 1, 1, 0 };
+	AimlAccessPrediction ap = { { 0x1000, 0, 0, 0 }, 0x1000, 1, 900, 900, 1, 0, 4, 0 };
+	unsigned int i, rolling;
+	int bad = 0;
+
+	aiml_health(AIML_KIND_WORKLOAD, &a);
+	for (i = 0; i < 64; i++) {
+		aiml_workload_predict(&aiml_run_wh, &wp);
+		bad += aiml_sig_expect("workload outcome",
+				       aiml_workload_outcome(&wp, (uint16_t)(wp.cpu + 500)), AIML_STATUS_OK);
+	}
+	aiml_health(AIML_KIND_WORKLOAD, &b);
+	if (b.outcomes - a.outcomes != 64 || b.error_sum - a.error_sum != 64 * 500 ||
+	    b.rolling_error < 400 || b.rolling_error > 500) {
+		AIML_PRINT("aiml-outcome FAIL workload %u outcomes, error %u, rolling %u\n",
+			   b.outcomes - a.outcomes, b.error_sum - a.error_sum, b.rolling_error);
+		bad++;
+	}
+	rolling = b.rolling_error;
+	aiml_health(AIML_KIND_THREAT, &a);
+	bad += aiml_sig_expect("false alarm", aiml_threat_outcome(&alarm, false), AIML_STATUS_OK);
+	bad += aiml_sig_expect("missed", aiml_threat_outcome(&quiet, true), AIML_STATUS_OK);
+	bad += aiml_sig_expect("right", aiml_threat_outcome(&quiet, false), AIML_STATUS_OK);
+	aiml_health(AIML_KIND_THREAT, &b);
+	if (b.outcomes - a.outcomes != 3 || b.false_alarms - a.false_alarms != 1 ||
+	    b.missed - a.missed != 1 || b.error_sum - a.error_sum != 2000) {
+		AIML_PRINT("aiml-outcome FAIL threat\n");
+		bad++;
+	}
+	aiml_health(AIML_KIND_FAILURE, &a);
+	bad += aiml_sig_expect("failure", aiml_failure_outcome(&ff, true), AIML_STATUS_OK);
+	aiml_health(AIML_KIND_FAILURE, &b);
+	if (b.outcomes - a.outcomes != 1 || b.error_sum != a.error_sum || b.missed != a.missed) {
+		AIML_PRINT("aiml-outcome FAIL failure\n");
+		bad++;
+	}
+	aiml_health(AIML_KIND_MEMORY, &a);
+	bad += aiml_sig_expect("used", aiml_memory_outcome(&ap, 0x1010, 64), AIML_STATUS_OK);
+	bad += aiml_sig_expect("unused", aiml_memory_outcome(&ap, 0x2000, 64), AIML_STATUS_OK);
+	bad += aiml_sig_expect("block", aiml_memory_outcome(&ap, 0x2000, 48), AIML_STATUS_INVALID_ARGUMENT);
+	ap.degree = 0;
+	bad += aiml_sig_expect("no prefetch", aiml_memory_outcome(&ap, 0x2000, 64), AIML_STATUS_OK);
+	aiml_health(AIML_KIND_MEMORY, &b);
+	if (b.outcomes - a.outcomes != 2 || b.false_alarms - a.false_alarms != 1 ||
+	    b.error_sum - a.error_sum != 1000) {
+		AIML_PRINT("aiml-outcome FAIL memory\n");
+		bad++;
+	}
+	bad += aiml_sig_expect("null", aiml_workload_outcome(0, 5), AIML_STATUS_NULL_POINTER);
+	bad += aiml_sig_expect("null", aiml_threat_outcome(0, true), AIML_STATUS_NULL_POINTER);
+	AIML_PRINT("aiml-outcome workload rolling MAE %u (percent x 100) after 64 outcomes 5 points off; "
+		   "threat, failure, memory counted: %s\n", rolling, bad ? "FAIL" : "ok");
+	return bad;
+}
+
 /* Health counters with the caller's clock: `n` workload predictions are counted and timed,
  * a refused call is counted, every timed prediction lands in the histogram; and the same `n`
  * predictions without the clock, so the line shows what timing costs. Leaves the clock
@@ -296,6 +358,7 @@ static int aiml_run_health(unsigned int n)
 		bad++;
 	}
 	bad += aiml_sig_expect("unknown kind", aiml_health(9, &b), AIML_STATUS_UNKNOWN_KIND);
+	bad += aiml_run_outcomes();
 	bad += aiml_sig_expect("null", aiml_health(AIML_KIND_WORKLOAD, 0), AIML_STATUS_NULL_POINTER);
 	AIML_PRINT("aiml-health workload: %u timed, mean %u ns, max %u ns; <250 ns %u, <500 %u, "
 		   "<1 us %u, <2 us %u, <4 us %u, <8 us %u, <16 us %u, more %u; %llu ns/prediction "

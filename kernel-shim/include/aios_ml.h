@@ -276,6 +276,31 @@ typedef struct AimlHealth {
    * (lazy initialisation, before any `aiml_init`).
    */
   uint32_t lazy_defaults;
+  /**
+   * Outcomes reported (`aiml_*_outcome`): what happened after a prediction.
+   */
+  uint32_t outcomes;
+  /**
+   * Sum of their errors (wraps), in the model's unit: workload, |predicted − actual| CPU
+   * in percent × 100; threat and failure, 1000 for a wrong alarm or a missed event, else 0;
+   * memory, 1000 for a prefetch whose block was not the next one accessed, else 0. The
+   * mean error between two reads is the difference of `error_sum` over that of `outcomes`.
+   */
+  uint32_t error_sum;
+  /**
+   * The error averaged over about the last 32 outcomes (exponential weights), same unit:
+   * the workload's rolling MAE, the others' rolling error rate per-mille. Concurrent
+   * reports from several CPUs may drop an update of this one (not of the counts).
+   */
+  uint32_t rolling_error;
+  /**
+   * Threat and failure: alarms raised where nothing happened; memory: prefetches not used.
+   */
+  uint32_t false_alarms;
+  /**
+   * Threat and failure: events that came without an alarm.
+   */
+  uint32_t missed;
 } AimlHealth;
 
 /**
@@ -746,6 +771,17 @@ enum AimlStatus aiml_workload_predict(struct AimlWorkloadHistory *h,
                                       struct AimlWorkloadPrediction *out);
 
 /**
+ * Reports what followed a prediction: the CPU utilisation (percent × 100) actually measured
+ * at the time the prediction was for. Counted in the slot's health (`aiml_health`): the
+ * error is `|p.cpu − actual_cpu|`, so `rolling_error` is the rolling MAE in percent × 100
+ * (the manifest's `mae_pp` × 100).
+ *
+ * # Safety
+ * `p`, if non-null and aligned, must be valid for reads.
+ */
+enum AimlStatus aiml_workload_outcome(const struct AimlWorkloadPrediction *p, uint16_t actual_cpu);
+
+/**
  * Initialises (or clears) a threat history (one per process).
  *
  * # Safety
@@ -772,6 +808,17 @@ enum AimlStatus aiml_threat_observe_call(struct AimlThreatHistory *h, uint32_t n
 enum AimlStatus aiml_threat_assess(struct AimlThreatHistory *h,
                                    const struct AimlProcessWindow *w,
                                    struct AimlThreatAssessment *out);
+
+/**
+ * Reports what followed an assessment: whether the process was in fact an attack. Counted
+ * in the slot's health (`aiml_health`): an alarm (`score ≥ threshold`) without an attack is
+ * a false alarm, an attack without an alarm a missed one; each wrong verdict adds 1000 to
+ * the error.
+ *
+ * # Safety
+ * `a`, if non-null and aligned, must be valid for reads.
+ */
+enum AimlStatus aiml_threat_outcome(const struct AimlThreatAssessment *a, bool attack);
 
 /**
  * Initialises (or clears) a failure history (one per component).
@@ -805,6 +852,16 @@ enum AimlStatus aiml_failure_record(struct AimlFailureHistory *h, uint64_t unix_
  */
 enum AimlStatus aiml_failure_predict(const struct AimlFailureHistory *h,
                                      struct AimlFailureForecast *out);
+
+/**
+ * Reports what followed a forecast: whether the component failed within the horizon.
+ * Counted in the slot's health (`aiml_health`): an alarm without a failure is a false alarm,
+ * a failure without an alarm a missed one; each wrong forecast adds 1000 to the error.
+ *
+ * # Safety
+ * `f`, if non-null and aligned, must be valid for reads.
+ */
+enum AimlStatus aiml_failure_outcome(const struct AimlFailureForecast *f, bool failed);
 
 /**
  * Initialises (or clears) a memory-access history (one per stream) over cache lines
@@ -846,6 +903,21 @@ enum AimlStatus aiml_memory_push(struct AimlMemoryHistory *h, const struct AimlM
  */
 enum AimlStatus aiml_memory_predict(const struct AimlMemoryHistory *h,
                                     struct AimlAccessPrediction *out);
+
+/**
+ * Reports the access that followed a prediction (its address), for predictions that
+ * prefetched (`degree > 0`; others are not counted). `block_bytes` is the history's block
+ * (64 for cache lines, 4096 for pages; a power of two, else `INVALID_ARGUMENT`). Counted in
+ * the slot's health (`aiml_health`): a prediction none of whose blocks is the next one
+ * accessed is a false alarm and adds 1000 to the error, so `rolling_error` is the rolling
+ * share of prefetching decisions that missed the next access, per-mille.
+ *
+ * # Safety
+ * `p`, if non-null and aligned, must be valid for reads.
+ */
+enum AimlStatus aiml_memory_outcome(const struct AimlAccessPrediction *p,
+                                    uint64_t next_addr,
+                                    uint64_t block_bytes);
 
 #if (defined(AIML_BARE_METAL) && defined(AIML_PANIC_KERNEL) && !defined(AIML_PANIC_HALT))
 /**

@@ -78,7 +78,15 @@ pub struct Health {
     time_max: AtomicU32,
     latency: [AtomicU32; AIML_LATENCY_BUCKETS],
     lazy_defaults: AtomicU32,
+    outcomes: AtomicU32,
+    error_sum: AtomicU32,
+    rolling: AtomicU32,
+    false_alarms: AtomicU32,
+    missed: AtomicU32,
 }
+
+/// Outcomes an exponentially weighted error averages over (its weight halves in about 22).
+const ROLLING_SPAN: u32 = 32;
 
 /// A snapshot of one model's health counters (`aiml_health`). All counts wrap at 2^32: take
 /// differences between snapshots.
@@ -103,6 +111,21 @@ pub struct AimlHealth {
     /// Times the built-in model was put in the slot by a prediction that found it empty
     /// (lazy initialisation, before any `aiml_init`).
     pub lazy_defaults: u32,
+    /// Outcomes reported (`aiml_*_outcome`): what happened after a prediction.
+    pub outcomes: u32,
+    /// Sum of their errors (wraps), in the model's unit: workload, |predicted − actual| CPU
+    /// in percent × 100; threat and failure, 1000 for a wrong alarm or a missed event, else 0;
+    /// memory, 1000 for a prefetch whose block was not the next one accessed, else 0. The
+    /// mean error between two reads is the difference of `error_sum` over that of `outcomes`.
+    pub error_sum: u32,
+    /// The error averaged over about the last 32 outcomes (exponential weights), same unit:
+    /// the workload's rolling MAE, the others' rolling error rate per-mille. Concurrent
+    /// reports from several CPUs may drop an update of this one (not of the counts).
+    pub rolling_error: u32,
+    /// Threat and failure: alarms raised where nothing happened; memory: prefetches not used.
+    pub false_alarms: u32,
+    /// Threat and failure: events that came without an alarm.
+    pub missed: u32,
 }
 
 impl Default for Health {
@@ -131,6 +154,31 @@ impl Health {
                 AtomicU32::new(0),
             ],
             lazy_defaults: AtomicU32::new(0),
+            outcomes: AtomicU32::new(0),
+            error_sum: AtomicU32::new(0),
+            rolling: AtomicU32::new(0),
+            false_alarms: AtomicU32::new(0),
+            missed: AtomicU32::new(0),
+        }
+    }
+
+    /// Counts one outcome with its `error` (the unit of [`AimlHealth::error_sum`]), and
+    /// whether it was a false alarm or a missed event.
+    pub fn outcome(&self, error: u32, false_alarm: bool, missed: bool) {
+        inc(&self.outcomes);
+        add(&self.error_sum, error);
+        // r ← r − r/32 + error: r is 32 × the rolling mean (one load and one store, so a
+        // concurrent report may be lost; the counts above are exact)
+        let r = self.rolling.load(SeqCst);
+        self.rolling.store(
+            r - r / ROLLING_SPAN + error.min(u32::MAX / ROLLING_SPAN),
+            SeqCst,
+        );
+        if false_alarm {
+            inc(&self.false_alarms);
+        }
+        if missed {
+            inc(&self.missed);
         }
     }
 
@@ -173,6 +221,11 @@ impl Health {
             time_max: self.time_max.load(SeqCst),
             latency: core::array::from_fn(|i| self.latency[i].load(SeqCst)),
             lazy_defaults: self.lazy_defaults.load(SeqCst),
+            outcomes: self.outcomes.load(SeqCst),
+            error_sum: self.error_sum.load(SeqCst),
+            rolling_error: self.rolling.load(SeqCst) / ROLLING_SPAN,
+            false_alarms: self.false_alarms.load(SeqCst),
+            missed: self.missed.load(SeqCst),
         }
     }
 }
@@ -194,5 +247,32 @@ mod tests {
         assert_eq!(s.latency, [2, 1, 1, 1, 0, 0, 1, 2]);
         assert_eq!(s.time_max, u32::MAX);
         assert_eq!(s.latency.iter().sum::<u32>(), s.timed);
+    }
+
+    #[test]
+    fn the_rolling_error_follows_the_latest_outcomes() {
+        let h = Health::new();
+        for _ in 0..300 {
+            h.outcome(500, false, false);
+        }
+        let s = h.snapshot(1);
+        assert_eq!((s.outcomes, s.error_sum), (300, 150_000));
+        assert!(
+            (495..=500).contains(&s.rolling_error),
+            "{}",
+            s.rolling_error
+        );
+        // the errors stop: the rolling mean falls, the cumulative one stays
+        for _ in 0..100 {
+            h.outcome(0, false, true);
+        }
+        let s = h.snapshot(1);
+        assert!(s.rolling_error < 25, "{}", s.rolling_error);
+        assert_eq!((s.missed, s.false_alarms, s.error_sum), (100, 0, 150_000));
+        // the largest errors cannot overflow the rolling sum
+        for _ in 0..1000 {
+            h.outcome(u32::MAX, true, false);
+        }
+        assert!(h.snapshot(1).rolling_error > 100_000_000);
     }
 }

@@ -4,7 +4,7 @@ use inference_core::features::failure::{FailureHistory, HealthSample};
 use inference_core::predictors::FailureForecast;
 use inference_core::FailurePredictor;
 
-use super::{predict, push, status, FAILURE};
+use super::{binary_outcome, predict, push, status, take, FAILURE};
 use crate::history::{self, AimlFailureHistory};
 use crate::status::AimlStatus;
 
@@ -116,4 +116,19 @@ pub unsafe extern "C" fn aiml_failure_predict(
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
     status(unsafe { predict(&FAILURE, h, out, FailurePredictor::predict) })
+}
+
+/// Reports what followed a forecast: whether the component failed within the horizon.
+/// Counted in the slot's health (`aiml_health`): an alarm without a failure is a false alarm,
+/// a failure without an alarm a missed one; each wrong forecast adds 1000 to the error.
+///
+/// # Safety
+/// `f`, if non-null and aligned, must be valid for reads.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_failure_outcome(
+    f: *const AimlFailureForecast,
+    failed: bool,
+) -> AimlStatus {
+    // SAFETY: forwarded contract; `take` checks null and alignment.
+    status(unsafe { take(f) }.map(|f| binary_outcome(&FAILURE.health, f.alarm != 0, failed)))
 }

@@ -4,7 +4,7 @@ use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::predictors::AccessPrediction;
 use inference_core::MemoryPredictor;
 
-use super::{predict, push, status, MEMORY};
+use super::{predict, push, status, take, MEMORY};
 use crate::history::{self, AimlMemoryHistory};
 use crate::status::AimlStatus;
 
@@ -159,4 +159,35 @@ pub unsafe extern "C" fn aiml_memory_predict(
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
     status(unsafe { predict(&MEMORY, h, out, MemoryPredictor::predict) })
+}
+
+/// Reports the access that followed a prediction (its address), for predictions that
+/// prefetched (`degree > 0`; others are not counted). `block_bytes` is the history's block
+/// (64 for cache lines, 4096 for pages; a power of two, else `INVALID_ARGUMENT`). Counted in
+/// the slot's health (`aiml_health`): a prediction none of whose blocks is the next one
+/// accessed is a false alarm and adds 1000 to the error, so `rolling_error` is the rolling
+/// share of prefetching decisions that missed the next access, per-mille.
+///
+/// # Safety
+/// `p`, if non-null and aligned, must be valid for reads.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_memory_outcome(
+    p: *const AimlAccessPrediction,
+    next_addr: u64,
+    block_bytes: u64,
+) -> AimlStatus {
+    if !block_bytes.is_power_of_two() {
+        return AimlStatus::InvalidArgument;
+    }
+    // SAFETY: forwarded contract; `take` checks null and alignment.
+    status(unsafe { take(p) }.map(|p| {
+        let issued = p.prefetch.get(..p.degree as usize).unwrap_or(&[]);
+        if !issued.is_empty() {
+            let block = next_addr & !(block_bytes - 1);
+            let used = issued.iter().any(|&a| a & !(block_bytes - 1) == block);
+            MEMORY
+                .health
+                .outcome(if used { 0 } else { 1000 }, !used, false);
+        }
+    }))
 }

@@ -131,6 +131,16 @@ fn record(health: &health::Health, start: Option<health::Timestamp>, answered: b
     health.record(answered, start.filter(|_| answered).map(|t| t.elapsed()));
 }
 
+/// Counts the outcome of a yes/no prediction: an alarm without the event is a false alarm,
+/// the event without an alarm a missed one, either adds 1000 to the error.
+fn binary_outcome(health: &health::Health, alarm: bool, event: bool) {
+    health.outcome(
+        if alarm == event { 0 } else { 1000 },
+        alarm && !event,
+        event && !alarm,
+    );
+}
+
 /// As [`predict`], for a predictor that records what it predicted in the history (the
 /// workload model's do-no-harm record).
 ///

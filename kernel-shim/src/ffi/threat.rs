@@ -3,7 +3,7 @@
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::predictors::ThreatAssessment;
 
-use super::{put, status, take, THREAT};
+use super::{binary_outcome, put, record, status, take, THREAT};
 use crate::history::{self, check_ptr, AimlThreatHistory};
 use crate::status::AimlStatus;
 
@@ -123,7 +123,7 @@ unsafe fn assess(
     // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
     let hist = unsafe { history::get_mut(h) }?;
     let win = ProcessWindow::from(w);
-    let a = THREAT.read(|d| d.assess(hist, &win))?;
+    let a = THREAT.read_or_default(|d| d.assess(hist, &win))?;
     // SAFETY: forwarded contract.
     unsafe { put(out, a.into()) }
 }
@@ -138,6 +138,31 @@ pub unsafe extern "C" fn aiml_threat_assess(
     w: *const AimlProcessWindow,
     out: *mut AimlThreatAssessment,
 ) -> AimlStatus {
+    let start = crate::health::now();
     // SAFETY: forwarded contract.
-    status(unsafe { assess(h, w, out) })
+    let r = unsafe { assess(h, w, out) };
+    record(&THREAT.health, start, r.is_ok());
+    status(r)
+}
+
+/// Reports what followed an assessment: whether the process was in fact an attack. Counted
+/// in the slot's health (`aiml_health`): an alarm (`score ≥ threshold`) without an attack is
+/// a false alarm, an attack without an alarm a missed one; each wrong verdict adds 1000 to
+/// the error.
+///
+/// # Safety
+/// `a`, if non-null and aligned, must be valid for reads.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_threat_outcome(
+    a: *const AimlThreatAssessment,
+    attack: bool,
+) -> AimlStatus {
+    // SAFETY: forwarded contract; `take` checks null and alignment.
+    status(unsafe { take(a) }.map(|a| {
+        binary_outcome(
+            &THREAT.health,
+            a.score >= a.threshold && a.threshold > 0,
+            attack,
+        )
+    }))
 }

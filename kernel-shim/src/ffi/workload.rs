@@ -4,7 +4,7 @@ use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
 use inference_core::predictors::WorkloadPrediction;
 use inference_core::WorkloadPredictor;
 
-use super::{predict_mut, push, status, WORKLOAD};
+use super::{predict_mut, push, status, take, WORKLOAD};
 use crate::history::{self, AimlWorkloadHistory};
 use crate::status::AimlStatus;
 
@@ -109,4 +109,24 @@ pub unsafe extern "C" fn aiml_workload_predict(
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
     status(unsafe { predict_mut(&WORKLOAD, h, out, WorkloadPredictor::predict) })
+}
+
+/// Reports what followed a prediction: the CPU utilisation (percent × 100) actually measured
+/// at the time the prediction was for. Counted in the slot's health (`aiml_health`): the
+/// error is `|p.cpu − actual_cpu|`, so `rolling_error` is the rolling MAE in percent × 100
+/// (the manifest's `mae_pp` × 100).
+///
+/// # Safety
+/// `p`, if non-null and aligned, must be valid for reads.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_workload_outcome(
+    p: *const AimlWorkloadPrediction,
+    actual_cpu: u16,
+) -> AimlStatus {
+    // SAFETY: forwarded contract; `take` checks null and alignment.
+    status(unsafe { take(p) }.map(|p| {
+        WORKLOAD
+            .health
+            .outcome(p.cpu.abs_diff(actual_cpu) as u32, false, false)
+    }))
 }
