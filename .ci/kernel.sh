@@ -151,6 +151,7 @@ for k in W T F M; do
 done
 sed -n 's/.*aiml-vec: \(aiml-bench .*\)/  \1 (in kernel, qemu TCG)/p' "$OUT/serial.txt"
 sed -n 's/.*aiml-vec: \(aiml-health .*\)/  \1 (in kernel, qemu TCG)/p' "$OUT/serial.txt"
+sed -n 's/.*aiml-vec: \(aiml-outcome .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"
 sed -n 's/.*aiml-vec: \(aiml-sig .*\)/  \1 (in kernel, qemu TCG)/p' "$OUT/serial.txt"
 
 step "flash and RAM on thumbv7em-none-eabi (four built-in models, static slots)"
