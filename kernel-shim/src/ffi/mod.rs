@@ -111,21 +111,29 @@ unsafe fn predict<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
     out: *mut C,
     predict: impl FnOnce(&P, &O::Inner) -> R,
 ) -> Result<(), AimlStatus> {
-    let start = health::now();
-    let r = (|| {
+    timed(&slot.health, || {
         check_ptr(out)?;
         // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
         let hist = unsafe { history::get(h) }?;
         let r = slot.read_or_default(|p| predict(p, hist))?;
         // SAFETY: forwarded contract.
         unsafe { put(out, r.into()) }
-    })();
-    record(&slot.health, start, r.is_ok());
+    })
+}
+
+/// Runs one prediction call and counts it in `health`, timed if a clock is set.
+fn timed(
+    health: &health::Health,
+    call: impl FnOnce() -> Result<(), AimlStatus>,
+) -> Result<(), AimlStatus> {
+    let start = health::now();
+    let r = call();
+    record(health, start, r.is_ok());
     r
 }
 
-/// Counts one prediction call in the slot's health counters, timed if a clock is set. Not
-/// inlined: one copy for the four models' predictions (flash).
+/// Counts one prediction call in the slot's health counters. Not inlined: one copy for the
+/// four models' predictions (flash).
 #[inline(never)]
 fn record(health: &health::Health, start: Option<health::Timestamp>, answered: bool) {
     health.record(answered, start.filter(|_| answered).map(|t| t.elapsed()));
@@ -152,17 +160,14 @@ unsafe fn predict_mut<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
     out: *mut C,
     predict: impl FnOnce(&P, &mut O::Inner) -> R,
 ) -> Result<(), AimlStatus> {
-    let start = health::now();
-    let r = (|| {
+    timed(&slot.health, || {
         check_ptr(out)?;
         // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
         let hist = unsafe { history::get_mut(h) }?;
         let r = slot.read_or_default(|p| predict(p, hist))?;
         // SAFETY: forwarded contract.
         unsafe { put(out, r.into()) }
-    })();
-    record(&slot.health, start, r.is_ok());
-    r
+    })
 }
 
 /// Puts the built-in model in every slot that holds none. Call once before predicting (e.g.

@@ -3,7 +3,7 @@
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::predictors::ThreatAssessment;
 
-use super::{binary_outcome, put, record, status, take, THREAT};
+use super::{binary_outcome, put, status, take, timed, THREAT};
 use crate::history::{self, check_ptr, AimlThreatHistory};
 use crate::status::AimlStatus;
 
@@ -138,11 +138,8 @@ pub unsafe extern "C" fn aiml_threat_assess(
     w: *const AimlProcessWindow,
     out: *mut AimlThreatAssessment,
 ) -> AimlStatus {
-    let start = crate::health::now();
     // SAFETY: forwarded contract.
-    let r = unsafe { assess(h, w, out) };
-    record(&THREAT.health, start, r.is_ok());
-    status(r)
+    status(timed(&THREAT.health, || unsafe { assess(h, w, out) }))
 }
 
 /// Reports what followed an assessment: whether the process was in fact an attack. Counted
