@@ -21,7 +21,7 @@
 //!
 //! The counts and the writer flag are those of `crate::sync`: atomic read-modify-write, or plain
 //! loads and stores on a single core (`single-core` feature, automatic on RISC-V without the A
-//! extension). The protocol itself is [`switch`], checked on its own by the loom and the
+//! extension). The protocol itself is `switch.rs`, checked on its own by the loom and the
 //! nested-interrupt tests.
 
 use core::cell::UnsafeCell;

@@ -343,7 +343,7 @@ fn check_kind(kind: ModelKind) -> Result<()> {
     Ok(())
 }
 
-/// As [`collect`], into any [`LineSink`](super::rotate::LineSink) (e.g. a rotating folder).
+/// As [`collect`], into any [`LineSink`] (e.g. a rotating folder).
 pub fn collect_into(
     kind: ModelKind,
     duration: Duration,

@@ -62,7 +62,7 @@ pub enum Predictor<'m> {
 pub type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 
 impl Predictor<'_> {
-    /// Whether channel `k` (in [`CHANNELS`] order) has a fitted predictor: false only for a
+    /// Whether channel `k` (in `CHANNELS` order) has a fitted predictor: false only for a
     /// channel the boosting baseline's training data did not observe.
     pub fn fitted(&self, k: usize) -> bool {
         match self {
@@ -72,7 +72,7 @@ impl Predictor<'_> {
     }
 
     /// Predicted changes of `d` (percent × 100), one row per sample, one column per channel
-    /// of [`CHANNELS`].
+    /// of `CHANNELS`.
     pub fn predict(&self, d: &Dataset) -> Array2<f64> {
         let mut out = Array2::zeros((d.len(), CHANNELS.len()));
         match self {
@@ -272,7 +272,7 @@ pub fn fit_boosting(train: &Dataset, params: &BoostParams) -> Option<Predictor<'
         .then_some(Predictor::Boosting(st, ensembles))
 }
 
-/// CPU and memory figures of `pred` (changes in [`CHANNELS`] order) on `d`.
+/// CPU and memory figures of `pred` (changes in `CHANNELS` order) on `d`.
 pub fn channel_maes(d: &Dataset, pred: &Array2<f64>) -> Vec<ChannelMae> {
     CHANNELS
         .iter()

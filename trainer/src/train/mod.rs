@@ -1,5 +1,5 @@
 //! The network and how it is fitted: the MLP ([`mlp`]), what each model learns and its losses
-//! ([`task`]), hyperparameters ([`params`]), the fit loop ([`fit`]) and training-only data
+//! ([`task`]), hyperparameters ([`params`]), the fit loop ([`fit`](mod@fit)) and training-only data
 //! augmentation ([`augment`]); warm start from a published blob ([`warm`]).
 
 pub mod augment;

@@ -120,7 +120,7 @@ const PREFETCHED_ENTRIES: usize = 4096;
 /// holds most often, and prefetches X + D.
 ///
 /// On each trigger (a demand miss, or a demand hit on a line it prefetched) it tests one
-/// offset d of [`BO_OFFSETS`] in turn: if X - d is in the recent-requests (RR) table, d scores
+/// offset d of `BO_OFFSETS` in turn: if X - d is in the recent-requests (RR) table, d scores
 /// a point. A phase ends when a score reaches 31 or after 100 rounds; the best offset becomes
 /// D, or prefetching turns off if its score is at most 1 (learning goes on while off).
 /// Degree 1.
