@@ -200,6 +200,7 @@ pub fn cycle(
             };
             publish(
                 registry,
+                version,
                 data,
                 &params,
                 val_split,
@@ -258,6 +259,7 @@ fn decide(
 #[allow(clippy::too_many_arguments)]
 fn publish(
     registry: &Registry,
+    version: u32,
     data: &Dataset,
     params: &Params,
     val_split: f64,
@@ -268,12 +270,8 @@ fn publish(
     reason: &str,
 ) -> Result<()> {
     let kind = data.kind;
-    let version = registry.next_version(kind);
     let mut entry = trained.manifest_entry(data, params, val_split, created_unix_s);
-    let blob = signing::maybe_sign(&trained.blob, key)?;
-    if let Some(k) = key {
-        entry["signing_public_key"] = json!(signing::key_hex(&k.public()));
-    }
+    let blob = signing::sign_for_publish(&trained.blob, key, &mut entry)?;
     entry["retrain"] = json!({"reason": reason});
     let mut event = decision;
     event["action"] = json!("retrain-promoted");

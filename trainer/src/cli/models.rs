@@ -218,20 +218,15 @@ fn report(kind: ModelKind, p: &ops::Promotion) {
 }
 
 fn show(reg: &Registry, kind: ModelKind, e: &serde_json::Value) -> Result<(), Error> {
-    let s = reg
-        .summaries(kind)?
-        .into_iter()
-        .find(|s| Some(s.version as u64) == e["version"].as_u64());
-    if let Some(s) = &s {
-        println!(
-            "{} v{}{}",
-            kind.name(),
-            s.version,
-            if s.current { " (current)" } else { "" }
-        );
-        if let Some(src) = s.republished_from {
-            println!("  weights of v{src}, republished");
-        }
+    let s = ops::summary(e, reg.current_version(kind));
+    println!(
+        "{} v{}{}",
+        kind.name(),
+        s.version,
+        if s.current { " (current)" } else { "" }
+    );
+    if let Some(src) = s.republished_from {
+        println!("  weights of v{src}, republished");
     }
     let field = |k: &str| e[k].to_string().trim_matches('"').to_string();
     println!(

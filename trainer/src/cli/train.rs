@@ -262,10 +262,7 @@ fn train_one(
         b.finish_and_clear();
     }
     let mut entry = trained.manifest_entry(d, params, a.fit.val_split, created);
-    let blob = signing::maybe_sign(&trained.blob, sign_key)?;
-    if let Some(k) = sign_key {
-        entry["signing_public_key"] = json!(signing::key_hex(&k.public()));
-    }
+    let blob = signing::sign_for_publish(&trained.blob, sign_key, &mut entry)?;
     // the entry describes the bytes on disk (signed or not), as publish records them
     registry::describe_published(&mut entry, &blob);
     let undefined = trained.refusal();

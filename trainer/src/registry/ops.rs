@@ -76,7 +76,8 @@ fn higher_is_better(metric: &str) -> bool {
     !(metric.contains("mae") || metric.contains("error") || metric.contains("loss"))
 }
 
-fn summary(e: &Value, current: Option<u32>) -> VersionSummary {
+/// The summary of one manifest entry; `current`: the version `current` names.
+pub fn summary(e: &Value, current: Option<u32>) -> VersionSummary {
     let version = e["version"].as_u64().unwrap_or(0) as u32;
     let m = &e["metrics_int8"];
     let name = m["headline_name"].as_str().map(str::to_string);
@@ -290,7 +291,6 @@ impl Registry {
             )));
         }
         let version = self.next_version(kind);
-        let blob = signing::maybe_sign(&with_version(&bytes, version)?, key)?;
         let mut entry = self.entry(kind, source)?;
         if let Some(o) = entry.as_object_mut() {
             o.remove("version");
@@ -298,9 +298,7 @@ impl Registry {
         }
         entry["republished_from"] = json!(source);
         entry["created_unix_s"] = json!(now());
-        if let Some(k) = key {
-            entry["signing_public_key"] = json!(signing::key_hex(&k.public()));
-        }
+        let blob = signing::sign_for_publish(&with_version(&bytes, version)?, key, &mut entry)?;
         self.publish_with_event(
             kind,
             version,

@@ -221,10 +221,18 @@ pub fn sign_blob(bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Signs `blob` when a key is given, else returns it unchanged.
-pub fn maybe_sign(blob: &[u8], key: Option<&SigningKey>) -> Result<Vec<u8>> {
+/// The bytes to publish: `blob` signed when a key is given (and the key's public half
+/// recorded as the manifest `entry`'s `signing_public_key`), else unchanged.
+pub fn sign_for_publish(
+    blob: &[u8],
+    key: Option<&SigningKey>,
+    entry: &mut serde_json::Value,
+) -> Result<Vec<u8>> {
     match key {
-        Some(k) => sign_blob(blob, k),
+        Some(k) => {
+            entry["signing_public_key"] = serde_json::json!(key_hex(&k.public()));
+            sign_blob(blob, k)
+        }
         None => Ok(blob.to_vec()),
     }
 }
