@@ -10,7 +10,6 @@
 //! MAE is at least [`ACTIVE_PP`] (on idle files any skill is noise), and the worst excess of
 //! MAE over persistence (`worst_excess_pp`, > 0 means worse than persistence) with its file.
 
-use gbdt::decision_tree::{Data, DataVec};
 use inference_core::blob::ABSENT;
 use inference_core::features::workload::{field, DoNoHarm, OUT_CPU, OUT_MEM};
 use inference_core::Model;
@@ -110,13 +109,12 @@ impl Predictor<'_> {
                 }
             }
             Predictor::Boosting(st, g) => {
-                let x: DataVec = (0..d.len())
-                    .map(|i| Data::new_test_data(boost_features(st, d.row(i)), None))
-                    .collect();
-                for (k, gk) in g.iter().enumerate() {
-                    let Some(gk) = gk else { continue };
-                    for (o, p) in out.column_mut(k).iter_mut().zip(gk.predict(&x)) {
-                        *o = p as f64;
+                for i in 0..d.len() {
+                    let x = boost_features(st, d.row(i));
+                    for (k, gk) in g.iter().enumerate() {
+                        if let Some(gk) = gk {
+                            out[[i, k]] = gk.predict_row(&x) as f64;
+                        }
                     }
                 }
             }
@@ -242,7 +240,7 @@ pub fn fit_forest(train: &Dataset, seed: u64) -> Option<Predictor<'static>> {
     Some(Predictor::Forest(st, forests))
 }
 
-/// One row of `st`-standardised features in gbdt's f32. Trees would not need the scaling; it
+/// One row of `st`-standardised features in f32. Trees would not need the scaling; it
 /// is there to map absent values to 0 instead of `ABSENT`, as for the other fitted baselines.
 fn boost_features(st: &Standardiser, r: &[i32]) -> Vec<f32> {
     st.row(r).into_iter().map(|x| x as f32).collect()
@@ -257,14 +255,14 @@ pub fn fit_boosting(train: &Dataset, params: &BoostParams) -> Option<Predictor<'
     let step = train.len().div_ceil(params.max_samples.max(1)).max(1);
     let mut ensembles = Vec::new();
     for &(c, _) in &CHANNELS {
-        let (x, y): (Vec<Vec<f32>>, Vec<f32>) = (0..train.len())
-            .step_by(step)
-            .filter_map(|i| {
-                let t = observed(train, i, c)? as f32;
-                Some((boost_features(&st, train.row(i)), t))
-            })
-            .unzip();
-        ensembles.push(LadBoost::fit(x, &y, train.n_features(), params));
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in (0..train.len()).step_by(step) {
+            if let Some(t) = observed(train, i, c) {
+                x.extend(boost_features(&st, train.row(i)));
+                y.push(t as f32);
+            }
+        }
+        ensembles.push(LadBoost::fit(&x, &y, train.n_features(), params));
     }
     ensembles
         .iter()
