@@ -16,13 +16,15 @@ use crate::train::fit::target_matrix;
 use inference_core::blob::ABSENT;
 
 /// Hidden-layer widths of each kind's network. The workload network learns a tree ensemble's
-/// predictions (see `pipeline::distil_workload`); on the Bitbrains CV of the training VMs 64-32
-/// followed them better than 32-16 (CPU mean skill on active VMs 0.057 against 0.046, memory
-/// 0.178 against 0.166; seed 42) and 64-64 no better (0.052, 0.176); 64 is the blob's widest
-/// layer ([`inference_core::blob::MAX_WIDTH`]).
+/// predictions (see `pipeline::distil_workload`); on the Bitbrains CV of the training VMs
+/// (seeds 42 / 1) 48-24 followed them better than 32-16 (CPU mean skill on active VMs
+/// 0.054 / 0.046 against 0.046 at seed 42; memory 0.175 / 0.166 against 0.166), 64-32 by 0.003
+/// more on CPU for half again the multiply-accumulates (4992 against 3360; both measure about
+/// 0.9–1.1 µs per prediction with extraction, at the goal of 1 µs), and 64-64 no better. 64 is the
+/// blob's widest layer ([`inference_core::blob::MAX_WIDTH`]).
 pub fn hidden(kind: ModelKind) -> Vec<usize> {
     match kind {
-        ModelKind::Workload => vec![64, 32],
+        ModelKind::Workload => vec![48, 24],
         ModelKind::Threat => vec![32, 16],
         ModelKind::Failure => vec![32, 16],
         ModelKind::Memory => vec![32, 16],
