@@ -178,6 +178,6 @@ for line in sys.stdin:
 print(f"  {sys.argv[1]}: .text {text} B + .rodata {ro} B = {(text + ro) / 1024:.1f} KiB flash; "
       f".data+.bss {ram} B = {ram / 1024:.1f} KiB RAM")' "$2"
 }
-sizes "$OUT/thumb.elf" "loading enabled (2 x 4096-byte buffers per slot)"
+sizes "$OUT/thumb.elf" "loading enabled (2 x 5120-byte buffers per slot)"
 sizes "$OUT/thumb-noload.elf" "defaults only (AIML_SHIM_SLOT_BYTES=0)"
 echo "== kernel-shim: all checks passed"

@@ -25,6 +25,9 @@
 /// Bins of a feature at most (codes fit a `u8`).
 const MAX_BINS: usize = 256;
 
+/// Trees grown past the held-out minimum before a fit with a holdout stops.
+pub const PATIENCE: usize = 30;
+
 /// Settings of the ensemble, validated before fitting ([`BoostParams::is_valid`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BoostParams {
@@ -218,6 +221,25 @@ impl LadBoost {
     /// `None` when the settings are invalid, the lengths disagree or there are fewer than
     /// two samples.
     pub fn fit(x: &[f32], y: &[f32], n_features: usize, p: &BoostParams) -> Option<Self> {
+        Self::fit_with_holdout(x, y, n_features, p, None)
+    }
+
+    /// As [`LadBoost::fit`], and when `holdout` (rows and labels laid out like `x` and `y`)
+    /// is given and not empty, the ensemble keeps only as many trees as minimise its mean
+    /// absolute error there, and stops growing [`PATIENCE`] trees after that minimum: the
+    /// size of the ensemble then follows the data (many trees for many series, few for few).
+    pub fn fit_with_holdout(
+        x: &[f32],
+        y: &[f32],
+        n_features: usize,
+        p: &BoostParams,
+        holdout: Option<(&[f32], &[f32])>,
+    ) -> Option<Self> {
+        let holdout = holdout.filter(|(hx, hy)| {
+            !hy.is_empty()
+                && hx.len() == hy.len() * n_features
+                && hy.iter().chain(hx.iter()).all(|v| v.is_finite())
+        });
         let n = y.len();
         let usable = p.is_valid()
             && n_features > 0
@@ -235,7 +257,9 @@ impl LadBoost {
         let mut grad = vec![0f32; n];
         let mut residuals = Vec::with_capacity(n);
         let mut trees = Vec::with_capacity(p.trees);
-        for _ in 0..p.trees {
+        let mut held = holdout.map(|(hx, hy)| (hx, hy, vec![base; hy.len()]));
+        let mut best = (f64::INFINITY, 0usize);
+        for k in 0..p.trees {
             for ((g, &t), &f) in grad.iter_mut().zip(y).zip(&fitted) {
                 *g = sign(t - f);
             }
@@ -253,7 +277,25 @@ impl LadBoost {
                     fitted[i as usize] += p.learning_rate * v;
                 }
             }
+            let mut stop = false;
+            if let Some((hx, hy, pred)) = held.as_mut() {
+                let mut err = 0.0f64;
+                for ((r, &t), o) in hx.chunks(n_features).zip(hy.iter()).zip(pred.iter_mut()) {
+                    *o += p.learning_rate * tree_value(&nodes, r);
+                    err += (t - *o).abs() as f64;
+                }
+                if err < best.0 {
+                    best = (err, k + 1);
+                }
+                stop = k + 1 - best.1 >= PATIENCE;
+            }
             trees.push(nodes);
+            if stop {
+                break;
+            }
+        }
+        if held.is_some() {
+            trees.truncate(best.1.max(1));
         }
         Some(LadBoost {
             n_features,
@@ -267,33 +309,42 @@ impl LadBoost {
     pub fn predict_row(&self, x: &[f32]) -> f32 {
         let mut out = self.median;
         for tree in &self.trees {
-            let mut at = 0;
-            loop {
-                match tree.get(at) {
-                    Some(&Node::Split {
-                        feature,
-                        threshold,
-                        left,
-                        right,
-                    }) => {
-                        let v = x.get(feature).copied().unwrap_or(0.0);
-                        at = if v <= threshold { left } else { right };
-                    }
-                    Some(&Node::Leaf(v)) => {
-                        out += self.learning_rate * v;
-                        break;
-                    }
-                    None => break,
-                }
-            }
+            out += self.learning_rate * tree_value(tree, x);
         }
         out
+    }
+
+    /// Trees in the ensemble.
+    pub fn trees(&self) -> usize {
+        self.trees.len()
     }
 
     /// Features a row must have.
     pub fn n_features(&self) -> usize {
         self.n_features
     }
+}
+
+/// The leaf value `x` falls in (0 for a malformed tree).
+fn tree_value(tree: &[Node], x: &[f32]) -> f32 {
+    let mut at = 0;
+    // a tree of n nodes is at most n deep
+    for _ in 0..tree.len() {
+        match tree.get(at) {
+            Some(&Node::Split {
+                feature,
+                threshold,
+                left,
+                right,
+            }) => {
+                let v = x.get(feature).copied().unwrap_or(0.0);
+                at = if v <= threshold { left } else { right };
+            }
+            Some(&Node::Leaf(v)) => return v,
+            None => return 0.0,
+        }
+    }
+    0.0
 }
 
 /// Grows one tree on the signs `g`, best leaf first; returns its nodes (leaves still 0) and
@@ -446,6 +497,44 @@ mod tests {
             let v = g.predict_row(r);
             assert!((v - 100.0).abs() < 1.0, "{v}");
         }
+    }
+
+    /// Labels that are pure noise around a step: with a holdout of other samples the fit stops
+    /// once the step is learnt instead of growing all its trees into the noise, and does at
+    /// least as well on fresh samples.
+    #[test]
+    fn a_holdout_stops_the_fit_where_it_stops_generalising() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut sample = |n: usize| {
+            let mut x = Vec::new();
+            let mut y = Vec::new();
+            for _ in 0..n {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let a = (rng % 1000) as f32;
+                let noise = ((rng >> 20) % 2001) as f32 - 1000.0;
+                x.extend([a, ((rng >> 40) % 97) as f32]);
+                y.push(if a < 500.0 { -300.0 } else { 300.0 } + noise);
+            }
+            (x, y)
+        };
+        let (x, y) = sample(2_000);
+        let (hx, hy) = sample(1_000);
+        let (tx, ty) = sample(2_000);
+        let p = BoostParams::default();
+        let Some(all) = LadBoost::fit(&x, &y, 2, &p) else {
+            panic!("no ensemble fitted");
+        };
+        let Some(stopped) = LadBoost::fit_with_holdout(&x, &y, 2, &p, Some((&hx, &hy))) else {
+            panic!("no ensemble fitted");
+        };
+        assert_eq!(all.trees(), p.trees);
+        assert!(stopped.trees() < p.trees, "{} trees", stopped.trees());
+        assert!(mae(&stopped, &tx, &ty) <= mae(&all, &tx, &ty) + 1.0);
+        // an empty or malformed holdout is ignored
+        let same = LadBoost::fit_with_holdout(&x, &y, 2, &p, Some((&hx[..3], &hy)));
+        assert_eq!(same.map(|g| g.trees()), Some(p.trees));
     }
 
     #[test]

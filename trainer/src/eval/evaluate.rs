@@ -179,7 +179,7 @@ fn evaluate_workload(
         if let Some(f) = workload::fit_forest(&t, eo.seed) {
             preds.push(("random_forest", f));
         }
-        if let Some(g) = workload::fit_boosting(&t, &BoostParams::default()) {
+        if let Some(g) = workload::fit_boosting(&t, &BoostParams::default(), false) {
             preds.push(("gradient_boosting", g));
         }
     }

@@ -247,27 +247,71 @@ fn boost_features(st: &Standardiser, r: &[i32]) -> Vec<f32> {
 }
 
 /// Gradient-boosted trees with absolute-error loss ([`LadBoost`]) of each channel's change,
-/// on an evenly spaced subsample of at most `params.max_samples` samples of `train`. A channel
+/// on an evenly spaced subsample of at most `params.max_samples` samples of `train`. With
+/// `early_stop` (the teacher of `pipeline::distil_workload`) they are fitted on all series but
+/// those of [`held_out_groups`] and stopped where the error on those is least, so that few
+/// series get a small ensemble; without it (the `gradient_boosting` baseline of `evaluate`)
+/// every series is fitted with all `params.trees` trees. A channel
 /// that cannot be fitted (fewer than two observed samples: a CPU-only data set's memory) gets
 /// no ensemble; `None` when no channel can be fitted (or the settings are invalid).
-pub fn fit_boosting(train: &Dataset, params: &BoostParams) -> Option<Predictor<'static>> {
+pub fn fit_boosting(
+    train: &Dataset,
+    params: &BoostParams,
+    early_stop: bool,
+) -> Option<Predictor<'static>> {
     let st = Standardiser::fit(train);
     let step = train.len().div_ceil(params.max_samples.max(1)).max(1);
+    let held = if early_stop {
+        held_out_groups(train)
+    } else {
+        Default::default()
+    };
     let mut ensembles = Vec::new();
     for &(c, _) in &CHANNELS {
-        let (mut x, mut y) = (Vec::new(), Vec::new());
+        let (mut x, mut y, mut hx, mut hy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for i in (0..train.len()).step_by(step) {
             if let Some(t) = observed(train, i, c) {
-                x.extend(boost_features(&st, train.row(i)));
-                y.push(t as f32);
+                let (xs, ys) = if held.contains(&train.group[i]) {
+                    (&mut hx, &mut hy)
+                } else {
+                    (&mut x, &mut y)
+                };
+                xs.extend(boost_features(&st, train.row(i)));
+                ys.push(t as f32);
             }
         }
-        ensembles.push(LadBoost::fit(&x, &y, train.n_features(), params));
+        let nf = train.n_features();
+        ensembles.push(LadBoost::fit_with_holdout(
+            &x,
+            &y,
+            nf,
+            params,
+            Some((&hx, &hy)),
+        ));
     }
     ensembles
         .iter()
         .any(Option::is_some)
         .then_some(Predictor::Boosting(st, ensembles))
+}
+
+/// The groups (series) the trees stop on: every fifth in id order, the last one when there are
+/// two to four, none for a single series.
+fn held_out_groups(d: &Dataset) -> std::collections::BTreeSet<u32> {
+    let groups: std::collections::BTreeSet<u32> = d.group.iter().copied().collect();
+    let n = groups.len();
+    groups
+        .into_iter()
+        .enumerate()
+        .filter(|&(k, _)| {
+            if n >= 5 {
+                k % 5 == 4
+            } else {
+                n >= 2 && k == n - 1
+            }
+        })
+        .map(|(_, g)| g)
+        .collect()
 }
 
 /// CPU and memory figures of `pred` (changes in `CHANNELS` order) on `d`.
@@ -422,7 +466,7 @@ mod tests {
 
     #[test]
     fn boosting_learns_a_known_change_that_persistence_misses() {
-        let Some(g) = fit_boosting(&series(3_000, 1), &BoostParams::default()) else {
+        let Some(g) = fit_boosting(&series(3_000, 1), &BoostParams::default(), false) else {
             panic!("no ensemble fitted");
         };
         let test = series(1_000, 2);
@@ -442,12 +486,12 @@ mod tests {
     #[test]
     fn boosting_is_deterministic() {
         let (train, test) = (series(500, 3), series(200, 4));
-        let fit = || fit_boosting(&train, &BoostParams::default()).map(|g| g.predict(&test));
+        let fit = || fit_boosting(&train, &BoostParams::default(), true).map(|g| g.predict(&test));
         assert_eq!(fit(), fit());
     }
 
     #[test]
     fn boosting_needs_observed_samples() {
-        assert!(fit_boosting(&series(0, 5), &BoostParams::default()).is_none());
+        assert!(fit_boosting(&series(0, 5), &BoostParams::default(), true).is_none());
     }
 }
