@@ -249,7 +249,7 @@ fn boost_features(st: &Standardiser, r: &[i32]) -> Vec<f32> {
 /// Gradient-boosted trees with absolute-error loss ([`LadBoost`]) of each channel's change,
 /// on an evenly spaced subsample of at most `params.max_samples` samples of `train`. With
 /// `early_stop` (the teacher of `pipeline::distil_workload`) they are fitted on all series but
-/// those of [`held_out_groups`] and stopped where the error on those is least, so that few
+/// those of `held_out_groups` and stopped where the error on those is least, so that few
 /// series get a small ensemble; without it (the `gradient_boosting` baseline of `evaluate`)
 /// every series is fitted with all `params.trees` trees. A channel
 /// that cannot be fitted (fewer than two observed samples: a CPU-only data set's memory) gets
