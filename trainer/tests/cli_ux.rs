@@ -178,8 +178,8 @@ fn a_model_worse_than_a_naive_baseline_is_not_published() {
     std::fs::write(&f, text).unwrap();
     let data = format!("jsonl:{}", f.display());
     let out = dir.join("models");
-    // Not distilled: the trees' medians of a clamped random walk are close to "no change", and
-    // a network taught them is persistence give or take; two epochs on the raw steps are not.
+    // Not distilled: the trees' medians of a random walk are close to "no change", and a network
+    // taught them is persistence give or take; two epochs on the raw steps are not.
     let mut args = quick_args("workload", &data).to_vec();
     args.extend(["--distill", "off"]);
     let err = assert_not_published(&train(&args, &out), &out);

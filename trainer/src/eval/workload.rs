@@ -280,14 +280,9 @@ pub fn fit_boosting(
                 ys.push(t as f32);
             }
         }
+        let holdout = Some((hx.as_slice(), hy.as_slice()));
         let nf = train.n_features();
-        ensembles.push(LadBoost::fit_with_holdout(
-            &x,
-            &y,
-            nf,
-            params,
-            Some((&hx, &hy)),
-        ));
+        ensembles.push(LadBoost::fit_with_holdout(&x, &y, nf, params, holdout));
     }
     ensembles
         .iter()

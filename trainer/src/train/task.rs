@@ -20,8 +20,8 @@ use inference_core::blob::ABSENT;
 /// (seeds 42 / 1) 48-24 followed them better than 32-16 (CPU mean skill on active VMs
 /// 0.054 / 0.046 against 0.046 at seed 42; memory 0.175 / 0.166 against 0.166), 64-32 by 0.003
 /// more on CPU for half again the multiply-accumulates (4992 against 3360; both measure about
-/// 0.9–1.1 µs per prediction with extraction, at the goal of 1 µs), and 64-64 no better. 64 is the
-/// blob's widest layer ([`inference_core::blob::MAX_WIDTH`]).
+/// 0.9–1.1 µs per prediction with extraction, at the goal of 1 µs), and 64-64 no better. 64 is
+/// the blob's widest layer ([`inference_core::blob::MAX_WIDTH`]).
 pub fn hidden(kind: ModelKind) -> Vec<usize> {
     match kind {
         ModelKind::Workload => vec![48, 24],
