@@ -570,10 +570,16 @@ impl<'a> MemoryPredictor<'a> {
                 degree += 1;
             }
         }
-        if page_level && degree > 0 {
+        let trend = history.candidates()[best];
+        if page_level
+            && degree > 0
+            && trend == history.candidates()[memory::class::MAJORITY]
+            && history.depth_record() >= memory::MIN_RECENT_USEFUL_PAGE
+        {
             // page level: the rest of the degree further along the most probable issued
-            // proposal's delta (Leap's window along its trend), chosen by the CV
-            let d = history.candidates()[best] as u64;
+            // proposal's delta, the majority one (Leap's window along its trend), when going
+            // further has come true in this stream (the depth's own record)
+            let d = trend as u64;
             // bounded: at most MAX_DEGREE steps, whatever the delta
             for k in 2..2 + memory::MAX_DEGREE as u64 {
                 if degree == memory::MAX_DEGREE || d == 0 {

@@ -84,7 +84,7 @@
 /**
  * 64-bit words of [`AimlMemoryHistory`].
  */
-#define AIML_MEMORY_HISTORY_WORDS 496
+#define AIML_MEMORY_HISTORY_WORDS 512
 
 /**
  * Result of every call. `Ok` is 0; caller errors are 1..=15; a refused blob is 16..=47 and

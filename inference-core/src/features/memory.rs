@@ -19,7 +19,10 @@
 //!   stop issuing there, so a wrong model costs little;
 //! - at page level, once a proposal is issued, the rest of the degree goes further along the
 //!   most probable one's delta (`cur + 2d`, `cur + 3d`, …), as Leap prefetches a window along
-//!   its trend.
+//!   its trend, when that delta is the majority delta and the depth has a record of its own:
+//!   all of the last 8 "two majority deltas ahead" proposals came true
+//!   ([`MemoryHistory::depth_record`]). Without it, a program whose next page follows the
+//!   trend but whose page after that does not paid a useless prefetch at every fault.
 //!
 //! **What to push.** At cache-line level, every access (a hardware prefetcher's view). At
 //! page level, what a page-fault handler sees: every fault, and the first touch of a page
@@ -223,7 +226,7 @@ struct PcEntry {
 }
 
 /// State of one access stream: recent blocks and accesses, the PC stride table, the current
-/// candidates and the record of the last [`HORIZON`] proposals. About 1.9 KiB.
+/// candidates and the record of the last [`HORIZON`] proposals. About 4 KiB.
 #[derive(Debug, Clone)]
 pub struct MemoryHistory {
     shift: u32,
@@ -254,6 +257,12 @@ pub struct MemoryHistory {
     slot: usize,
     n_proposals: usize,
     hits: [u8; N_CANDIDATES],
+    /// The depth proposal of each of the last [`HORIZON`] block changes (two majority
+    /// deltas ahead, plus one; [`NO_BLOCK`] = none), whether it came true (bit j for slot j),
+    /// and the record of the retired ones (newest in bit 0).
+    depth_proposals: [u64; HORIZON],
+    depth_found: u16,
+    depth_hits: u8,
     matured: Option<u8>,
     best_offset: BestOffset,
 }
@@ -424,6 +433,9 @@ impl MemoryHistory {
             slot: 0,
             n_proposals: 0,
             hits: [0; N_CANDIDATES],
+            depth_proposals: [NO_BLOCK; HORIZON],
+            depth_found: 0,
+            depth_hits: 0,
             matured: None,
             best_offset: BestOffset::new(),
         }
@@ -523,6 +535,7 @@ impl MemoryHistory {
             for (k, &p) in props.iter().enumerate() {
                 self.found[j] |= ((p == stored) as u8) << k;
             }
+            self.depth_found |= ((self.depth_proposals[j] == stored) as u16) << j;
         }
         self.newest = (self.newest + 1) & (RING - 1);
         self.blocks[self.newest] = block;
@@ -532,6 +545,7 @@ impl MemoryHistory {
             for (k, h) in self.hits.iter_mut().enumerate() {
                 *h = (*h << 1) | ((m >> k) & 1);
             }
+            self.depth_hits = (self.depth_hits << 1) | ((self.depth_found >> self.slot) & 1) as u8;
             Some(m)
         } else {
             None
@@ -566,6 +580,14 @@ impl MemoryHistory {
             };
         }
         self.found[self.slot] = 0;
+        let majority = self.candidates[class::MAJORITY];
+        let target = block.wrapping_add(majority.wrapping_mul(2) as u64);
+        self.depth_proposals[self.slot] = if majority == 0 || self.is_recent(target) {
+            NO_BLOCK
+        } else {
+            target.wrapping_add(1)
+        };
+        self.depth_found &= !(1 << self.slot);
         self.slot = (self.slot + 1) % HORIZON;
         self.n_proposals = (self.n_proposals + 1).min(HORIZON);
         true
@@ -613,6 +635,14 @@ impl MemoryHistory {
     /// block once `HORIZON` proposals exist; `None` otherwise.
     pub fn matured(&self) -> Option<u8> {
         self.matured
+    }
+
+    /// How many of the last 8 retired depth proposals (the block two majority deltas ahead,
+    /// `cur + 2d`) came true within [`HORIZON`] block changes: the record a page-level
+    /// prefetch further along the trend needs, as each candidate needs its own. Not a
+    /// feature: the decision rule reads it, the network does not.
+    pub fn depth_record(&self) -> i32 {
+        self.depth_hits.count_ones() as i32
     }
 
     /// The feature vector (see the module docs).
@@ -709,6 +739,27 @@ mod tests {
         assert_eq!(f[field::CANDIDATE_HITS.start], 8);
         assert_eq!(f[field::CANDIDATE_HITS.start + 4], 0);
         assert_eq!(f[field::PC_CONFIDENCE], 3);
+    }
+
+    #[test]
+    fn depth_record_follows_whether_two_steps_ahead_comes_true() {
+        // a sequential walk over pages: the page two steps ahead always comes
+        let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
+        for i in 0..64u64 {
+            h.push(read(0x100_0000 + i * PAGE_BYTES, 0x400000, i));
+        }
+        assert_eq!(h.candidates()[class::MAJORITY], 1);
+        assert_eq!(h.depth_record(), 8);
+        // pairs of neighbouring pages scattered far apart: the majority delta is +1 (every
+        // other change), but the page after the pair never comes
+        let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
+        for i in 0..64u64 {
+            let base = 0x100_0000 + i * 1000 * PAGE_BYTES;
+            h.push(read(base, 0x400000, 2 * i));
+            h.push(read(base + PAGE_BYTES, 0x400000, 2 * i + 1));
+        }
+        assert_eq!(h.candidates()[class::MAJORITY], 1);
+        assert_eq!(h.depth_record(), 0);
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub unsafe extern "C" fn aiml_memory_history_init(h: *mut AimlMemoryHistory) -> 
     unsafe { init_blocks(h, inference_core::features::memory::LINE_BYTES) }
 }
 
-/// The one initialiser of both entry points: building a 3.9 KiB history by value is a few
+/// The one initialiser of both entry points: building a 4 KiB history by value is a few
 /// KiB of code on small targets, so it must not be inlined twice.
 ///
 /// # Safety
