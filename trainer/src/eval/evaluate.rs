@@ -263,7 +263,7 @@ fn failure_events(
         Value::Object(out)
     };
     let mut out = json!({
-        "model": events::event_stats(d, &p, threshold),
+        "model": events::event_stats_with_chance(d, &p, threshold),
         "model_per_machine": per_machine(&p, threshold),
         "model_threshold": threshold,
     });
@@ -284,13 +284,13 @@ fn failure_events(
     };
     let (ht, he) = (unhealthy(&train), unhealthy(d));
     let t = events::threshold_for_false_alarms(&train, &ht, MAX_FALSE_ALARMS_PER_DAY);
-    out["health_threshold"] = json!(events::event_stats(d, &he, t));
+    out["health_threshold"] = json!(events::event_stats_with_chance(d, &he, t));
     if let (Some(lt), Some(le)) = (
         logistic_regression(&train, &train),
         logistic_regression(&train, d),
     ) {
         let t = events::threshold_for_false_alarms(&train, &lt, MAX_FALSE_ALARMS_PER_DAY);
-        out["logistic_regression"] = json!(events::event_stats(d, &le, t));
+        out["logistic_regression"] = json!(events::event_stats_with_chance(d, &le, t));
     }
     Ok(out)
 }

@@ -14,6 +14,13 @@
 //! or above the threshold; an incident is detected within [`AFTER_ONSET_S`] if the alarm is on
 //! at one of its rows no later than that after its onset (an alarm raised before the onset and
 //! still on counts). These rows take no part in the figures before the onset.
+//!
+//! **Chance.** A warning window of [`WARNING_LOOKBACK_S`] before every onset covers much of a
+//! machine's time when incidents are frequent, so alarms at random times "warn" of some of
+//! them. [`chance_detection_rate`] measures that for the very alarms of a policy: each
+//! machine's scores are rotated in time by a random offset (same alarm rate, same clustering,
+//! no relation to the incidents) and the share warned is averaged over [`CHANCE_DRAWS`]
+//! rotations. A warning signal is what a policy warns of above its own chance rate.
 
 use serde::Serialize;
 
@@ -28,6 +35,9 @@ pub const SUSTAIN: usize = 3;
 
 /// How long after an incident's onset an alarm still detects it, seconds (5 minutes).
 pub const AFTER_ONSET_S: i64 = 300;
+
+/// Random rotations averaged by [`chance_detection_rate`].
+pub const CHANCE_DRAWS: u64 = 50;
 
 /// Incident-level figures at one threshold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -49,6 +59,10 @@ pub struct EventStats {
     /// Share of them with the alarm on between onset and onset + [`AFTER_ONSET_S`] (0 when
     /// there is none).
     pub detected_within_5min_after_onset: f64,
+    /// Share warned before onset by the same alarms rotated to random times
+    /// ([`chance_detection_rate`]); `None` when not computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chance_detection_rate: Option<f64>,
 }
 
 /// Incident-level figures of scores `p` (one per row of `d`, rows inside incidents included)
@@ -110,7 +124,44 @@ pub fn event_stats(d: &Dataset, p: &[f64], threshold: f64) -> EventStats {
         false_alarms_per_day: false_alarms as f64 / days.max(1e-9),
         incidents_with_rows: after.len(),
         detected_within_5min_after_onset: detected as f64 / after.len().max(1) as f64,
+        chance_detection_rate: None,
     }
+}
+
+/// [`event_stats`] with [`EventStats::chance_detection_rate`] filled in.
+pub fn event_stats_with_chance(d: &Dataset, p: &[f64], threshold: f64) -> EventStats {
+    EventStats {
+        chance_detection_rate: Some(chance_detection_rate(d, p, threshold, CHANCE_DRAWS)),
+        ..event_stats(d, p, threshold)
+    }
+}
+
+/// Share of incidents warned before onset, averaged over `draws` copies of `p` in which each
+/// machine's scores outside incidents are rotated in time by a random offset (deterministic:
+/// the same inputs give the same figure). The alarms keep their number and their runs; only
+/// their relation to the incidents is broken.
+pub fn chance_detection_rate(d: &Dataset, p: &[f64], threshold: f64, draws: u64) -> f64 {
+    let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in (0..d.len()).filter(|&i| !d.in_incident[i]) {
+        groups.entry(d.group[i]).or_default().push(i);
+    }
+    for rows in groups.values_mut() {
+        rows.sort_by_key(|&i| d.time[i]);
+    }
+    let mut rng = crate::rng::Rng::new(0x0c4a_cce5);
+    let mut total = 0.0;
+    let mut shifted = p.to_vec();
+    for _ in 0..draws {
+        for rows in groups.values() {
+            let n = rows.len();
+            let offset = (rng.next_u64() % n.max(1) as u64) as usize;
+            for (k, &i) in rows.iter().enumerate() {
+                shifted[i] = p[rows[(k + offset) % n]];
+            }
+        }
+        total += event_stats(d, &shifted, threshold).detection_rate;
+    }
+    total / draws.max(1) as f64
 }
 
 /// Records in `after`, for every incident of group `g` with rows (`rows`: all its rows in time
@@ -256,5 +307,35 @@ mod tests {
         );
         assert_eq!(alone.machine_days, s.machine_days);
         assert_eq!(alone.incidents_with_rows, 0);
+    }
+
+    #[test]
+    fn chance_of_alarms_at_random_times() {
+        let (d, [a, b]) = day_with_incident_rows();
+        let minute = |t: i64| (t / 60) as usize;
+        // always on: an alarm every two hours whatever the rotation, so both incidents are
+        // "warned" by chance as well
+        let on = vec![1.0; d.len()];
+        assert_eq!(chance_detection_rate(&d, &on, 0.5, 20), 1.0);
+        // never on: no chance either
+        let off = vec![0.0; d.len()];
+        assert_eq!(chance_detection_rate(&d, &off, 0.5, 20), 0.0);
+        // one short alarm just before each onset: a perfect warning, rarely matched at random
+        // (the alarms' 2 h windows cover 4 h of 23 h)
+        let mut p = vec![0.0; d.len()];
+        for o in [a, b] {
+            for k in 1..=3 {
+                p[minute(o) - 10 - k] = 0.9;
+            }
+        }
+        let s = event_stats_with_chance(&d, &p, 0.5);
+        assert_eq!(s.detection_rate, 1.0);
+        let chance = s.chance_detection_rate.unwrap();
+        assert!(chance > 0.0 && chance < 0.5, "chance {chance}");
+        assert_eq!(
+            chance,
+            chance_detection_rate(&d, &p, 0.5, CHANCE_DRAWS),
+            "deterministic"
+        );
     }
 }
