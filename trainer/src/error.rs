@@ -73,6 +73,14 @@ pub enum Error {
         /// What went wrong and how to fix it.
         message: String,
     },
+    /// A remote data source (a Prometheus server) could not be queried or answered with an
+    /// error or with nothing.
+    Remote {
+        /// What was asked: the server and the query.
+        what: String,
+        /// What went wrong.
+        message: String,
+    },
     /// An error while working on one model (prefixes the model's name).
     Model {
         /// The model.
@@ -160,6 +168,7 @@ impl fmt::Display for Error {
             Error::Refused { kind, message } => write!(f, "{kind}: {message}"),
             Error::Key { path, message } => write!(f, "{}: {message}", path.display()),
             Error::Tool { program, message } => write!(f, "{program}: {message}"),
+            Error::Remote { what, message } => write!(f, "{what}: {message}"),
             Error::Model { kind, source } => write!(f, "{kind}: {source}"),
         }
     }

@@ -15,6 +15,7 @@
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod monitor;
 pub mod pipeline;
 pub mod predict;
 pub mod quantize;

@@ -52,6 +52,10 @@ enum Command {
     /// held-out slice, and publish it only if it is better by --margin and no worse on the
     /// guards; each decision goes into the manifest.
     Retrain(cli::retrain::RetrainArgs),
+    /// Run the registry's workload and failure models on this host's live telemetry through
+    /// the kernel shim and write their health counters as Prometheus metrics for
+    /// node_exporter's textfile collector (`aiosml.prom`).
+    Monitor(cli::monitor::MonitorArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cli::sign::verify(a),
         Command::Models(a) => cli::models::run(a),
         Command::Retrain(a) => cli::retrain::run(a),
+        Command::Monitor(a) => cli::monitor::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use inference_core::ModelKind;
 use trainer::data::collect::{self, Anonymiser};
-use trainer::data::rotate::{Rotating, Rotation};
+use trainer::data::prometheus;
+use trainer::data::rotate::{LineSink, Rotating, Rotation};
 use trainer::data::strace;
 use trainer::Error;
 
@@ -42,6 +43,11 @@ pub struct CollectArgs {
     /// Anonymisation key file (default ~/.config/aios-ml/anon.key; env AIOS_ANON_KEY wins).
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// Instead of this host's /proc, every host a Prometheus server has node_exporter data of:
+    /// `prometheus:http://HOST:9090?range=1h&step=60s&selector=job="node"` (workload,
+    /// failure; see docs/DATA.md). The records of the whole range are appended at once.
+    #[arg(long, value_name = "SOURCE")]
+    from: Option<String>,
     /// Threat only: a command to run under `strace -f -ttt` instead of sampling /proc; one
     /// record per 200 calls of each of its processes, with the calls
     /// (`collect --model threat --out F -- COMMAND ARGS...`).
@@ -79,6 +85,43 @@ fn trace(a: &CollectArgs, anon: &Anonymiser) -> Result<(), Error> {
     Ok(())
 }
 
+/// Runs `trainer collect --from prometheus:...`: the records of the range, appended to --out.
+fn from_remote(a: &CollectArgs, kind: ModelKind, from: &str) -> Result<(), Error> {
+    let Some(spec) = from.strip_prefix("prometheus:") else {
+        return Err(Error::Usage(format!(
+            "--from '{from}': expected prometheus:URL?PARAMS"
+        )));
+    };
+    if !matches!(kind, ModelKind::Workload | ModelKind::Failure) {
+        return Err(Error::Usage(format!(
+            "collect --from prometheus: has no {kind} records (workload, failure)"
+        )));
+    }
+    let anon = Anonymiser::load(&a.key_file.clone().unwrap_or_else(collect::default_key_file))?;
+    let now = trainer::data::time::unix_now() as f64;
+    let src = prometheus::Source::parse(spec, now)?;
+    eprintln!(
+        "asking {} for {kind} records from {} to {} every {} s",
+        src.base,
+        trainer::data::time::format_utc(src.start as u64),
+        trainer::data::time::format_utc(src.end as u64),
+        src.step
+    );
+    let records = prometheus::records(kind, &src, &anon)?;
+    collect::check_appendable(kind, &a.out)?;
+    let mut sink = trainer::data::rotate::AppendFile::open(&a.out)?;
+    for r in &records {
+        sink.write_line(&r.to_string())?;
+    }
+    sink.finish()?;
+    eprintln!(
+        "wrote {} {kind} records to {}",
+        records.len(),
+        a.out.display()
+    );
+    Ok(())
+}
+
 /// Runs `trainer collect`.
 pub fn run(a: CollectArgs) -> Result<(), Error> {
     let kind = common::kind(&a.model)?;
@@ -90,6 +133,9 @@ pub fn run(a: CollectArgs) -> Result<(), Error> {
         }
         let anon = Anonymiser::load(&a.key_file.clone().unwrap_or_else(collect::default_key_file))?;
         return trace(&a, &anon);
+    }
+    if let Some(from) = &a.from {
+        return from_remote(&a, kind, from);
     }
     let duration = if a.duration == "forever" {
         Duration::MAX

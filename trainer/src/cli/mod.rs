@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod export;
 pub mod inspect;
 pub mod models;
+pub mod monitor;
 pub mod predict;
 pub mod retrain;
 pub mod sign;

@@ -250,7 +250,14 @@ pub fn read(
 /// Data set of `kind` from JSONL records.
 pub fn load(kind: ModelKind, path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
     let (records, skips) = read(kind, path, opts)?;
-    let mut d = Dataset::new(kind, format!("jsonl:{}", path.display()));
+    let d = dataset(kind, records, format!("jsonl:{}", path.display()));
+    Ok(Loaded::new(d, skips))
+}
+
+/// Data set of `kind` from parsed records (a file's, or those a remote source made), one
+/// group per series, process or component, in the records' order within each.
+pub fn dataset(kind: ModelKind, records: Vec<Record>, source: String) -> Dataset {
+    let mut d = Dataset::new(kind, source);
     let mut groups: BTreeMap<String, Vec<Record>> = BTreeMap::new();
     for r in records {
         let key = match &r {
@@ -349,7 +356,7 @@ pub fn load(kind: ModelKind, path: &Path, opts: &ReadOptions) -> Result<Loaded, 
             ModelKind::Memory => {}
         }
     }
-    Ok(Loaded::new(d, skips))
+    d
 }
 
 #[cfg(test)]

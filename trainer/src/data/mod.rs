@@ -1,7 +1,7 @@
 //! Real data: importers for the project's JSONL records, NAB CSV series, Bitbrains VM traces,
 //! the ADFA-LD system-call
-//! traces, strace output and valgrind lackey memory traces, and the `--data SPEC` parser that
-//! picks them.
+//! traces, strace output, valgrind lackey memory traces and a Prometheus server, and the
+//! `--data SPEC` parser that picks them.
 //!
 //! Every importer turns its records into inference-core observations and pushes them through
 //! inference-core's own history types, exactly as the synthetic generators do. Malformed input
@@ -17,6 +17,7 @@ pub mod encoding;
 pub mod jsonl;
 pub mod lackey;
 pub mod nab;
+pub mod prometheus;
 pub mod rotate;
 pub mod smd;
 pub mod strace;
@@ -206,7 +207,7 @@ pub fn files(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, D
 }
 
 /// Loads one `--data` source for `kind`: `jsonl:PATH`, `nab:PATH`, `bitbrains:PATH`,
-/// `adfa:PATH`, `strace:PATH`, `lackey:PATH`.
+/// `smd:PATH`, `adfa:PATH`, `strace:PATH`, `lackey:PATH`, `prometheus:URL?PARAMS`.
 pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
     let (scheme, path) = spec.split_once(':').ok_or_else(|| {
         Error::Usage(format!(
@@ -225,14 +226,18 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
         ("lackey", ModelKind::Memory) => {
             lackey::load(path, opts, opts.max_samples.unwrap_or(200_000))
         }
-        ("nab" | "smd" | "bitbrains" | "adfa" | "strace" | "lackey", _) => {
+        ("prometheus", ModelKind::Workload | ModelKind::Failure) => {
+            // the URL is not a path: the whole rest of the spec
+            return prometheus::load(kind, &spec["prometheus:".len()..]);
+        }
+        ("nab" | "smd" | "bitbrains" | "adfa" | "strace" | "lackey" | "prometheus", _) => {
             return Err(Error::Usage(format!(
-                "--data {scheme}: has no {kind} data (nab: workload, failure; bitbrains: workload; smd: failure; adfa, strace: threat; lackey: memory)"
+                "--data {scheme}: has no {kind} data (nab: workload, failure; bitbrains: workload; smd: failure; adfa, strace: threat; lackey: memory; prometheus: workload, failure)"
             )))
         }
         _ => {
             return Err(Error::Usage(format!(
-                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, bitbrains, smd, adfa, strace, lackey)"
+                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, bitbrains, smd, adfa, strace, lackey, prometheus)"
             )))
         }
     };

@@ -1,0 +1,291 @@
+//! Model health as Prometheus metrics: the counters the kernel shim keeps per model slot
+//! (`aiml_health`, `aiml_info`), written in the text exposition format for node_exporter's
+//! textfile collector (`--collector.textfile.directory`), atomically (a temporary file, then a
+//! rename: node_exporter never reads half a file).
+//!
+//! Names follow Prometheus' conventions: the `aiosml_` prefix, `_total` for counters, base
+//! units in the name (`_seconds`, `_percent`, `_ratio`), one `model` label. Not exported yet,
+//! because the shim does not compute them yet: input drift scores and degradation alerts.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use inference_core::ModelKind;
+use kernel_shim::{AimlHealth, AimlModelInfo, AIML_LATENCY_BOUNDS};
+
+use crate::error::{Error, Result};
+
+/// File name written in the textfile directory.
+pub const FILE: &str = "aiosml.prom";
+
+/// A counter family: name, help, and its value in a slot's health.
+type Counter = (&'static str, &'static str, fn(&AimlHealth) -> u32);
+
+/// What is known of one model slot at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotState {
+    /// The model.
+    pub kind: ModelKind,
+    /// `aiml_health` of its slot (clock in nanoseconds).
+    pub health: AimlHealth,
+    /// `aiml_info` of its slot.
+    pub info: AimlModelInfo,
+    /// The latest prediction's headline output, in the unit of [`headline_name`].
+    pub last_output: Option<f64>,
+}
+
+/// Name and help of a model's headline output gauge.
+pub fn headline_name(kind: ModelKind) -> (&'static str, &'static str) {
+    match kind {
+        ModelKind::Workload => (
+            "aiosml_workload_predicted_cpu_percent",
+            "CPU use the workload model predicts for the next interval.",
+        ),
+        ModelKind::Failure => (
+            "aiosml_failure_probability_ratio",
+            "Failure probability the failure model gives for the horizon.",
+        ),
+        ModelKind::Threat => (
+            "aiosml_threat_score_ratio",
+            "Latest threat score of the threat detector.",
+        ),
+        ModelKind::Memory => (
+            "aiosml_memory_prefetch_probability_ratio",
+            "Probability of the memory model's latest prefetch.",
+        ),
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// The exposition text of `slots`.
+pub fn render(slots: &[SlotState]) -> String {
+    let mut o = String::new();
+    let each = |o: &mut String, name: &str, v: &dyn Fn(&SlotState) -> Option<f64>| {
+        for s in slots {
+            if let Some(x) = v(s) {
+                let _ = writeln!(o, "{name}{{model=\"{}\"}} {x}", s.kind.name());
+            }
+        }
+    };
+    family(
+        &mut o,
+        "aiosml_model_info",
+        "gauge",
+        "The model in each slot: its version, and whether it was loaded or is the built-in default.",
+    );
+    for s in slots {
+        let source = if s.info.source == kernel_shim::AIML_SOURCE_DEFAULT {
+            "default"
+        } else {
+            "loaded"
+        };
+        let _ = writeln!(
+            o,
+            "aiosml_model_info{{model=\"{}\",version=\"{}\",source=\"{source}\",macs=\"{}\"}} 1",
+            s.kind.name(),
+            s.info.version,
+            s.info.macs
+        );
+    }
+    let counters: [Counter; 6] = [
+        ("aiosml_predictions_total", "Predictions answered.", |h| {
+            h.predictions
+        }),
+        (
+            "aiosml_prediction_refusals_total",
+            "Prediction calls refused (bad input, or no model).",
+            |h| h.refusals,
+        ),
+        (
+            "aiosml_outcomes_total",
+            "Outcomes reported after predictions (what actually happened).",
+            |h| h.outcomes,
+        ),
+        (
+            "aiosml_false_alarms_total",
+            "Alarms raised where nothing happened (threat, failure); prefetches not used (memory).",
+            |h| h.false_alarms,
+        ),
+        (
+            "aiosml_missed_events_total",
+            "Events that came without an alarm (threat, failure).",
+            |h| h.missed,
+        ),
+        (
+            "aiosml_lazy_defaults_total",
+            "Times the built-in model was put in an empty slot by a prediction.",
+            |h| h.lazy_defaults,
+        ),
+    ];
+    for (name, help, get) in counters {
+        family(&mut o, name, "counter", help);
+        each(&mut o, name, &|s| Some(get(&s.health) as f64));
+    }
+    let hist = "aiosml_prediction_duration_seconds";
+    family(
+        &mut o,
+        hist,
+        "histogram",
+        "Time one prediction took, feature extraction included (timed predictions only).",
+    );
+    for s in slots {
+        let m = s.kind.name();
+        let mut cumulative = 0u64;
+        for (k, count) in s.health.latency.iter().enumerate() {
+            cumulative += *count as u64;
+            let le = match AIML_LATENCY_BOUNDS.get(k) {
+                Some(ns) => format!("{}", *ns as f64 / 1e9),
+                None => "+Inf".to_string(),
+            };
+            let _ = writeln!(o, "{hist}_bucket{{model=\"{m}\",le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(
+            o,
+            "{hist}_sum{{model=\"{m}\"}} {}",
+            s.health.time_total as f64 / 1e9
+        );
+        let _ = writeln!(o, "{hist}_count{{model=\"{m}\"}} {}", s.health.timed);
+    }
+    family(
+        &mut o,
+        "aiosml_rolling_mae_percent",
+        "gauge",
+        "Workload: mean absolute error of the CPU prediction over about the last 32 outcomes.",
+    );
+    each(&mut o, "aiosml_rolling_mae_percent", &|s| {
+        (s.kind == ModelKind::Workload && s.health.outcomes > 0)
+            .then(|| s.health.rolling_error as f64 / 100.0)
+    });
+    family(
+        &mut o,
+        "aiosml_rolling_error_ratio",
+        "gauge",
+        "Threat, failure, memory: share of wrong decisions over about the last 32 outcomes.",
+    );
+    each(&mut o, "aiosml_rolling_error_ratio", &|s| {
+        (s.kind != ModelKind::Workload && s.health.outcomes > 0)
+            .then(|| s.health.rolling_error as f64 / 1000.0)
+    });
+    for kind in [
+        ModelKind::Workload,
+        ModelKind::Threat,
+        ModelKind::Failure,
+        ModelKind::Memory,
+    ] {
+        let mine: Vec<&SlotState> = slots
+            .iter()
+            .filter(|s| s.kind == kind && s.last_output.is_some())
+            .collect();
+        if let Some(s) = mine.first() {
+            let (name, help) = headline_name(kind);
+            family(&mut o, name, "gauge", help);
+            let _ = writeln!(
+                o,
+                "{name}{{model=\"{}\"}} {}",
+                kind.name(),
+                s.last_output.unwrap_or(0.0)
+            );
+        }
+    }
+    o
+}
+
+/// Writes `text` to `dir/`[`FILE`] atomically (temporary file, sync, rename).
+pub fn write_textfile(dir: &Path, text: &str) -> Result<PathBuf> {
+    let path = dir.join(FILE);
+    // node_exporter reads only `*.prom`: the temporary name is never picked up
+    let tmp = dir.join(format!(".{FILE}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(kind: ModelKind) -> SlotState {
+        let mut health = AimlHealth {
+            kind: 1,
+            predictions: 7,
+            refusals: 1,
+            timed: 7,
+            time_total: 7000,
+            time_max: 2500,
+            latency: [0; kernel_shim::AIML_LATENCY_BUCKETS],
+            lazy_defaults: 0,
+            outcomes: 6,
+            error_sum: 600,
+            rolling_error: 250,
+            false_alarms: 2,
+            missed: 0,
+        };
+        health.latency[2] = 5;
+        health.latency[4] = 2;
+        SlotState {
+            kind,
+            health,
+            info: AimlModelInfo {
+                kind: 1,
+                version: 3,
+                source: kernel_shim::AIML_SOURCE_LOADED,
+                ..Default::default()
+            },
+            last_output: Some(12.5),
+        }
+    }
+
+    #[test]
+    fn exposition_text() {
+        let text = render(&[slot(ModelKind::Workload), slot(ModelKind::Failure)]);
+        for line in [
+            "aiosml_predictions_total{model=\"workload\"} 7",
+            "aiosml_prediction_duration_seconds_bucket{model=\"workload\",le=\"0.0000005\"} 0",
+            "aiosml_prediction_duration_seconds_bucket{model=\"workload\",le=\"0.000001\"} 5",
+            "aiosml_prediction_duration_seconds_bucket{model=\"workload\",le=\"+Inf\"} 7",
+            "aiosml_prediction_duration_seconds_count{model=\"failure\"} 7",
+            "aiosml_rolling_mae_percent{model=\"workload\"} 2.5",
+            "aiosml_rolling_error_ratio{model=\"failure\"} 0.25",
+            "aiosml_workload_predicted_cpu_percent{model=\"workload\"} 12.5",
+            "aiosml_model_info{model=\"failure\",version=\"3\",source=\"loaded\",macs=\"0\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
+        }
+        assert!(!text.contains("aiosml_rolling_mae_percent{model=\"failure\""));
+        // every family is declared once, before its samples
+        let mut declared = std::collections::BTreeSet::new();
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix("# TYPE ") {
+                assert!(declared.insert(rest.split(' ').next().unwrap().to_string()));
+            } else if !l.starts_with('#') {
+                let name = l.split(['{', ' ']).next().unwrap();
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .filter(|b| declared.contains(*b))
+                    .unwrap_or(name);
+                assert!(declared.contains(base), "{name} before its TYPE");
+            }
+        }
+    }
+
+    #[test]
+    fn written_atomically() {
+        let dir = std::env::temp_dir().join(format!("aios-monitor-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = write_textfile(&dir, "a 1\n").unwrap();
+        write_textfile(&dir, "a 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "a 2\n");
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "no temporary file left");
+        let e = write_textfile(&dir.join("missing"), "x").unwrap_err();
+        assert!(e.to_string().contains("missing"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
