@@ -48,7 +48,8 @@ pub struct EvaluateArgs {
     /// (default: the blob's operating threshold).
     #[arg(long)]
     min_probability: Option<u16>,
-    /// Samples of synthetic data.
+    /// Samples of synthetic data; for real training-side data (--baseline-data) a cap per
+    /// source, evenly spaced; lackey traces: samples per trace.
     #[arg(long)]
     samples: Option<usize>,
     /// Seed of synthetic data (differs from training's default on purpose).

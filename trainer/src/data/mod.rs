@@ -244,7 +244,22 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
     Ok(r?)
 }
 
-/// Loads and concatenates the data sets of `specs` for `kind` (`synthetic` included).
+/// At most `samples` samples of one source, evenly spaced over it (every series keeps its
+/// share and its whole time span); the source unchanged when it holds no more.
+pub fn cap(d: Dataset, samples: Option<usize>, spec: &str) -> Dataset {
+    match samples {
+        Some(n) if n > 0 && d.len() > n => {
+            let len = d.len();
+            let idx: Vec<usize> = (0..n).map(|i| i * len / n).collect();
+            eprintln!("note: {spec}: --samples {n}: {n} of {len} samples kept, evenly spaced");
+            d.subset(&idx)
+        }
+        _ => d,
+    }
+}
+
+/// Loads and concatenates the data sets of `specs` for `kind` (`synthetic` included); each
+/// real source is capped at `samples` ([`cap`]).
 pub fn load_all(
     kind: ModelKind,
     specs: &[String],
@@ -276,7 +291,7 @@ pub fn load_all(
                 eprintln!("warning: {spec}: {w}");
             }
             skipped += l.skipped;
-            l.data
+            cap(l.data, samples, spec)
         };
         match &mut all {
             None => all = Some(d),
@@ -294,4 +309,50 @@ pub fn load_all(
         });
     }
     Ok((d, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_cap_a_real_source_evenly() {
+        let dir = std::env::temp_dir().join(format!("aios-cap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("w.jsonl");
+        let mut text = String::new();
+        for series in ["a", "b"] {
+            for k in 0..100 {
+                text += &format!(
+                    "{{\"model\":\"workload\",\"t\":{},\"series\":\"{series}\",\"cpu\":{}}}\n",
+                    1_700_000_000 + 60 * k,
+                    k % 7
+                );
+            }
+        }
+        std::fs::write(&f, text).unwrap();
+        let spec = vec![format!("jsonl:{}", f.display())];
+        let ro = ReadOptions::default();
+        let (all, _) = load_all(ModelKind::Workload, &spec, &ro, None, 1).unwrap();
+        let (capped, _) = load_all(ModelKind::Workload, &spec, &ro, Some(40), 1).unwrap();
+        assert!(all.len() > 40);
+        assert_eq!(capped.len(), 40);
+        // both series keep their share and their whole span
+        for g in [0, 1] {
+            let times: Vec<i64> = (0..capped.len())
+                .filter(|&i| capped.group[i] == g)
+                .map(|i| capped.time[i])
+                .collect();
+            let full: Vec<i64> = (0..all.len())
+                .filter(|&i| all.group[i] == g)
+                .map(|i| all.time[i])
+                .collect();
+            assert_eq!(times.len(), 20);
+            assert_eq!(times[0], full[0]);
+            assert!(times[19] - full[full.len() - 1] <= 3 * 60, "{times:?}");
+        }
+        let (same, _) = load_all(ModelKind::Workload, &spec, &ro, Some(10_000), 1).unwrap();
+        assert_eq!(same.len(), all.len());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
