@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Prometheus source against the real thing: Debian's node_exporter and Prometheus on
-# loopback ports, a 1 s scrape interval and their own temporary storage. Checks that the
+# loopback ports, a 1 s scrape interval and their own temporary storage; Prometheus serves its
+# API over TLS with a throwaway CA's certificate. Checks that the
 # records `trainer collect --from prometheus:` builds match what node_exporter exposed (read
 # directly, beside Prometheus), trains a workload model from the source, and that the health
 # file `trainer monitor` writes is served by node_exporter's textfile collector and parses.
@@ -33,6 +34,20 @@ mkdir -p "$work/textfile" "$work/tsdb"
 prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port" \
   --collector.textfile.directory="$work/textfile" >"$work/node_exporter.log" 2>&1 &
 pids+=($!)
+# Prometheus serves its API over TLS, with a certificate of a throwaway CA: the trainer must
+# check it against ca_file
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=aios-ml test CA" \
+  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$work/server.ext"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+  -CAcreateserial -days 1 -extfile "$work/server.ext" -out "$work/server.pem" 2>/dev/null
+cat >"$work/web.yml" <<EOF
+tls_server_config:
+  cert_file: $work/server.pem
+  key_file: $work/server.key
+EOF
 cat >"$work/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
@@ -43,15 +58,16 @@ scrape_configs:
       - targets: ['127.0.0.1:$ne_port']
 EOF
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+  --web.config.file="$work/web.yml" --web.listen-address="127.0.0.1:$prom_port" \
+  >"$work/prometheus.log" 2>&1 &
 pids+=($!)
 
-ready() { curl -sf --max-time 2 "$1" >/dev/null; }
+ready() { curl -sf --max-time 2 --cacert "$work/ca.pem" "$1" >/dev/null; }
 for _ in $(seq 1 60); do
-  ready "http://127.0.0.1:$prom_port/-/ready" && ready "http://127.0.0.1:$ne_port/metrics" && break
+  ready "https://127.0.0.1:$prom_port/-/ready" && ready "http://127.0.0.1:$ne_port/metrics" && break
   sleep 1
 done
-ready "http://127.0.0.1:$prom_port/-/ready" || { tail -20 "$work/prometheus.log"; exit 1; }
+ready "https://127.0.0.1:$prom_port/-/ready" || { tail -20 "$work/prometheus.log"; exit 1; }
 
 # what node_exporter exposes, read directly every 5 s while Prometheus scrapes it
 start=$(date +%s)
@@ -65,7 +81,12 @@ while [ $(($(date +%s) - start)) -lt "$secs" ]; do
   sleep 5
 done
 end=$(date +%s)
-src="prometheus:http://127.0.0.1:$prom_port?start=$((start + 5))&end=$((end - 1))&step=1s&selector=job=%22node%22"
+src="prometheus:https://127.0.0.1:$prom_port?start=$((start + 5))&end=$((end - 1))&step=1s&selector=job=%22node%22&ca_file=$work/ca.pem"
+# without the CA the server's certificate is refused
+if "$T" collect --model workload --from "${src%&ca_file=*}" --out "$work/no-ca.jsonl" 2>"$work/no-ca.err"; then
+  echo "an https server with an unknown CA was accepted"; exit 1
+fi
+grep -qi "certificate\|UnknownIssuer" "$work/no-ca.err" || { cat "$work/no-ca.err"; exit 1; }
 export AIOS_ANON_KEY=000102030405060708090a0b0c0d0e0f
 "$T" collect --model workload --from "$src" --out "$work/workload.jsonl"
 "$T" collect --model failure --from "$src" --out "$work/failure.jsonl"

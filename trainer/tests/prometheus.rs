@@ -32,6 +32,11 @@ fn decode(s: &str) -> String {
 /// and 20 % on `b`, memory 40 %, pressure 1 % (no GPU); `missing` names a metric it has no
 /// data of. A range of more than 11 000 steps is refused as Prometheus does. Counts requests.
 fn serve(missing: &'static str) -> (String, Arc<AtomicUsize>) {
+    serve_with(missing, None)
+}
+
+/// As [`serve`], answering 401 to requests without `Authorization: Bearer <token>`.
+fn serve_with(missing: &'static str, token: Option<&'static str>) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
@@ -40,21 +45,33 @@ fn serve(missing: &'static str) -> (String, Arc<AtomicUsize>) {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
             c.fetch_add(1, Ordering::SeqCst);
-            answer(stream, missing);
+            answer(stream, missing, token);
         }
     });
     (base, count)
 }
 
-fn answer(mut stream: TcpStream, missing: &str) {
+fn answer(mut stream: TcpStream, missing: &str, token: Option<&str>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
+    let mut authorized = token.is_none();
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap() == 0 || h.trim().is_empty() {
             break;
         }
+        if let (Some(t), Some((name, value))) = (token, h.split_once(':')) {
+            authorized |=
+                name.eq_ignore_ascii_case("authorization") && value.trim() == format!("Bearer {t}");
+        }
+    }
+    if !authorized {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 12\r\nConnection: close\r\n\r\nUnauthorized"
+        );
+        return;
     }
     let target = line.split_whitespace().nth(1).unwrap_or("");
     let (_, query) = target.split_once('?').unwrap_or((target, ""));
@@ -220,5 +237,40 @@ fn monitor_writes_the_shims_health_for_node_exporter() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bearer_token_is_sent_and_a_refusal_says_what_is_missing() {
+    let (base, _) = serve_with("nothing", Some("s3cret-token"));
+    let anon = Anonymiser::with_key(&[3; 32]);
+    let dir = std::env::temp_dir().join(format!("aios-prom-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token = dir.join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let with = format!(
+        "{base}?start=0&end=30&step=1s&bearer_token_file={}",
+        token.display()
+    );
+    let src = Source::parse(&with, 0.0).unwrap();
+    assert_eq!(
+        prometheus::records(ModelKind::Workload, &src, &anon)
+            .unwrap()
+            .len(),
+        62
+    );
+    let src = Source::parse(&format!("{base}?start=0&end=30&step=1s"), 0.0).unwrap();
+    let e = prometheus::records(ModelKind::Workload, &src, &anon)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("401") && e.contains("bearer_token_file"), "{e}");
+    // a CA file that holds no certificate is refused before any request
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let src = Source::parse(&format!("{base}?range=1m&ca_file={}", ca.display()), 1e9).unwrap();
+    let e = prometheus::records(ModelKind::Workload, &src, &anon)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ca.pem") && e.contains("no certificate"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }

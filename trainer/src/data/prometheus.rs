@@ -22,10 +22,13 @@
 //! - `step`: the records' interval (default `60s`); `window`: the `rate()` window (default four
 //!   steps, at least `1s`);
 //! - `selector`: label matchers added to every query, e.g. `job="node",instance=~"db.*"`;
-//! - `gpu_metric`: the GPU utilisation metric (default `DCGM_FI_DEV_GPU_UTIL`).
+//! - `gpu_metric`: the GPU utilisation metric (default `DCGM_FI_DEV_GPU_UTIL`);
+//! - `ca_file`: a PEM file of the certificate authorities an `https://` server is checked
+//!   against (default: the Mozilla roots built in); `bearer_token_file`: a file whose one line
+//!   is sent as `Authorization: Bearer …`, as Prometheus' own `bearer_token_file`.
 //!
 //! Prometheus answers at most 11 000 points per series and query, so long ranges are asked in
-//! pages of [`MAX_POINTS`] steps and joined. Plain `http://` only (no TLS in this build).
+//! pages of [`MAX_POINTS`] steps and joined.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -45,6 +48,18 @@ pub const MAX_POINTS: u64 = 10_000;
 const TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest answer read, bytes.
 const MAX_BODY: u64 = 512 << 20;
+/// The parameters a spec may have.
+const PARAMS: [&str; 9] = [
+    "start",
+    "end",
+    "range",
+    "step",
+    "window",
+    "selector",
+    "gpu_metric",
+    "ca_file",
+    "bearer_token_file",
+];
 
 /// A parsed `prometheus:` source.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +78,12 @@ pub struct Source {
     pub selector: String,
     /// GPU utilisation metric.
     pub gpu_metric: String,
+    /// PEM file of the certificate authorities an `https://` server is checked against
+    /// (default: the Mozilla roots built in).
+    pub ca_file: Option<std::path::PathBuf>,
+    /// File holding a bearer token sent as `Authorization: Bearer …` (as Prometheus' own
+    /// `bearer_token_file`).
+    pub bearer_token_file: Option<std::path::PathBuf>,
 }
 
 fn usage(spec: &str, message: impl std::fmt::Display) -> Error {
@@ -111,32 +132,20 @@ impl Source {
     pub fn parse(spec: &str, now: f64) -> Result<Source> {
         let (base, query) = spec.split_once('?').unwrap_or((spec, ""));
         let base = base.trim_end_matches('/').to_string();
-        if !base.starts_with("http://") {
-            let why = if base.starts_with("https://") {
-                "https is not supported by this build; reach the server over http (a local proxy or port forward)"
-            } else {
-                "expected a URL such as http://127.0.0.1:9090"
-            };
-            return Err(usage(spec, why));
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(usage(
+                spec,
+                "expected a URL such as http://127.0.0.1:9090 or https://prometheus.example",
+            ));
         }
         let mut params: BTreeMap<String, String> = BTreeMap::new();
         for kv in query.split('&').filter(|kv| !kv.is_empty()) {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             let k = decode(k);
-            if ![
-                "start",
-                "end",
-                "range",
-                "step",
-                "window",
-                "selector",
-                "gpu_metric",
-            ]
-            .contains(&k.as_str())
-            {
+            if !PARAMS.contains(&k.as_str()) {
                 return Err(usage(
                     spec,
-                    format!("unknown parameter '{k}' (start, end, range, step, window, selector, gpu_metric)"),
+                    format!("unknown parameter '{k}' ({})", PARAMS.join(", ")),
                 ));
             }
             params.insert(k, decode(v));
@@ -174,6 +183,8 @@ impl Source {
                 .get("gpu_metric")
                 .cloned()
                 .unwrap_or_else(|| "DCGM_FI_DEV_GPU_UTIL".into()),
+            ca_file: params.get("ca_file").map(Into::into),
+            bearer_token_file: params.get("bearer_token_file").map(Into::into),
         })
     }
 
@@ -308,19 +319,58 @@ pub fn parse_answer(what: &str, status: u16, body: &str, out: &mut Series) -> Re
     Ok(())
 }
 
-/// Runs `query` over the source's range, page by page.
-pub fn query_range(src: &Source, query: &str) -> Result<Series> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// The HTTP client of a source: its CA file, if any.
+fn agent(src: &Source) -> Result<ureq::Agent> {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(path) = &src.ca_file {
+        let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+                Ok(_) => {}
+                Err(e) => return Err(Error::key(path, format!("not a PEM certificate file: {e}"))),
+            }
+        }
+        if certs.is_empty() {
+            return Err(Error::key(path, "no certificate in this PEM file"));
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    }
+    Ok(ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
         .http_status_as_error(false)
+        .tls_config(tls.build())
         .build()
-        .into();
+        .into())
+}
+
+/// The `Authorization` header value of a source's bearer token file, if it has one.
+fn bearer(src: &Source) -> Result<Option<String>> {
+    let Some(path) = &src.bearer_token_file else {
+        return Ok(None);
+    };
+    let token = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let token = token.trim();
+    if token.is_empty() || token.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::key(path, "expected one token on one line"));
+    }
+    Ok(Some(format!("Bearer {token}")))
+}
+
+/// Runs `query` over the source's range, page by page.
+pub fn query_range(src: &Source, query: &str) -> Result<Series> {
+    let agent = agent(src)?;
+    let auth = bearer(src)?;
     let url = format!("{}/api/v1/query_range", src.base);
     let what = format!("Prometheus {url} query {query}");
     let mut out = Series::new();
     for (s, e) in src.pages() {
-        let mut resp = agent
-            .get(&url)
+        let mut req = agent.get(&url);
+        if let Some(a) = &auth {
+            req = req.header("Authorization", a);
+        }
+        let mut resp = req
             .query("query", query)
             .query("start", format!("{s:.3}"))
             .query("end", format!("{e:.3}"))
@@ -331,6 +381,14 @@ pub fn query_range(src: &Source, query: &str) -> Result<Series> {
                 message: format!("cannot reach the server: {e}"),
             })?;
         let status = resp.status().as_u16();
+        if status == 401 || status == 403 {
+            return Err(Error::Remote {
+                what: what.clone(),
+                message: format!(
+                    "HTTP {status}: the server wants credentials (bearer_token_file=PATH)"
+                ),
+            });
+        }
         let body = resp
             .body_mut()
             .with_config()
@@ -516,8 +574,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.end - t.start, 3600.0);
+        let t = Source::parse("https://h/prom?range=1m&ca_file=/etc/ca.pem", 100.0).unwrap();
+        assert_eq!(
+            (t.base.as_str(), t.ca_file.as_deref()),
+            ("https://h/prom", Some(std::path::Path::new("/etc/ca.pem")))
+        );
         for (bad, word) in [
-            ("https://h:9090", "https"),
             ("h:9090", "URL"),
             ("http://h:9090?steps=1s", "unknown parameter 'steps'"),
             ("http://h:9090?step=soon", "step"),
