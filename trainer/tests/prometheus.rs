@@ -274,3 +274,48 @@ fn a_bearer_token_is_sent_and_a_refusal_says_what_is_missing() {
     assert!(e.contains("ca.pem") && e.contains("no certificate"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn monitor_with_a_public_key_refuses_unsigned_models() {
+    let dir = std::env::temp_dir().join(format!("aios-monitor-key-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let t = run(&[
+        "train",
+        "--model",
+        "workload",
+        "--epochs",
+        "1",
+        "--samples",
+        "2000",
+        "--allow-worse",
+        "--distill",
+        "off",
+        "--out",
+        "reg",
+    ]);
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    assert!(run(&["keygen", "--out", "keys"]).status.success());
+    let o = run(&[
+        "monitor",
+        "--models",
+        "reg",
+        "--textfile",
+        ".",
+        "--duration",
+        "1s",
+        "--pub-key",
+        "keys/aios-signing.pub",
+    ]);
+    assert!(!o.status.success(), "an unsigned model loaded under a key");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("v1.blob") && err.contains("Unsigned"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -30,6 +30,10 @@ pub struct MonitorArgs {
     /// How long, e.g. 10m, or `forever` (a service).
     #[arg(long, default_value = "forever")]
     duration: String,
+    /// Ed25519 public key file (`trainer keygen`): only blobs signed by it load, as in a
+    /// kernel with `aiml_set_key(key, false)`. Without it the registry's blobs load unsigned.
+    #[arg(long, value_name = "FILE")]
+    pub_key: Option<PathBuf>,
 }
 
 /// The shim's clock: monotonic nanoseconds since the first call.
@@ -96,11 +100,20 @@ pub fn run(a: MonitorArgs) -> Result<(), Error> {
         "aiml_set_clock",
         shim::aiml_set_clock(Some(clock_ns), std::ptr::null_mut()),
     )?;
-    // the registry's own blobs, checked by the trainer that wrote them; unsigned ones load
-    // SAFETY: a null key is allowed (no key).
-    check("aiml_set_key", unsafe {
-        shim::aiml_set_key(std::ptr::null(), true)
-    })?;
+    match &a.pub_key {
+        Some(path) => {
+            let key = trainer::registry::signing::load_public(path)?;
+            // SAFETY: `key` is 32 readable bytes.
+            check("aiml_set_key", unsafe {
+                shim::aiml_set_key(key.as_ptr(), false)
+            })?;
+        }
+        // the registry's own blobs, checked by the trainer that wrote them; unsigned ones load
+        // SAFETY: a null key is allowed (no key).
+        None => check("aiml_set_key", unsafe {
+            shim::aiml_set_key(std::ptr::null(), true)
+        })?,
+    }
     check("aiml_init", shim::aiml_init())?;
     let (w, f) = (shim::AIML_KIND_WORKLOAD, shim::AIML_KIND_FAILURE);
     for (kind, code) in [(ModelKind::Workload, w), (ModelKind::Failure, f)] {
