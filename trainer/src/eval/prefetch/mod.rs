@@ -7,7 +7,7 @@
 //! - **Page level** ([`ResidentSet`]): 4 KiB pages in N resident frames, fully associative LRU,
 //!   a fault is a miss, as an OS sees a process whose working set does not fit. Baselines:
 //!   [`NextPage`], [`Readahead`] (Linux's on-demand readahead), [`Leap`] (Maruf & Chowdhury,
-//!   USENIX ATC 2020).
+//!   USENIX ATC 2020), and [`BestOffset`] on page numbers.
 //!
 //! Both memories share one accounting ([`Memory`]): a demand access hits or misses; a
 //! prefetched block is inserted (evicting the LRU block) unless already present, and counts as
@@ -57,11 +57,15 @@ pub fn line_baselines() -> Vec<Box<dyn Prefetcher>> {
     ]
 }
 
-/// The page-level baselines, cold, in report order.
+/// The page-level baselines, cold, in report order. Best-offset runs here too, on page
+/// numbers (it learns on faults and first touches of the pages it prefetched, as on misses
+/// and prefetched hits at line level), so the model meets the same two simple prefetchers at
+/// both levels.
 pub fn page_baselines() -> Vec<Box<dyn Prefetcher>> {
     vec![
         Box::new(NextPage),
         Box::new(Readahead::default()),
         Box::new(Leap::default()),
+        Box::new(BestOffset::default()),
     ]
 }
