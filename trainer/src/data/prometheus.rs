@@ -358,10 +358,32 @@ fn bearer(src: &Source) -> Result<Option<String>> {
     Ok(Some(format!("Bearer {token}")))
 }
 
-/// Runs `query` over the source's range, page by page.
-pub fn query_range(src: &Source, query: &str) -> Result<Series> {
-    let agent = agent(src)?;
-    let auth = bearer(src)?;
+/// The connection to one source: its HTTP agent (CA file read once, connections kept) and
+/// its bearer token, shared by all the queries of a fetch.
+pub struct Client<'s> {
+    src: &'s Source,
+    agent: ureq::Agent,
+    auth: Option<String>,
+}
+
+impl<'s> Client<'s> {
+    /// Reads the source's CA and token files.
+    pub fn new(src: &'s Source) -> Result<Client<'s>> {
+        Ok(Client {
+            src,
+            agent: agent(src)?,
+            auth: bearer(src)?,
+        })
+    }
+
+    /// Runs `query` over the source's range, page by page.
+    pub fn query_range(&self, query: &str) -> Result<Series> {
+        query_range(self, query)
+    }
+}
+
+fn query_range(client: &Client<'_>, query: &str) -> Result<Series> {
+    let (src, agent, auth) = (client.src, &client.agent, &client.auth);
     let url = format!("{}/api/v1/query_range", src.base);
     let what = format!("Prometheus {url} query {query}");
     let mut out = Series::new();
@@ -480,22 +502,23 @@ pub fn build_records(
 /// Fetches the source and returns the records of `kind`, as `trainer collect` writes them.
 pub fn records(kind: ModelKind, src: &Source, anon: &Anonymiser) -> Result<Vec<Value>> {
     let none = Series::new();
+    let client = Client::new(src)?;
     match kind {
         ModelKind::Workload => {
             let (cq, mq, gq) = (src.cpu_query(), src.mem_query(), src.gpu_query());
-            let cpu = query_range(src, &cq)?;
+            let cpu = client.query_range(&cq)?;
             required("CPU time (node_cpu_seconds_total)", &cq, src, &cpu)?;
-            let mem = query_range(src, &mq)?;
+            let mem = client.query_range(&mq)?;
             required("memory (node_memory_MemAvailable_bytes)", &mq, src, &mem)?;
             // absent GPU metric: no GPU (null), as collect records a host without one
-            let gpu = query_range(src, &gq)?;
+            let gpu = client.query_range(&gq)?;
             Ok(build_records(kind, src.step, &cpu, &mem, &gpu, anon))
         }
         ModelKind::Failure => {
             let mut worst = Series::new();
             for resource in ["cpu", "memory", "io"] {
                 let q = src.pressure_query(resource);
-                let p = query_range(src, &q)?;
+                let p = client.query_range(&q)?;
                 required("pressure stall time (node_pressure_*)", &q, src, &p)?;
                 for (host, points) in p {
                     let w = worst.entry(host).or_default();
