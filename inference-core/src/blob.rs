@@ -132,6 +132,23 @@ pub struct MetadataWire<'a> {
     pub source: &'a str,
 }
 
+/// A blob whose envelope and signature passed a [`Policy`] ([`Model::check`]); only
+/// [`Model::from_checked`] takes it, so nothing decodes a blob that skipped the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked<'a> {
+    blob: &'a [u8],
+    len: usize,
+    verified: bool,
+    min_version: u32,
+}
+
+impl Checked<'_> {
+    /// Whether a signature was verified.
+    pub fn signature_verified(&self) -> bool {
+        self.verified
+    }
+}
+
 /// A validated model borrowing its parameters from a blob.
 #[derive(Debug, Clone)]
 pub struct Model<'a> {
@@ -140,7 +157,9 @@ pub struct Model<'a> {
     input: &'a [u8],
     layers: heapless::Vec<DenseLayer<'a>, MAX_LAYERS>,
     output_offsets: &'a [u8],
-    metadata: MetadataWire<'a>,
+    /// The metadata section's bytes, decoded on request (validated at load): kept encoded,
+    /// the model stays small on the loading caller's stack.
+    metadata: &'a [u8],
     blob_len: usize,
     signature_verified: bool,
 }
@@ -255,7 +274,8 @@ fn decode_layers<'a>(
     pos: &mut usize,
     n_features: usize,
     n_outputs: usize,
-) -> Result<heapless::Vec<DenseLayer<'a>, MAX_LAYERS>, LoadError> {
+    layers: &mut heapless::Vec<DenseLayer<'a>, MAX_LAYERS>,
+) -> Result<(), LoadError> {
     let count: u8 = section(body, pos, Section::LayerCount)?;
     let count = count as usize;
     if count == 0 || count > MAX_LAYERS {
@@ -264,7 +284,7 @@ fn decode_layers<'a>(
             max: MAX_LAYERS,
         });
     }
-    let mut layers = heapless::Vec::new();
+    layers.clear();
     let mut fed = n_features;
     if fed == 0 || fed > MAX_WIDTH {
         return Err(LoadError::LayerWidth {
@@ -275,8 +295,8 @@ fn decode_layers<'a>(
     }
     for index in 0..count {
         let w: LayerWire<'a> = section(body, pos, Section::Layer(index as u8))?;
-        let layer = check_layer(w, index, fed)?;
-        fed = layer.n_out;
+        let layer = check_layer(body, w, index, fed)?;
+        fed = layer.outputs();
         // Cannot fail: count ≤ MAX_LAYERS was checked above.
         let _ = layers.push(layer);
     }
@@ -287,12 +307,17 @@ fn decode_layers<'a>(
             found: fed,
         });
     }
-    Ok(layers)
+    Ok(())
 }
 
 /// One layer's shape (it reads the `fed` values before it), lengths, requantization and
 /// activation.
-fn check_layer(w: LayerWire<'_>, index: usize, fed: usize) -> Result<DenseLayer<'_>, LoadError> {
+fn check_layer<'a>(
+    body: &'a [u8],
+    w: LayerWire<'a>,
+    index: usize,
+    fed: usize,
+) -> Result<DenseLayer<'a>, LoadError> {
     let sec = Section::Layer(index as u8);
     let (n_in, n_out) = (w.n_in as usize, w.n_out as usize);
     if n_in != fed {
@@ -324,16 +349,29 @@ fn check_layer(w: LayerWire<'_>, index: usize, fed: usize) -> Result<DenseLayer<
             })
         }
     };
-    Ok(DenseLayer {
-        n_in,
-        n_out,
-        activation,
-        output_zero_point: w.output_zero_point,
-        weights: w.weights,
-        bias: w.bias,
-        multiplier: w.multiplier,
-        shift: w.shift,
-    })
+    // The four arrays were decoded from `body`, in this order: one region and offsets name
+    // them (see `DenseLayer`). Addresses only, compared and subtracted: no pointer is made.
+    let at = |s: &[u8]| (s.as_ptr() as usize).wrapping_sub(w.weights.as_ptr() as usize);
+    let start = (w.weights.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    let end = at(w.shift) + n_out;
+    body.get(start..start.wrapping_add(end))
+        .and_then(|data| {
+            DenseLayer::new(
+                data,
+                n_in,
+                n_out,
+                at(w.bias),
+                at(w.multiplier),
+                at(w.shift),
+                activation,
+                w.output_zero_point,
+            )
+        })
+        .ok_or(LoadError::LayerWidth {
+            layer: index,
+            width: n_out,
+            max: MAX_WIDTH,
+        })
 }
 
 impl<'a> Model<'a> {
@@ -352,21 +390,65 @@ impl<'a> Model<'a> {
         kind: Option<ModelKind>,
         policy: &Policy,
     ) -> Result<Model<'a>, LoadError> {
+        Model::from_checked(Model::check(bytes, policy)?, kind)
+    }
+
+    /// The checks before decoding: envelope (magic, version, CRC), then the signature under
+    /// `policy`. [`Model::load`] is this, then [`Model::from_checked`]; a caller with little
+    /// stack (a kernel) calls the two itself, from one shallow frame, so that the signature
+    /// verification's stack and the decoded model's are never on the stack together. Not
+    /// inlined for the same reason.
+    #[inline(never)]
+    pub fn check(bytes: &'a [u8], policy: &Policy) -> Result<Checked<'a>, LoadError> {
         let env = signature::split(bytes);
         check_envelope(env.blob)?;
         let verified = signature::check(&env, policy)?;
-        let mut model = Model::decode(env.blob)?;
-        model.blob_len = bytes.len();
-        model.signature_verified = verified;
-        if let Some(kind) = kind {
-            model.check_kind(kind)?;
-        }
-        signature::check_rollback(policy.min_version, model.version(), false)?;
-        Ok(model)
+        Ok(Checked {
+            blob: env.blob,
+            len: bytes.len(),
+            verified,
+            min_version: policy.min_version,
+        })
     }
 
-    /// Decodes and checks the sections of a v1 blob whose envelope was checked.
-    fn decode(bytes: &'a [u8]) -> Result<Model<'a>, LoadError> {
+    /// Decodes a blob that passed [`Model::check`]: every section, then, with `Some(kind)`,
+    /// the model kind and the feature schema this build extracts for it
+    /// ([`ModelKind::schema_id`]), then the policy's version floor.
+    pub fn from_checked(c: Checked<'a>, kind: Option<ModelKind>) -> Result<Model<'a>, LoadError> {
+        let mut model = None;
+        Model::from_checked_into(c, kind, &mut model)?;
+        model.ok_or(LoadError::TrailingBytes { offset: 0 })
+    }
+
+    /// [`Model::from_checked`] into `out` (`Some` on success, `None` on error): the model is
+    /// built where it will live, not on the stack and copied, which matters to a kernel
+    /// caller. Returns the model's version.
+    pub fn from_checked_into(
+        c: Checked<'a>,
+        kind: Option<ModelKind>,
+        out: &mut Option<Model<'a>>,
+    ) -> Result<u32, LoadError> {
+        let r = Model::decode_into(c.blob, out).and_then(|()| {
+            let Some(model) = out.as_mut() else {
+                return Err(LoadError::TrailingBytes { offset: 0 });
+            };
+            model.blob_len = c.len;
+            model.signature_verified = c.verified;
+            if let Some(kind) = kind {
+                model.check_kind(kind)?;
+            }
+            signature::check_rollback(c.min_version, model.version(), false)?;
+            Ok(model.version())
+        });
+        if r.is_err() {
+            *out = None;
+        }
+        r
+    }
+
+    /// Decodes and checks the sections of a v1 blob whose envelope was checked, into `out`.
+    #[inline(never)]
+    fn decode_into(bytes: &'a [u8], out: &mut Option<Model<'a>>) -> Result<(), LoadError> {
         let body = &bytes[..bytes.len() - 4];
         let mut pos = 6;
 
@@ -378,23 +460,27 @@ impl<'a> Model<'a> {
 
         let input: InputQuantWire<'a> = section(body, &mut pos, Section::InputQuant)?;
         check_input(&input, n_features)?;
-        let layers = decode_layers(body, &mut pos, n_features, n_outputs)?;
-        let output: OutputWire<'a> = section(body, &mut pos, Section::Output)?;
-        expect_len(Section::Output, "offsets", output.offsets, n_outputs * 4)?;
-        let metadata: MetadataWire<'a> = section(body, &mut pos, Section::Metadata)?;
-        if pos != body.len() {
-            return Err(LoadError::TrailingBytes { offset: pos });
-        }
-        Ok(Model {
+        let model = out.insert(Model {
             header,
             kind,
             input: input.records,
-            layers,
-            output_offsets: output.offsets,
-            metadata,
+            layers: heapless::Vec::new(),
+            output_offsets: &[],
+            metadata: &[],
             blob_len: bytes.len(),
             signature_verified: false,
-        })
+        });
+        decode_layers(body, &mut pos, n_features, n_outputs, &mut model.layers)?;
+        let output: OutputWire<'a> = section(body, &mut pos, Section::Output)?;
+        expect_len(Section::Output, "offsets", output.offsets, n_outputs * 4)?;
+        model.output_offsets = output.offsets;
+        let metadata_at = pos;
+        let _: MetadataWire<'a> = section(body, &mut pos, Section::Metadata)?;
+        model.metadata = body.get(metadata_at..pos).unwrap_or(&[]);
+        if pos != body.len() {
+            return Err(LoadError::TrailingBytes { offset: pos });
+        }
+        Ok(())
     }
 
     fn check_kind(&self, kind: ModelKind) -> Result<(), LoadError> {
@@ -420,14 +506,11 @@ impl<'a> Model<'a> {
     /// count. Missing trailing features count as [`ABSENT`]; extra ones are ignored. Total: no
     /// input can make it panic.
     pub fn infer(&self, features: &[i32], out: &mut [i32]) -> usize {
+        // Two activation buffers and nothing else: the last layer writes into `out` (this
+        // runs on a kernel stack).
         let mut a = [0i16; MAX_WIDTH];
         let mut b = [0i16; MAX_WIDTH];
-        let mut codes = [0i8; MAX_WIDTH];
-        self.quantize_input(features, &mut codes);
-        for (d, &c) in a.iter_mut().zip(codes.iter()) {
-            *d = c as i16;
-        }
-        let mut acc = [0i32; MAX_WIDTH];
+        self.quantize_codes(features, &mut a);
         let last = self.layers.len().saturating_sub(1);
         for (i, layer) in self.layers.iter().enumerate() {
             let (x, y) = if i % 2 == 0 {
@@ -436,24 +519,20 @@ impl<'a> Model<'a> {
                 (&b, &mut a)
             };
             if i == last {
-                dense_i8_i32(layer, x, &mut acc);
+                dense_i8_i32(layer, x, out);
             } else {
                 dense_i8_i8(layer, x, y);
                 // The next layer reads its input in blocks of 8: slots past this layer's
                 // outputs must be zero (they may hold an earlier layer's codes).
-                let padded = layer.n_out.div_ceil(8) * 8;
-                for v in y.iter_mut().take(padded).skip(layer.n_out) {
+                let padded = layer.outputs().div_ceil(8) * 8;
+                for v in y.iter_mut().take(padded).skip(layer.outputs()) {
                     *v = 0;
                 }
             }
         }
         let mut written = 0;
-        for ((o, &v), off) in out
-            .iter_mut()
-            .zip(acc.iter())
-            .zip(self.output_offsets.chunks_exact(4))
-        {
-            *o = v.saturating_add(i32::from_le_bytes([off[0], off[1], off[2], off[3]]));
+        for (o, off) in out.iter_mut().zip(self.output_offsets.chunks_exact(4)) {
+            *o = o.saturating_add(i32::from_le_bytes([off[0], off[1], off[2], off[3]]));
             written += 1;
         }
         written
@@ -461,6 +540,12 @@ impl<'a> Model<'a> {
 
     /// Quantizes raw features into int8 input codes (exposed for the trainer's reference).
     pub fn quantize_input(&self, features: &[i32], codes: &mut [i8]) {
+        self.quantize_codes(features, codes)
+    }
+
+    /// [`Model::quantize_input`] into any type that holds an int8 code.
+    #[inline(always)]
+    fn quantize_codes<T: From<i8>>(&self, features: &[i32], codes: &mut [T]) {
         let raw = features.iter().copied().chain(core::iter::repeat(ABSENT));
         let (records, _) = self.input.as_chunks::<INPUT_RECORD_LEN>();
         for ((c, r), raw) in codes.iter_mut().zip(records).zip(raw) {
@@ -469,7 +554,7 @@ impl<'a> Model<'a> {
                 multiplier: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
                 shift: r[8] as i8,
             };
-            *c = quantize_feature(raw, offset, rq);
+            *c = T::from(quantize_feature(raw, offset, rq));
         }
     }
 
@@ -498,8 +583,18 @@ impl<'a> Model<'a> {
         &self.layers
     }
     /// Provenance and metrics.
-    pub fn metadata(&self) -> &MetadataWire<'a> {
-        &self.metadata
+    pub fn metadata(&self) -> MetadataWire<'a> {
+        // validated at load, so this cannot fail; the empty record keeps it total
+        postcard::from_bytes(self.metadata).unwrap_or(MetadataWire {
+            created_unix_s: 0,
+            train_samples: 0,
+            val_samples: 0,
+            metric: "",
+            metric_f32_milli: 0,
+            metric_int8_milli: 0,
+            baseline_milli: 0,
+            source: "",
+        })
     }
     /// Size of the blob in bytes (signature trailer included).
     pub fn blob_len(&self) -> usize {

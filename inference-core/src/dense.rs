@@ -37,30 +37,94 @@ pub enum Activation {
 }
 
 /// One validated dense layer, borrowing its parameters from a model blob.
+///
+/// Compact on purpose (32 bytes on 64-bit targets): a model holds up to
+/// [`MAX_LAYERS`](crate::blob::MAX_LAYERS) of these and is built on the loading caller's stack,
+/// which in a kernel is small. The four parameter arrays lie in one region of the blob (in
+/// order, separated by their postcard length prefixes), so one slice and three offsets name
+/// them.
 #[derive(Debug, Clone, Copy)]
 pub struct DenseLayer<'a> {
-    pub(crate) n_in: usize,
-    pub(crate) n_out: usize,
+    /// `n_out · n_in` int8 weights, row-major, stored as bytes; then `n_out` i32 biases
+    /// (little endian, input zero point already folded in) at `bias_at`, `n_out` Q31
+    /// mantissas (little-endian i32) at `multiplier_at`, `n_out` i8 exponents at `shift_at`.
+    data: &'a [u8],
+    n_in: u16,
+    n_out: u16,
+    bias_at: u16,
+    multiplier_at: u16,
+    shift_at: u16,
     pub(crate) activation: Activation,
     pub(crate) output_zero_point: i8,
-    /// `n_out · n_in` int8 weights, row-major, stored as bytes.
-    pub(crate) weights: &'a [u8],
-    /// `n_out` i32 biases, little endian, input zero point already folded in.
-    pub(crate) bias: &'a [u8],
-    /// `n_out` Q31 mantissas, little-endian i32.
-    pub(crate) multiplier: &'a [u8],
-    /// `n_out` exponents, i8.
-    pub(crate) shift: &'a [u8],
+}
+
+impl<'a> DenseLayer<'a> {
+    /// A layer over `data` (weights first, the other arrays at the given offsets). `None` if
+    /// a dimension or offset does not fit in 16 bits or an array does not fit in `data`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        data: &'a [u8],
+        n_in: usize,
+        n_out: usize,
+        bias_at: usize,
+        multiplier_at: usize,
+        shift_at: usize,
+        activation: Activation,
+        output_zero_point: i8,
+    ) -> Option<DenseLayer<'a>> {
+        let small = |v: usize| u16::try_from(v).ok();
+        let layer = DenseLayer {
+            data,
+            n_in: small(n_in)?,
+            n_out: small(n_out)?,
+            bias_at: small(bias_at)?,
+            multiplier_at: small(multiplier_at)?,
+            shift_at: small(shift_at)?,
+            activation,
+            output_zero_point,
+        };
+        let fits = data.len() >= n_in.checked_mul(n_out)?
+            && data.len() >= bias_at.checked_add(n_out * 4)?
+            && data.len() >= multiplier_at.checked_add(n_out * 4)?
+            && data.len() >= shift_at.checked_add(n_out)?;
+        fits.then_some(layer)
+    }
+
+    #[inline(always)]
+    fn part(&self, at: u16, len: usize) -> &'a [u8] {
+        let at = at as usize;
+        self.data.get(at..at + len).unwrap_or(&[])
+    }
+    /// The weights, row-major.
+    #[inline(always)]
+    pub(crate) fn weights(&self) -> &'a [u8] {
+        self.part(0, self.macs())
+    }
+    /// The folded biases, little-endian i32.
+    #[inline(always)]
+    pub(crate) fn biases(&self) -> &'a [u8] {
+        self.part(self.bias_at, self.outputs() * 4)
+    }
+    /// The Q31 mantissas, little-endian i32.
+    #[inline(always)]
+    pub(crate) fn multipliers(&self) -> &'a [u8] {
+        self.part(self.multiplier_at, self.outputs() * 4)
+    }
+    /// The exponents, i8.
+    #[inline(always)]
+    pub(crate) fn shifts(&self) -> &'a [u8] {
+        self.part(self.shift_at, self.outputs())
+    }
 }
 
 impl DenseLayer<'_> {
     /// Number of inputs.
     pub fn inputs(&self) -> usize {
-        self.n_in
+        self.n_in as usize
     }
     /// Number of outputs.
     pub fn outputs(&self) -> usize {
-        self.n_out
+        self.n_out as usize
     }
     /// Fused activation.
     pub fn activation(&self) -> Activation {
@@ -72,24 +136,24 @@ impl DenseLayer<'_> {
     }
     /// Multiply-accumulates of one evaluation.
     pub fn macs(&self) -> usize {
-        self.n_in * self.n_out
+        self.inputs() * self.outputs()
     }
     /// Weight of output `o`, input `i` (for inspection tools; `None` out of range).
     pub fn weight(&self, o: usize, i: usize) -> Option<i8> {
-        if i >= self.n_in {
+        if i >= self.inputs() {
             return None;
         }
-        self.weights.get(o * self.n_in + i).map(|&b| b as i8)
+        self.weights().get(o * self.inputs() + i).map(|&b| b as i8)
     }
     /// Folded bias of output `o`.
     pub fn bias(&self, o: usize) -> Option<i32> {
-        le_i32(self.bias, o)
+        le_i32(self.biases(), o)
     }
     /// Requantization multiplier of output `o`.
     pub fn requant(&self, o: usize) -> Option<Requant> {
         Some(Requant {
-            multiplier: le_i32(self.multiplier, o)?,
-            shift: *self.shift.get(o)? as i8,
+            multiplier: le_i32(self.multipliers(), o)?,
+            shift: *self.shifts().get(o)? as i8,
         })
     }
 }
@@ -187,13 +251,13 @@ mod sse2 {
 /// keeps at zero. The last row, which has no bytes after it, is handed out exact.
 #[inline(always)]
 fn channels<'l>(layer: &'l DenseLayer<'_>) -> impl Iterator<Item = (&'l [u8], i32, Requant)> {
-    let (bias, _) = layer.bias.as_chunks::<4>();
-    let (mult, _) = layer.multiplier.as_chunks::<4>();
-    let n_in = layer.n_in;
+    let (bias, _) = layer.biases().as_chunks::<4>();
+    let (mult, _) = layer.multipliers().as_chunks::<4>();
+    let n_in = layer.inputs();
     let padded = n_in.div_ceil(8) * 8;
-    let w = layer.weights;
+    let w = layer.weights();
     bias.iter()
-        .zip(mult.iter().zip(layer.shift))
+        .zip(mult.iter().zip(layer.shifts()))
         .enumerate()
         .map(move |(o, (b, (m, &s)))| {
             let start = o * n_in;
@@ -245,6 +309,41 @@ pub fn dense_i8_i32(layer: &DenseLayer<'_>, x: &[i16], y: &mut [i32]) {
 mod tests {
     use super::*;
 
+    /// The four arrays in one region, each after a one-byte stand-in for its length prefix
+    /// (as in a blob: the offsets are not multiples of anything).
+    fn region(w: &[u8], bias: &[u8], mult: &[u8], shift: &[u8]) -> [u8; 64] {
+        let mut out = [0xEEu8; 64];
+        let mut at = 0;
+        for part in [w, bias, mult, shift] {
+            out[at..at + part.len()].copy_from_slice(part);
+            at += part.len() + 1;
+        }
+        out
+    }
+
+    fn layer_over(
+        data: &[u8],
+        n_in: usize,
+        n_out: usize,
+        act: Activation,
+        zp: i8,
+    ) -> DenseLayer<'_> {
+        let bias_at = n_in * n_out + 1;
+        let mult_at = bias_at + 4 * n_out + 1;
+        let shift_at = mult_at + 4 * n_out + 1;
+        DenseLayer::new(data, n_in, n_out, bias_at, mult_at, shift_at, act, zp).unwrap()
+    }
+
+    #[test]
+    fn a_layer_whose_arrays_do_not_fit_is_refused() {
+        let data = [0u8; 20];
+        assert!(DenseLayer::new(&data, 2, 2, 5, 10, 15, Activation::Linear, 0).is_some());
+        assert!(DenseLayer::new(&data, 2, 2, 5, 10, 19, Activation::Linear, 0).is_none());
+        assert!(DenseLayer::new(&data, 2, 2, 5, 13, 15, Activation::Linear, 0).is_none());
+        assert!(DenseLayer::new(&data, 5, 5, 0, 0, 0, Activation::Linear, 0).is_none());
+        assert!(DenseLayer::new(&data, 1 << 16, 0, 0, 0, 0, Activation::Linear, 0).is_none());
+    }
+
     fn bytes_i32(v: &[i32]) -> [u8; 16] {
         let mut out = [0u8; 16];
         for (c, x) in out.chunks_exact_mut(4).zip(v) {
@@ -261,16 +360,8 @@ mod tests {
         let bias = bytes_i32(&[10, -5]);
         let mult = bytes_i32(&[1 << 30, 1 << 30]); // 0.5 each
         let shift = [0u8, 0u8];
-        let layer = DenseLayer {
-            n_in: 3,
-            n_out: 2,
-            activation: Activation::Linear,
-            output_zero_point: 3,
-            weights: &w,
-            bias: &bias[..8],
-            multiplier: &mult[..8],
-            shift: &shift,
-        };
+        let data = region(&w, &bias[..8], &mult[..8], &shift);
+        let layer = layer_over(&data, 3, 2, Activation::Linear, 3);
         let x = [5i16, 7, -1];
         // acc0 = 10 + 5 - 14 - 3 = -2 -> 0.5 * -2 = -1 -> + 3 = 2
         // acc1 = -5 - 640 + 889 = 244 -> 122 -> + 3 = 125
@@ -303,16 +394,8 @@ mod tests {
         let bias = bytes_i32(&[0]);
         let mult = bytes_i32(&[1 << 30]); // 0.5
         let shift = [0u8];
-        let layer = DenseLayer {
-            n_in: 2,
-            n_out: 1,
-            activation: Activation::Linear,
-            output_zero_point: 0,
-            weights: &w,
-            bias: &bias[..4],
-            multiplier: &mult[..4],
-            shift: &shift,
-        };
+        let data = region(&w, &bias[..4], &mult[..4], &shift);
+        let layer = layer_over(&data, 2, 1, Activation::Linear, 0);
         let mut y = [0i32; 1];
         dense_i8_i32(&layer, &[2, 1], &mut y); // 1.5 -> 2
         assert_eq!(y, [2]);

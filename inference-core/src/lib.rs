@@ -33,7 +33,7 @@ pub mod predictors;
 pub mod quant;
 pub mod signature;
 
-pub use blob::Model;
+pub use blob::{Checked, Model};
 pub use error::LoadError;
 pub use predictors::{
     FailurePredictor, MemoryPredictor, ModelSource, Predictor, ThreatDetector, WorkloadPredictor,

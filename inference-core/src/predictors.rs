@@ -6,7 +6,9 @@
 //! not), the predictor answers with a neutral network that outputs zeros: persistence for the
 //! workload, "no threat, low confidence" elsewhere; [`ModelSource::None`] reports that.
 
-use crate::blob::Model;
+use core::mem::MaybeUninit;
+
+use crate::blob::{Checked, Model};
 use crate::error::LoadError;
 use crate::features::failure::{self, FailureHistory, FailureType};
 use crate::features::memory::{self, AccessKind, MemoryHistory};
@@ -50,7 +52,22 @@ pub trait Predictor<'a>: Sized {
     /// unsigned blobs, lowest version), else the built-in one (which is trusted: it is part of
     /// the image) and [`ModelSource::Default`] says why `blob` was refused. `None`: the
     /// built-in model.
-    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self;
+    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+        Self::load_checked(blob.map(|b| Model::check(b, policy)))
+    }
+
+    /// [`load`](Self::load) in two steps: `blob` is what [`Model::check`] said of the given
+    /// blob (`None`: no blob given). A caller with little stack checks (and verifies) in one
+    /// call and builds the predictor in another, so the two never share the stack.
+    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self;
+
+    /// [`load_checked`](Self::load_checked) into `place`, built where it will live rather
+    /// than on the stack and copied (a predictor is a quarter of a KiB; a kernel stack is
+    /// small).
+    fn load_checked_in<'p>(
+        place: &'p mut MaybeUninit<Self>,
+        blob: Option<Result<Checked<'a>, LoadError>>,
+    ) -> &'p mut Self;
 
     /// Which model answers.
     fn source(&self) -> &ModelSource;
@@ -67,32 +84,45 @@ struct ModelCell<'a> {
 }
 
 impl<'a> ModelCell<'a> {
-    fn load(kind: ModelKind, blob: Option<&'a [u8]>, policy: &Policy) -> ModelCell<'a> {
-        let refused = match blob.map(|b| Model::load(b, Some(kind), policy)) {
-            Some(Ok(model)) => {
-                return ModelCell {
-                    source: ModelSource::Loaded {
-                        version: model.version(),
-                    },
-                    model: Some(model),
-                }
-            }
-            Some(Err(e)) => Some(e),
+    /// A cell about to be filled (see [`ModelCell::fill`]).
+    const EMPTY: ModelCell<'a> = ModelCell {
+        model: None,
+        source: ModelSource::None {
+            refused: LoadError::NoKey,
+        },
+    };
+
+    fn load(kind: ModelKind, blob: Option<Result<Checked<'a>, LoadError>>) -> ModelCell<'a> {
+        let mut cell = ModelCell::EMPTY;
+        cell.fill(kind, blob);
+        cell
+    }
+
+    /// The model of a checked blob, else the built-in one, decoded in place.
+    fn fill(&mut self, kind: ModelKind, blob: Option<Result<Checked<'a>, LoadError>>) {
+        let refused = match blob {
             None => None,
+            Some(Err(e)) => Some(e),
+            Some(Ok(c)) => match Model::from_checked_into(c, Some(kind), &mut self.model) {
+                Ok(version) => {
+                    self.source = ModelSource::Loaded { version };
+                    return;
+                }
+                Err(e) => Some(e),
+            },
         };
-        match Model::load(defaults::blob(kind), Some(kind), &Policy::OPEN) {
-            Ok(model) => ModelCell {
-                source: ModelSource::Default {
-                    version: model.version(),
-                    refused,
-                },
-                model: Some(model),
-            },
-            Err(e) => ModelCell {
-                model: None,
-                source: ModelSource::None { refused: e },
-            },
-        }
+        self.fill_builtin(kind, refused);
+    }
+
+    /// The built-in model. Not inlined, so that a load's stack holds one model at a time.
+    #[inline(never)]
+    fn fill_builtin(&mut self, kind: ModelKind, refused: Option<LoadError>) {
+        let r = Model::check(defaults::blob(kind), &Policy::OPEN)
+            .and_then(|c| Model::from_checked_into(c, Some(kind), &mut self.model));
+        self.source = match r {
+            Ok(version) => ModelSource::Default { version, refused },
+            Err(e) => ModelSource::None { refused: e },
+        };
     }
 
     fn infer(&self, features: &[i32], out: &mut [i32]) {
@@ -155,10 +185,20 @@ pub struct WorkloadPredictor<'a> {
 
 impl<'a> Predictor<'a> for WorkloadPredictor<'a> {
     const KIND: ModelKind = ModelKind::Workload;
-    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
         WorkloadPredictor {
-            cell: ModelCell::load(Self::KIND, blob, policy),
+            cell: ModelCell::load(Self::KIND, blob),
         }
+    }
+    fn load_checked_in<'p>(
+        place: &'p mut MaybeUninit<Self>,
+        blob: Option<Result<Checked<'a>, LoadError>>,
+    ) -> &'p mut Self {
+        let p = place.write(WorkloadPredictor {
+            cell: ModelCell::EMPTY,
+        });
+        p.cell.fill(Self::KIND, blob);
+        p
     }
     fn source(&self) -> &ModelSource {
         &self.cell.source
@@ -281,10 +321,20 @@ pub struct ThreatDetector<'a> {
 
 impl<'a> Predictor<'a> for ThreatDetector<'a> {
     const KIND: ModelKind = ModelKind::Threat;
-    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
         ThreatDetector {
-            cell: ModelCell::load(Self::KIND, blob, policy),
+            cell: ModelCell::load(Self::KIND, blob),
         }
+    }
+    fn load_checked_in<'p>(
+        place: &'p mut MaybeUninit<Self>,
+        blob: Option<Result<Checked<'a>, LoadError>>,
+    ) -> &'p mut Self {
+        let p = place.write(ThreatDetector {
+            cell: ModelCell::EMPTY,
+        });
+        p.cell.fill(Self::KIND, blob);
+        p
     }
     fn source(&self) -> &ModelSource {
         &self.cell.source
@@ -368,10 +418,20 @@ pub struct FailurePredictor<'a> {
 
 impl<'a> Predictor<'a> for FailurePredictor<'a> {
     const KIND: ModelKind = ModelKind::Failure;
-    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
         FailurePredictor {
-            cell: ModelCell::load(Self::KIND, blob, policy),
+            cell: ModelCell::load(Self::KIND, blob),
         }
+    }
+    fn load_checked_in<'p>(
+        place: &'p mut MaybeUninit<Self>,
+        blob: Option<Result<Checked<'a>, LoadError>>,
+    ) -> &'p mut Self {
+        let p = place.write(FailurePredictor {
+            cell: ModelCell::EMPTY,
+        });
+        p.cell.fill(Self::KIND, blob);
+        p
     }
     fn source(&self) -> &ModelSource {
         &self.cell.source
@@ -451,10 +511,20 @@ pub struct MemoryPredictor<'a> {
 
 impl<'a> Predictor<'a> for MemoryPredictor<'a> {
     const KIND: ModelKind = ModelKind::Memory;
-    fn load(blob: Option<&'a [u8]>, policy: &Policy) -> Self {
+    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
         MemoryPredictor {
-            cell: ModelCell::load(Self::KIND, blob, policy),
+            cell: ModelCell::load(Self::KIND, blob),
         }
+    }
+    fn load_checked_in<'p>(
+        place: &'p mut MaybeUninit<Self>,
+        blob: Option<Result<Checked<'a>, LoadError>>,
+    ) -> &'p mut Self {
+        let p = place.write(MemoryPredictor {
+            cell: ModelCell::EMPTY,
+        });
+        p.cell.fill(Self::KIND, blob);
+        p
     }
     fn source(&self) -> &ModelSource {
         &self.cell.source

@@ -41,7 +41,7 @@ fn round_trip_reproduces_the_bytes() {
             input: blob::InputQuantWire { records: &input },
             layers: &owned,
             output: blob::OutputWire { offsets: &offsets },
-            metadata: *m.metadata(),
+            metadata: m.metadata(),
         };
         let mut buf = vec![0u8; 16 * 1024];
         let n = blob::encode(&parts, &mut buf).unwrap();

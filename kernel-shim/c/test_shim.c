@@ -232,6 +232,7 @@ static void error_paths(void)
 static unsigned char pstack[STACK_BYTES] __attribute__((aligned(64)));
 static ucontext_t main_ctx, probe_ctx;
 static int probe_model;
+static AimlStatus lazy_status = AIML_STATUS_NOT_INITIALIZED;
 
 static void probe(void)
 {
@@ -245,6 +246,9 @@ static void probe(void)
 	case 3: aiml_failure_predict(&aiml_run_fh, &ff); break;
 	case 4: aiml_memory_predict(&aiml_run_mh, &ap); break;
 	case 5: aiml_load(AIML_KIND_MEMORY, AIML_BLOB_MEMORY, sizeof(AIML_BLOB_MEMORY)); break;
+	case 7: /* the first prediction, on an empty slot: it installs the built-in model */
+		lazy_status = aiml_threat_assess(&aiml_run_th, &AIML_VEC_THREAT[0].w, &ta);
+		break;
 	case 6:
 		aiml_set_key(AIML_TEST_PUBKEY, false);
 		aiml_load_force(AIML_KIND_WORKLOAD, AIML_SIGNED_WORKLOAD_V9, sizeof(AIML_SIGNED_WORKLOAD_V9));
@@ -278,7 +282,7 @@ int main(void)
 	AimlWorkloadPrediction wp;
 	static const char *names[] = { "", "workload", "threat", "failure", "memory", "load(memory)",
 				       "signed load(workload)" };
-	size_t base;
+	size_t base, lazy;
 	int bad, k;
 
 	/* before aiml_init: the slot is empty, and the first prediction puts the built-in model
@@ -290,6 +294,13 @@ int main(void)
 	CHECK(info.source == AIML_SOURCE_DEFAULT);
 	EXPECT(aiml_health(AIML_KIND_WORKLOAD, &health), AIML_STATUS_OK);
 	CHECK(health.lazy_defaults == 1 && health.predictions == 1 && health.timed == 0);
+	/* the same for the threat slot, measured: the lazy load runs on the caller's stack */
+	EXPECT(aiml_threat_history_init(&aiml_run_th), AIML_STATUS_OK);
+	base = stack_of(0);
+	lazy = stack_of(7) - base;
+	EXPECT(lazy_status, AIML_STATUS_OK);
+	EXPECT(aiml_info(AIML_KIND_THREAT, &info), AIML_STATUS_OK);
+	CHECK(info.source == AIML_SOURCE_DEFAULT);
 	EXPECT(aiml_init(), AIML_STATUS_OK);
 	EXPECT(aiml_init(), AIML_STATUS_OK);
 
@@ -307,6 +318,8 @@ int main(void)
 	for (k = 1; k <= 6; k++)
 		printf("aiml-stack %s %zu bytes (painted; probe frame of %zu bytes excluded)\n",
 		       names[k], stack_of(k) - base, base);
+	printf("aiml-stack lazy first prediction(threat) %zu bytes (painted; probe frame of %zu bytes excluded)\n",
+	       lazy, base);
 
 	for (k = AIML_KIND_WORKLOAD; k <= AIML_KIND_MEMORY; k++) {
 		EXPECT(aiml_reset((uint32_t)k), AIML_STATUS_OK);

@@ -122,20 +122,29 @@ impl<P: Predictor<'static>> Slot<P> {
 
     /// As [`read`](Self::read), and an empty slot first gets the built-in model (lazy
     /// initialisation: a prediction before `aiml_init` is answered). Should a writer hold
-    /// the slot at that moment, this one prediction uses a built-in predictor made on the
-    /// stack instead of waiting.
+    /// the empty slot at that moment (an `aiml_init` or `aiml_load` in progress on another
+    /// CPU), this prediction answers `Busy` rather than wait or build a predictor on the
+    /// stack (half a KiB, and a load's stack): the next one finds the slot filled.
     pub fn read_or_default<R>(&self, f: impl FnOnce(&P) -> R) -> Result<R, AimlStatus> {
-        if !self.is_initialized() && self.init().is_ok() {
-            self.health.lazy_default();
+        if !self.is_initialized() {
+            self.lazy_init()?;
         }
-        let mut f = Some(f);
-        match self.read(|p| f.take().map(|f| f(p))) {
-            Ok(Some(r)) => Ok(r),
-            // the slot was empty and a writer held it: `f` has not run
-            _ => match f.take() {
-                Some(f) => Ok(f(&P::load(None, &Policy::OPEN))),
-                None => Err(AimlStatus::NotInitialized),
-            },
+        self.read(f)
+    }
+
+    /// The lazy initialisation of [`read_or_default`](Self::read_or_default), out of line:
+    /// its stack (a load's) is spent once, not reserved by every prediction.
+    #[cold]
+    #[inline(never)]
+    fn lazy_init(&self) -> Result<(), AimlStatus> {
+        match self.init() {
+            Ok(()) => {
+                self.health.lazy_default();
+                Ok(())
+            }
+            // an `init` that lost the race to another writer which has since published
+            Err(_) if self.is_initialized() => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -216,13 +225,39 @@ impl<P: Predictor<'static>> Slot<P> {
                 }
             }
         };
-        let p = P::load(bytes, &policy);
-        if bytes.is_some() {
+        // Envelope and signature first, in a call of their own, then the predictor in
+        // another: the verification's stack and the decoded model's never add up.
+        let checked = bytes.map(|b| inference_core::Model::check(b, &policy));
+        // SAFETY: we hold the writer flag and `spare` is the spare buffer (see `install`).
+        unsafe { self.install(lock, spare, checked, persisted, force) }
+    }
+
+    /// Builds the predictor of a checked blob (or the built-in one) in the spare buffer,
+    /// persists the rollback floor, and publishes it. Not inlined (see `write_locked`).
+    ///
+    /// # Safety
+    /// The caller holds the writer flag (`lock`) and `spare` is its spare buffer, whose blob
+    /// buffer `checked` borrows from.
+    #[inline(never)]
+    unsafe fn install(
+        &self,
+        lock: &WriteLock<'_>,
+        spare: usize,
+        checked: Option<Result<inference_core::Checked<'static>, inference_core::LoadError>>,
+        persisted: u32,
+        force: bool,
+    ) -> Result<(), AimlStatus> {
+        let given = checked.is_some();
+        // SAFETY: as above, the spare buffer is ours alone until `publish`. The predictors
+        // have no destructor, so overwriting drops nothing. Built in place: a predictor is
+        // half a KiB, too much to build on a kernel stack and copy.
+        let p = P::load_checked_in(unsafe { &mut *self.predictors[spare].get() }, checked);
+        if given {
             match p.source() {
                 ModelSource::Loaded { version } => {
                     // persisted before the model can run (see `crate::rollback`)
                     if !force {
-                        crate::rollback::raise(kind, persisted, *version)?;
+                        crate::rollback::raise(P::KIND as u32, persisted, *version)?;
                     }
                     self.floor.store(*version, SeqCst)
                 }
@@ -233,9 +268,6 @@ impl<P: Predictor<'static>> Slot<P> {
                 _ => return Err(AimlStatus::BlobInvalid),
             }
         }
-        // SAFETY: as above, the spare buffer is ours alone until the store below publishes
-        // it. The predictors have no destructor, so overwriting drops nothing.
-        unsafe { (*self.predictors[spare].get()).write(p) };
         lock.publish(spare);
         Ok(())
     }
