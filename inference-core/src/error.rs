@@ -161,6 +161,20 @@ pub enum LoadError {
     BadSignature,
     /// The policy accepts only signed blobs but holds no key to check them with.
     NoKey,
+    /// The blob is signed (`SIG2` trailer) by a key other than the policy's: `found` is the
+    /// key id in its trailer, `expected` the id of the policy's key.
+    WrongKey {
+        /// Id of the policy's key ([`key_id`](crate::signature::key_id)).
+        expected: u64,
+        /// Key id named by the blob's trailer.
+        found: u64,
+    },
+    /// A revocation list ([`Revocation`](crate::signature::Revocation)) is malformed:
+    /// `field` says where.
+    BadRevocation {
+        /// The field that is wrong, and how.
+        field: &'static str,
+    },
     /// The model version is lower than the one the slot holds (anti-rollback).
     Rollback {
         /// Version held (the lowest accepted).
@@ -235,6 +249,11 @@ impl fmt::Display for LoadError {
             LoadError::Unsigned => {
                 f.write_str("blob is not signed and the policy requires a signature")
             }
+            LoadError::BadRevocation { field } => write!(f, "revocation list: bad {field}"),
+            LoadError::WrongKey { expected, found } => write!(
+                f,
+                "signed by key {found:016x}, the policy's key is {expected:016x}"
+            ),
             LoadError::BadSignature => f.write_str(
                 "signature does not verify against the configured key (forged, other key or altered)",
             ),

@@ -233,3 +233,80 @@ fn every_bit_flip_and_byte_overwrite_of_a_signed_blob_is_refused() {
         assert!(load(&b, kind, &policy).is_ok());
     }
 }
+
+fn sign2(blob: &[u8], kp: &KeyPair) -> Vec<u8> {
+    let sig = kp.sk.sign(blob, None);
+    let mut out = blob.to_vec();
+    out.extend_from_slice(&signature::SIG2_MAGIC);
+    out.extend_from_slice(&signature::key_id(&kp.pk).to_le_bytes());
+    out.extend_from_slice(&sig[..]);
+    out
+}
+
+/// A `SIG2` trailer names its key: it verifies under that key, is refused as `WrongKey`
+/// under another (before any verification), and a wrong id in the trailer cannot help.
+#[test]
+fn sig2_names_its_key() {
+    let (k1, k2) = (keypair(1), keypair(2));
+    let plain = defaults::blob(ModelKind::Threat);
+    let signed = sign2(plain, &k1);
+    assert_eq!(signed.len(), plain.len() + signature::TRAILER2_LEN);
+    let env = signature::split(&signed);
+    assert_eq!(env.key_id, Some(signature::key_id(&k1.pk)));
+    assert_eq!(env.blob, plain);
+    let m = load(&signed, ModelKind::Threat, &Policy::require(*k1.pk)).unwrap();
+    assert!(m.signature_verified());
+    assert_eq!(
+        load(&signed, ModelKind::Threat, &Policy::require(*k2.pk)).unwrap_err(),
+        LoadError::WrongKey {
+            expected: signature::key_id(&k2.pk),
+            found: signature::key_id(&k1.pk)
+        }
+    );
+    // the id rewritten to the other key's: now the signature fails
+    let mut forged = signed.clone();
+    let at = plain.len() + 4;
+    forged[at..at + 8].copy_from_slice(&signature::key_id(&k2.pk).to_le_bytes());
+    assert_eq!(
+        load(&forged, ModelKind::Threat, &Policy::require(*k2.pk)).unwrap_err(),
+        LoadError::BadSignature
+    );
+    assert_ne!(signature::key_id(&k1.pk), signature::key_id(&k2.pk));
+}
+
+/// Revocation lists: round trip, signature, and every malformation named.
+#[test]
+fn revocation_lists() {
+    let (revoker, other) = (keypair(3), keypair(4));
+    let ids = [7u64, u64::MAX, 0x0123_4567_89ab_cdef];
+    let mut buf = [0u8; 256];
+    let n = signature::encode_revocation(5, &ids, &mut buf).unwrap();
+    let list = sign2(&buf[..n], &revoker);
+    let r = signature::Revocation::parse(&list).unwrap();
+    assert_eq!(r.sequence, 5);
+    assert_eq!(r.signer, signature::key_id(&revoker.pk));
+    assert_eq!(r.ids().collect::<Vec<_>>(), ids);
+    assert!(r.revokes(u64::MAX) && !r.revokes(8));
+    assert_eq!(r.verify(&revoker.pk), Ok(()));
+    assert!(matches!(
+        r.verify(&other.pk),
+        Err(LoadError::WrongKey { .. })
+    ));
+    let bad = |b: &[u8]| match signature::Revocation::parse(b) {
+        Err(LoadError::BadRevocation { field }) => field,
+        other => panic!("{other:?}"),
+    };
+    assert!(bad(&buf[..n]).starts_with("SIG2"), "unsigned");
+    let mut flipped = list.clone();
+    flipped[12] ^= 1;
+    assert!(bad(&flipped).starts_with("SIG2"), "CRC");
+    let mut sig_flipped = list.clone();
+    *sig_flipped.last_mut().unwrap() ^= 1;
+    let r = signature::Revocation::parse(&sig_flipped).unwrap();
+    assert_eq!(r.verify(&revoker.pk), Err(LoadError::BadSignature));
+    // a blob is not a revocation list, even signed
+    let blob = sign2(defaults::blob(ModelKind::Workload), &revoker);
+    assert!(bad(&blob).starts_with("magic"));
+    assert!(signature::encode_revocation(1, &[0; 17], &mut buf).is_err());
+    assert!(signature::encode_revocation(1, &ids, &mut buf[..20]).is_err());
+}

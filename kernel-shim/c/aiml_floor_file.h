@@ -1,6 +1,9 @@
 /*
  * Reference persistent anti-rollback store for user space (aiml_set_rollback_store): the
- * four floors in one small text file ("workload threat failure memory\n"), raised with a
+ * five counters in one small text file ("workload threat failure memory revocation\n": the
+ * four model floors and the sequence of the newest revocation list, kind
+ * AIML_REVOCATION_COUNTER; a file of four numbers, from before revocation, reads its fifth as
+ * 0), raised with a
  * write to a temporary file, fsync and rename, so that a crash leaves the old floors or the
  * new ones, never a torn file. ctx is the file's path. A missing file reads as all zeros.
  *
@@ -20,29 +23,34 @@
 
 #include "aios_ml.h"
 
-/* The four floors, or -1 if the file exists but cannot be parsed. */
-static int aiml_floor_file_load(const char *path, uint32_t floors[4])
+/* The index of a counter in the file, or -1 for a kind the store does not keep. */
+static int aiml_floor_file_index(uint32_t kind)
+{
+	if (kind >= AIML_KIND_WORKLOAD && kind <= AIML_KIND_MEMORY)
+		return (int)(kind - AIML_KIND_WORKLOAD);
+	return kind == AIML_REVOCATION_COUNTER ? 4 : -1;
+}
+
+/* The five counters, or -1 if the file exists but cannot be parsed. */
+static int aiml_floor_file_load(const char *path, uint32_t floors[5])
 {
 	FILE *f = fopen(path, "r");
-	floors[0] = floors[1] = floors[2] = floors[3] = 0;
+	int n;
+	floors[0] = floors[1] = floors[2] = floors[3] = floors[4] = 0;
 	if (!f)
 		return 0;
-	if (fscanf(f, "%u %u %u %u", &floors[0], &floors[1], &floors[2], &floors[3]) != 4) {
-		fclose(f);
-		return -1;
-	}
+	n = fscanf(f, "%u %u %u %u %u", &floors[0], &floors[1], &floors[2], &floors[3], &floors[4]);
 	fclose(f);
-	return 0;
+	return n == 4 || n == 5 ? 0 : -1;
 }
 
 static int32_t aiml_floor_file_read(void *ctx, uint32_t kind, uint32_t *floor)
 {
-	uint32_t floors[4];
-	if (kind < AIML_KIND_WORKLOAD || kind > AIML_KIND_MEMORY)
+	uint32_t floors[5];
+	int i = aiml_floor_file_index(kind);
+	if (i < 0 || aiml_floor_file_load((const char *)ctx, floors) != 0)
 		return -1;
-	if (aiml_floor_file_load((const char *)ctx, floors) != 0)
-		return -1;
-	*floor = floors[kind - AIML_KIND_WORKLOAD];
+	*floor = floors[i];
 	return 0;
 }
 
@@ -50,23 +58,21 @@ static int32_t aiml_floor_file_raise(void *ctx, uint32_t kind, uint32_t version)
 {
 	const char *path = (const char *)ctx;
 	char tmp[4096];
-	uint32_t floors[4];
+	uint32_t floors[5];
 	FILE *f;
-	int fd;
+	int fd, i = aiml_floor_file_index(kind);
 
-	if (kind < AIML_KIND_WORKLOAD || kind > AIML_KIND_MEMORY)
+	if (i < 0 || aiml_floor_file_load(path, floors) != 0)
 		return -1;
-	if (aiml_floor_file_load(path, floors) != 0)
-		return -1;
-	if (floors[kind - AIML_KIND_WORKLOAD] >= version)
+	if (floors[i] >= version)
 		return 0; /* never lowered */
-	floors[kind - AIML_KIND_WORKLOAD] = version;
+	floors[i] = version;
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -1;
 	f = fopen(tmp, "w");
 	if (!f)
 		return -1;
-	if (fprintf(f, "%u %u %u %u\n", floors[0], floors[1], floors[2], floors[3]) < 0 ||
+	if (fprintf(f, "%u %u %u %u %u\n", floors[0], floors[1], floors[2], floors[3], floors[4]) < 0 ||
 	    fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		fclose(f);
 		unlink(tmp);

@@ -262,6 +262,91 @@ static int aiml_run_signing(void)
 	return bad;
 }
 
+/* Key rotation and revocation: a second model key (SIG2 blobs name their key by id), a
+ * revocation key, a signed list that retires the second key (its model leaves the slot, its
+ * blobs and the key itself are refused from then on), replay of an older list refused, the
+ * first key unaffected. Revocation is for good: afterwards the second key cannot be added
+ * again in this boot. Returns the number of failed checks. */
+static int aiml_run_rotation(void)
+{
+	const unsigned int W = AIML_KIND_WORKLOAD;
+	uint64_t id = 0;
+	AimlModelInfo info;
+	unsigned int i;
+	int bad = 0;
+
+	bad += aiml_sig_expect("no key", aiml_set_key(NULL, false), AIML_STATUS_OK);
+	bad += aiml_sig_expect("add key1", aiml_add_key(AIML_TEST_PUBKEY, AIML_KEY_ROLE_MODELS, NULL),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_expect("bad roles", aiml_add_key(AIML_KEY2_PUBKEY, 4, &id),
+			       AIML_STATUS_INVALID_ARGUMENT);
+	bad += aiml_sig_expect("add key2", aiml_add_key(AIML_KEY2_PUBKEY, AIML_KEY_ROLE_MODELS, &id),
+			       AIML_STATUS_OK);
+	if (id != AIML_KEY2_ID) {
+		AIML_PRINT("aiml-sig FAIL key id %llx, expected %llx\n", (unsigned long long)id,
+			   AIML_KEY2_ID);
+		bad++;
+	}
+	bad += aiml_sig_expect("add revoker",
+			       aiml_add_key(AIML_REVOKER_PUBKEY, AIML_KEY_ROLE_REVOCATION, NULL),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_expect("key2 v10", aiml_load(W, AIML_SIG2_WORKLOAD_V10_KEY2,
+						     sizeof(AIML_SIG2_WORKLOAD_V10_KEY2)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_version(10);
+	bad += aiml_sig_expect("key1 v11", aiml_load(W, AIML_SIG2_WORKLOAD_V11_KEY1,
+						     sizeof(AIML_SIG2_WORKLOAD_V11_KEY1)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_version(11);
+	bad += aiml_sig_expect("key2 v10 forced", aiml_load_force(W, AIML_SIG2_WORKLOAD_V10_KEY2,
+								  sizeof(AIML_SIG2_WORKLOAD_V10_KEY2)),
+			       AIML_STATUS_OK);
+	/* a list signed by a key without the revocation role, a corrupted one, a forged one */
+	bad += aiml_sig_expect("revocation by a model key",
+			       aiml_revoke(AIML_REVOKE_SEQ3_BY_KEY1, sizeof(AIML_REVOKE_SEQ3_BY_KEY1)),
+			       AIML_STATUS_BLOB_UNKNOWN_KEY);
+	for (i = 0; i < sizeof(AIML_REVOKE_SEQ2_KEY2); i++)
+		aiml_sig_scratch[i] = AIML_REVOKE_SEQ2_KEY2[i];
+	aiml_sig_scratch[12] ^= 0x01; /* a key id: the CRC catches it */
+	bad += aiml_sig_expect("corrupted list", aiml_revoke(aiml_sig_scratch, sizeof(AIML_REVOKE_SEQ2_KEY2)),
+			       AIML_STATUS_BLOB_BAD_REVOCATION);
+	aiml_sig_scratch[12] ^= 0x01;
+	aiml_sig_scratch[sizeof(AIML_REVOKE_SEQ2_KEY2) - 1] ^= 0x01; /* the signature */
+	bad += aiml_sig_expect("forged list", aiml_revoke(aiml_sig_scratch, sizeof(AIML_REVOKE_SEQ2_KEY2)),
+			       AIML_STATUS_BLOB_BAD_SIGNATURE);
+	bad += aiml_sig_version(10);
+	/* the lists, in order */
+	bad += aiml_sig_expect("list 1", aiml_revoke(AIML_REVOKE_SEQ1_NONE, sizeof(AIML_REVOKE_SEQ1_NONE)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_version(10);
+	bad += aiml_sig_expect("list 2", aiml_revoke(AIML_REVOKE_SEQ2_KEY2, sizeof(AIML_REVOKE_SEQ2_KEY2)),
+			       AIML_STATUS_OK);
+	if (aiml_info(W, &info) != AIML_STATUS_OK || info.source != AIML_SOURCE_DEFAULT) {
+		AIML_PRINT("aiml-sig FAIL the revoked key's model is still in the slot\n");
+		bad++;
+	}
+	bad += aiml_sig_expect("revoked key's blob", aiml_load(W, AIML_SIG2_WORKLOAD_V10_KEY2,
+							       sizeof(AIML_SIG2_WORKLOAD_V10_KEY2)),
+			       AIML_STATUS_BLOB_KEY_REVOKED);
+	bad += aiml_sig_expect("revoked key again", aiml_add_key(AIML_KEY2_PUBKEY, AIML_KEY_ROLE_MODELS, NULL),
+			       AIML_STATUS_KEY_REVOKED);
+	bad += aiml_sig_expect("replayed list 1", aiml_revoke(AIML_REVOKE_SEQ1_NONE, sizeof(AIML_REVOKE_SEQ1_NONE)),
+			       AIML_STATUS_BLOB_ROLLBACK);
+	bad += aiml_sig_expect("list 2 again", aiml_revoke(AIML_REVOKE_SEQ2_KEY2, sizeof(AIML_REVOKE_SEQ2_KEY2)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_expect("key1 after", aiml_load(W, AIML_SIG2_WORKLOAD_V11_KEY1,
+						       sizeof(AIML_SIG2_WORKLOAD_V11_KEY1)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_version(11);
+
+	bad += aiml_sig_expect("open", aiml_set_key(NULL, true), AIML_STATUS_OK);
+	bad += aiml_sig_expect("restore", aiml_load_force(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_OK);
+	AIML_PRINT("aiml-rotation two model keys, one retired by a signed list, replay refused: %s\n",
+		   bad ? "FAIL" : "ok");
+	return bad;
+}
+
 /* Outcome feedback: what followed each prediction, reported back; the counts and error sums
  * are exact, the rolling error follows the latest outcomes. Returns failed checks. */
 static int aiml_run_outcomes(void)

@@ -86,6 +86,32 @@ fn signed(b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A second model key (the C test retires it with a revocation list) and the revocation key.
+fn key2() -> ed25519_compact::KeyPair {
+    ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([0x6B; 32]))
+}
+fn revoker() -> ed25519_compact::KeyPair {
+    ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([0x7C; 32]))
+}
+
+/// `b` with a `SIG2` trailer (key id, signature) by `kp`.
+fn signed2(b: &[u8], kp: &ed25519_compact::KeyPair) -> Vec<u8> {
+    use inference_core::signature::{key_id, SIG2_MAGIC};
+    let sig = kp.sk.sign(b, None);
+    let mut out = b.to_vec();
+    out.extend_from_slice(&SIG2_MAGIC);
+    out.extend_from_slice(&key_id(&kp.pk).to_le_bytes());
+    out.extend_from_slice(&sig[..]);
+    out
+}
+
+/// A revocation list of `ids` with `sequence`, signed by `kp`.
+fn revocation(sequence: u32, ids: &[u64], kp: &ed25519_compact::KeyPair) -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    let n = inference_core::signature::encode_revocation(sequence, ids, &mut buf).unwrap();
+    signed2(&buf[..n], kp)
+}
+
 fn c_bytes(name: &str, b: &[u8], h: &mut String) {
     writeln!(h, "static const unsigned char {name}[{}] = {{", b.len()).unwrap();
     for chunk in b.chunks(24) {
@@ -413,6 +439,29 @@ fn write_blobs(h: &mut String, loaded: &[Vec<u8>]) {
     let w = ModelKind::Workload;
     c_bytes("AIML_SIGNED_WORKLOAD_V9", &signed(&with_version(w, 9)), h);
     c_bytes("AIML_SIGNED_WORKLOAD_V8", &signed(&with_version(w, 8)), h);
+    // key rotation and revocation (aiml_run_rotation, test_rollback)
+    let k2_id = inference_core::signature::key_id(&key2().pk);
+    c_bytes("AIML_KEY2_PUBKEY", &key2().pk[..], h);
+    c_bytes("AIML_REVOKER_PUBKEY", &revoker().pk[..], h);
+    writeln!(h, "#define AIML_KEY2_ID 0x{k2_id:016x}ULL").unwrap();
+    let v10 = signed2(&with_version(w, 10), &key2());
+    c_bytes("AIML_SIG2_WORKLOAD_V10_KEY2", &v10, h);
+    c_bytes(
+        "AIML_SIG2_WORKLOAD_V11_KEY1",
+        &signed2(&with_version(w, 11), &test_key()),
+        h,
+    );
+    c_bytes("AIML_REVOKE_SEQ1_NONE", &revocation(1, &[], &revoker()), h);
+    c_bytes(
+        "AIML_REVOKE_SEQ2_KEY2",
+        &revocation(2, &[k2_id], &revoker()),
+        h,
+    );
+    c_bytes(
+        "AIML_REVOKE_SEQ3_BY_KEY1",
+        &revocation(3, &[k2_id], &test_key()),
+        h,
+    );
 }
 
 /// `aiml_vectors.h`: the inputs and the blobs, for C.

@@ -31,6 +31,12 @@ pub enum AimlStatus {
     /// The persistent anti-rollback store (`aiml_set_rollback_store`) failed to read or
     /// raise a floor: the blob was not loaded, the previous model stays.
     RollbackStore = 9,
+    /// `aiml_set_key` / `aiml_add_key`: every trusted-key entry is in use (revoked ones
+    /// count: they are never reused). Nothing changed.
+    KeysFull = 10,
+    /// `aiml_set_key` / `aiml_add_key`: the key was retired by a revocation list. Nothing
+    /// changed.
+    KeyRevoked = 11,
     /// Blob refused: shorter than the smallest possible blob.
     BlobTooShort = 16,
     /// Blob refused: bad magic.
@@ -73,6 +79,18 @@ pub enum AimlStatus {
     /// Blob refused: its version is lower than the last one loaded into the slot
     /// (anti-rollback; `aiml_load_force` overrides).
     BlobRollback = 35,
+    /// Blob (or revocation list) refused: signed by a key this device does not trust for
+    /// it (no trusted key has the id in its `SIG2` trailer, with the needed role).
+    BlobUnknownKey = 36,
+    /// Blob refused: signed by a key a revocation list retired.
+    BlobKeyRevoked = 37,
+    /// Blob refused: the rollback store says a newer revocation list was applied than the
+    /// one applied since this boot (`aiml_revoke` it first), so a key it retired might
+    /// otherwise pass.
+    BlobRevocationStale = 38,
+    /// Revocation list refused: malformed (magic, version, count, length, CRC, or no
+    /// `SIG2` trailer).
+    BlobBadRevocation = 39,
 }
 
 /// For conversions that cannot fail (see `ffi::push`).
@@ -104,6 +122,8 @@ impl From<&LoadError> for AimlStatus {
             LoadError::BadSignature => AimlStatus::BlobBadSignature,
             LoadError::NoKey => AimlStatus::BlobNoKey,
             LoadError::Rollback { .. } => AimlStatus::BlobRollback,
+            LoadError::WrongKey { .. } => AimlStatus::BlobUnknownKey,
+            LoadError::BadRevocation { .. } => AimlStatus::BlobBadRevocation,
             _ => AimlStatus::BlobInvalid,
         }
     }

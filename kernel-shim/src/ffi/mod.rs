@@ -29,6 +29,17 @@ pub use failure::*;
 mod memory;
 pub use memory::*;
 
+/// `aiml_add_key` role: the key signs models.
+pub const AIML_KEY_ROLE_MODELS: u32 = 1;
+/// `aiml_add_key` role: the key signs revocation lists.
+pub const AIML_KEY_ROLE_REVOCATION: u32 = 2;
+/// The rollback store's counter (`kind` argument) that holds the sequence of the newest
+/// revocation list applied (`aiml_revoke`), beside the four model kinds.
+pub const AIML_REVOCATION_COUNTER: u32 = 0x100;
+const _: () = assert!(AIML_REVOCATION_COUNTER == crate::policy::REVOCATION_COUNTER);
+const _: () = assert!(AIML_KEY_ROLE_MODELS == crate::policy::ROLE_MODELS);
+const _: () = assert!(AIML_KEY_ROLE_REVOCATION == crate::policy::ROLE_REVOCATION);
+
 /// Kind code of the workload predictor.
 pub const AIML_KIND_WORKLOAD: u32 = 1;
 /// Kind code of the threat detector.
@@ -268,6 +279,80 @@ unsafe fn set_key(key: *const u8, accept_unsigned: bool) -> Result<(), AimlStatu
 pub unsafe extern "C" fn aiml_set_key(key: *const u8, accept_unsigned: bool) -> AimlStatus {
     // SAFETY: forwarded contract.
     status(unsafe { set_key(key, accept_unsigned) })
+}
+
+/// Adds a trusted Ed25519 public key (32 bytes, copied) with `roles`: `AIML_KEY_ROLE_MODELS`
+/// (1: it signs models), `AIML_KEY_ROLE_REVOCATION` (2: it signs revocation lists), or both
+/// (not recommended: see docs/SECURITY.md). Writes its id (`trainer keygen` prints the same)
+/// to `*id` if `id` is not NULL. Up to 4 keys; blobs with a `SIG2` trailer are verified with
+/// the key their id names. Unsigned blobs stay refused unless `aiml_set_key(…, true)`
+/// opened them. `INVALID_ARGUMENT` (bad key or roles), `KEY_REVOKED`, `KEYS_FULL`, `BUSY`,
+/// `POLICY_LOCKED`; nothing changed on any of them.
+///
+/// # Safety
+/// `key` must be valid for reads of 32 bytes; `id`, if non-null and aligned, for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_add_key(key: *const u8, roles: u32, id: *mut u64) -> AimlStatus {
+    if key.is_null() {
+        return AimlStatus::NullPointer;
+    }
+    // SAFETY: non-null, readable for 32 bytes by contract; `[u8; 32]` has alignment 1.
+    let key = unsafe { &*(key as *const [u8; 32]) };
+    status(crate::policy::add(key, roles).and_then(|v| {
+        if id.is_null() {
+            Ok(())
+        } else {
+            // SAFETY: forwarded contract; `put` checks alignment.
+            unsafe { put(id, v) }
+        }
+    }))
+}
+
+/// Largest revocation list: 16 key ids.
+const REVOCATION_MAX_BYTES: usize = 11 + 16 * 8 + 4 + inference_core::signature::TRAILER2_LEN;
+
+/// Applies a signed revocation list (`trainer revoke` writes them; format in
+/// docs/SECURITY.md): the keys it names are no longer trusted, for good, and every slot whose
+/// model one of them verified switches to its built-in model. The list is copied first, then
+/// checked: `BLOB_BAD_REVOCATION` (malformed), `BLOB_UNKNOWN_KEY` (not signed by a trusted
+/// revocation key), `BLOB_BAD_SIGNATURE`, `BLOB_ROLLBACK` (its sequence is below the one
+/// applied or persisted), `TOO_LARGE`. With a rollback store, its sequence is persisted (as
+/// the counter of kind 0x100) before it is applied (`ROLLBACK_STORE` if that fails), and
+/// loads are refused (`BLOB_REVOCATION_STALE`) until the newest persisted list is applied
+/// again after a reboot: apply it at init, before loading. Accepted after
+/// `aiml_lock_policy` (it only takes trust away). Applying the same list again is allowed
+/// (it retires nothing more); `BUSY` if a slot could not be switched: call again.
+///
+/// # Safety
+/// `list`, if non-null, must be valid for reads of `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_revoke(list: *const u8, len: usize) -> AimlStatus {
+    // SAFETY: forwarded contract.
+    status(unsafe { revoke(list, len) })
+}
+
+/// # Safety
+/// As [`aiml_revoke`].
+unsafe fn revoke(list: *const u8, len: usize) -> Result<(), AimlStatus> {
+    if list.is_null() {
+        return Err(AimlStatus::NullPointer);
+    }
+    if len > REVOCATION_MAX_BYTES {
+        return Err(AimlStatus::TooLarge);
+    }
+    let mut copy = [0u8; REVOCATION_MAX_BYTES];
+    // SAFETY: `len` ≤ the buffer; the caller guarantees `list` is readable for `len` bytes.
+    unsafe { core::ptr::copy_nonoverlapping(list, copy.as_mut_ptr(), len) };
+    let bytes = copy.get(..len).unwrap_or(&[]);
+    let counter = crate::policy::REVOCATION_COUNTER;
+    let persisted = crate::rollback::floor(counter)?;
+    crate::policy::revoke(bytes, persisted, |seq| {
+        crate::rollback::raise(counter, persisted, seq)
+    })?;
+    WORKLOAD.sweep_revoked()?;
+    THREAT.sweep_revoked()?;
+    FAILURE.sweep_revoked()?;
+    MEMORY.sweep_revoked()
 }
 
 /// Freezes the key policy until the shim's state is lost (reboot, module reload): later

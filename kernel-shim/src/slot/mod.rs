@@ -69,6 +69,9 @@ pub struct Slot<P> {
     /// Anti-rollback floor: the version of the last blob loaded (only written under the
     /// writer flag).
     floor: AtomicU32,
+    /// The trusted-key entry that verified the model in use, plus one (0: none), so that a
+    /// revocation can take the model away ([`Slot::sweep_revoked`]).
+    key: AtomicU8,
     /// Predictions, refusals and their durations ([`crate::health`]).
     pub health: Health,
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
@@ -97,6 +100,7 @@ impl<P: Predictor<'static>> Slot<P> {
                 max_retries: AtomicU32::new(0),
             },
             floor: AtomicU32::new(0),
+            key: AtomicU8::new(0),
             health: Health::new(),
             predictors: [
                 UnsafeCell::new(MaybeUninit::uninit()),
@@ -199,18 +203,6 @@ impl<P: Predictor<'static>> Slot<P> {
         // The built-in models are part of the image: no policy applies to them.
         let kind = P::KIND as u32;
         let mut persisted = 0;
-        let policy = match blob {
-            None => Policy::OPEN,
-            Some(_) => {
-                let floor = if force {
-                    0
-                } else {
-                    persisted = crate::rollback::floor(kind)?;
-                    self.floor.load(SeqCst).max(persisted)
-                };
-                crate::policy::get()?.with_min_version(floor)
-            }
-        };
         let spare = lock.spare().ok_or(AimlStatus::Busy)?;
         let bytes: Option<&'static [u8]> = match blob {
             None => None,
@@ -225,11 +217,47 @@ impl<P: Predictor<'static>> Slot<P> {
                 }
             }
         };
+        // The policy for this blob's key (by the id in its trailer), the version floor
+        let (policy, key) = match bytes {
+            None => (Policy::OPEN, None),
+            Some(b) => {
+                if crate::rollback::floor(crate::policy::REVOCATION_COUNTER)?
+                    > crate::policy::revocation_sequence()
+                {
+                    return Err(AimlStatus::BlobRevocationStale);
+                }
+                let floor = if force {
+                    0
+                } else {
+                    persisted = crate::rollback::floor(kind)?;
+                    self.floor.load(SeqCst).max(persisted)
+                };
+                let (p, key) = crate::policy::for_blob(&inference_core::signature::split(b))?;
+                (p.with_min_version(floor), key)
+            }
+        };
         // Envelope and signature first, in a call of their own, then the predictor in
         // another: the verification's stack and the decoded model's never add up.
         let checked = bytes.map(|b| inference_core::Model::check(b, &policy));
+        let verified_by = match &checked {
+            Some(Ok(c)) if c.signature_verified() => key.map_or(0, |i| i as u8 + 1),
+            _ => 0,
+        };
         // SAFETY: we hold the writer flag and `spare` is the spare buffer (see `install`).
-        unsafe { self.install(lock, spare, checked, persisted, force) }
+        unsafe { self.install(lock, spare, checked, persisted, force) }?;
+        self.key.store(verified_by, SeqCst);
+        Ok(())
+    }
+
+    /// Switches to the built-in model if the model in use was verified by a trusted-key
+    /// entry that a revocation list has since retired. `Busy` if a writer holds the slot
+    /// (call again: the same revocation list may be applied again).
+    pub fn sweep_revoked(&self) -> Result<(), AimlStatus> {
+        let k = self.key.load(SeqCst);
+        if k != 0 && crate::policy::is_dead(k as usize - 1) {
+            self.reset()?;
+        }
+        Ok(())
     }
 
     /// Builds the predictor of a checked blob (or the built-in one) in the spare buffer,
