@@ -44,6 +44,8 @@ enum Command {
     Sign(cli::sign::SignArgs),
     /// Verify a blob as the kernel does with a key and signatures required.
     Verify(cli::sign::VerifyArgs),
+    /// Write a signed revocation list: key ids devices must no longer trust (aiml_revoke).
+    Revoke(cli::sign::RevokeArgs),
     /// The registry's versions: list, show, diff, promote, rollback (a rollback republishes
     /// the older weights under a new version number).
     Models(cli::models::ModelsArgs),
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => cli::sign::keygen(a),
         Command::Sign(a) => cli::sign::sign(a),
         Command::Verify(a) => cli::sign::verify(a),
+        Command::Revoke(a) => cli::sign::revoke(a),
         Command::Models(a) => cli::models::run(a),
         Command::Retrain(a) => cli::retrain::run(a),
         Command::Monitor(a) => cli::monitor::run(a),

@@ -51,6 +51,74 @@ pub fn keygen(a: KeygenArgs) -> Result<(), Error> {
         public.display(),
         signing::key_hex(&pk)
     );
+    println!(
+        "key id:      {} (named by the blobs it signs; give it to `trainer revoke --id`)",
+        signing::key_id_hex(&pk)
+    );
+    Ok(())
+}
+
+/// Arguments of `trainer revoke`.
+#[derive(clap::Args)]
+pub struct RevokeArgs {
+    /// Private key file of a key the devices trust for revocation (`aiml_add_key` with
+    /// `AIML_KEY_ROLE_REVOCATION`); keep it apart from the model signing keys.
+    #[arg(long)]
+    key: PathBuf,
+    /// Sequence number, higher than that of every list released before (devices refuse a
+    /// lower one, so an old list cannot be replayed).
+    #[arg(long)]
+    sequence: u32,
+    /// Key id to retire (16 hex digits, as `keygen` prints). Repeatable. A list replaces
+    /// the previous one: name every key still retired.
+    #[arg(long = "id", value_parser = parse_key_id)]
+    ids: Vec<u64>,
+    /// Public key file of a key to retire (its id is computed). Repeatable.
+    #[arg(long = "id-of")]
+    id_of: Vec<PathBuf>,
+    /// Output file (written atomically).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn parse_key_id(s: &str) -> Result<u64, String> {
+    let t = s.trim().trim_start_matches("0x");
+    if t.len() != 16 {
+        return Err(format!("{s:?}: a key id is 16 hex digits"));
+    }
+    u64::from_str_radix(t, 16).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// Runs `trainer revoke`.
+pub fn revoke(a: RevokeArgs) -> Result<(), Error> {
+    let k = signing::load_key(&a.key)?;
+    let mut ids = a.ids.clone();
+    for p in &a.id_of {
+        ids.push(inference_core::signature::key_id(&signing::load_public(p)?));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let list = signing::sign_revocation(a.sequence, &ids, &k)?;
+    write_atomic(&a.out, &list, false)?;
+    println!(
+        "{}: revocation list {} ({} bytes) retiring {} key(s){}, signed by key {}",
+        a.out.display(),
+        a.sequence,
+        list.len(),
+        ids.len(),
+        if ids.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                ids.iter()
+                    .map(|i| format!("{i:016x}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        signing::key_id_hex(&k.public())
+    );
     Ok(())
 }
 
@@ -78,10 +146,11 @@ pub fn sign(a: SignArgs) -> Result<(), Error> {
     let signed = signing::sign_blob(&bytes, &k).map_err(|e| e.with_path(file))?;
     write_atomic(dest, &signed, false)?;
     println!(
-        "{}: signed ({} bytes) with key {}",
+        "{}: signed ({} bytes) with key {} (id {})",
         dest.display(),
         signed.len(),
-        signing::key_hex(&k.public())
+        signing::key_hex(&k.public()),
+        signing::key_id_hex(&k.public())
     );
     Ok(())
 }

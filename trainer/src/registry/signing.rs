@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use ed25519_compact::{KeyPair, Seed};
-use inference_core::signature::{self, Policy, PUBLIC_KEY_LEN, SIG_MAGIC};
+use inference_core::signature::{self, Policy, PUBLIC_KEY_LEN, SIG2_MAGIC};
 use inference_core::Model;
 
 /// Name of the private key file `keygen` writes.
@@ -208,17 +208,47 @@ pub fn configured_key(arg: Option<&Path>) -> Result<Option<SigningKey>> {
 }
 
 /// Signs a blob: checks it is a valid v1 blob (signed or not), drops any previous signature,
-/// appends `SIG1` and the signature over the v1 blob, and checks the result verifies.
+/// appends the `SIG2` trailer (the key's id and the signature over the v1 blob), and checks
+/// the result verifies.
 pub fn sign_blob(bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>> {
     Model::from_blob(bytes)?;
-    let blob = signature::split(bytes).blob;
-    let sig = key.pair.sk.sign(blob, None);
-    let mut out = Vec::with_capacity(blob.len() + signature::TRAILER_LEN);
-    out.extend_from_slice(blob);
-    out.extend_from_slice(&SIG_MAGIC);
-    out.extend_from_slice(&sig[..]);
+    let out = with_sig2(signature::split(bytes).blob, key);
     verify_blob(&out, &key.public())?;
     Ok(out)
+}
+
+/// `body` followed by a `SIG2` trailer by `key`.
+fn with_sig2(body: &[u8], key: &SigningKey) -> Vec<u8> {
+    let sig = key.pair.sk.sign(body, None);
+    let mut out = Vec::with_capacity(body.len() + signature::TRAILER2_LEN);
+    out.extend_from_slice(body);
+    out.extend_from_slice(&SIG2_MAGIC);
+    out.extend_from_slice(&signature::key_id(&key.public()).to_le_bytes());
+    out.extend_from_slice(&sig[..]);
+    out
+}
+
+/// A signed revocation list (`inference_core::signature::Revocation`): `ids` retired, with
+/// `sequence` (devices accept only a higher one than the last they applied), signed by
+/// `key`, which the devices must trust for revocation. Checked by parsing it back.
+pub fn sign_revocation(sequence: u32, ids: &[u64], key: &SigningKey) -> Result<Vec<u8>> {
+    let mut buf = [0u8; 256];
+    let n = signature::encode_revocation(sequence, ids, &mut buf).map_err(|_| {
+        Error::Usage(format!(
+            "a revocation list names at most {} key ids, got {}",
+            signature::MAX_REVOKED,
+            ids.len()
+        ))
+    })?;
+    let out = with_sig2(&buf[..n], key);
+    let r = signature::Revocation::parse(&out)?;
+    r.verify(&key.public())?;
+    Ok(out)
+}
+
+/// The id of a public key, as printed and as written in `SIG2` trailers: 16 hex digits.
+pub fn key_id_hex(key: &[u8; PUBLIC_KEY_LEN]) -> String {
+    format!("{:016x}", signature::key_id(key))
 }
 
 /// The bytes to publish: `blob` signed when a key is given (and the key's public half
@@ -290,15 +320,31 @@ mod tests {
         ));
         let other = keygen(&d.join("other")).unwrap();
         let other_pub = load_public(&other.1).unwrap();
+        // the trailer names the signing key: another key is told so, before verifying
         assert!(matches!(
             verify_blob(&signed, &other_pub),
             Err(Error::Blob {
-                source: LoadError::BadSignature,
+                source: LoadError::WrongKey { .. },
                 ..
             })
         ));
+        assert_eq!(
+            signature::split(&signed).key_id,
+            Some(signature::key_id(&public))
+        );
         // garbage is not signed
         assert!(sign_blob(b"AIML garbage", &key).is_err());
+        // a revocation list: parsed back, verified with the key, ids in order
+        let list = sign_revocation(3, &[1, 2], &key).unwrap();
+        let r = signature::Revocation::parse(&list).unwrap();
+        assert_eq!((r.sequence, r.ids().collect::<Vec<_>>()), (3, vec![1, 2]));
+        assert_eq!(r.signer, signature::key_id(&public));
+        assert!(r.verify(&public).is_ok() && r.verify(&other_pub).is_err());
+        assert!(sign_revocation(3, &[0; 17], &key)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 16"));
+        assert_eq!(key_id_hex(&public).len(), 16);
         fs::remove_dir_all(&d).unwrap();
     }
 
