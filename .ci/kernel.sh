@@ -70,12 +70,14 @@ gcc -std=c11 -O2 -pthread -Wall -Wextra -Werror -Wno-unused-function -I "$SHIM/i
 "$OUT/test_stress" 2 300000 100000 >"$OUT/stress.out" || { cat "$OUT/stress.out"; fail "stress"; }
 sed 's/^/  /' "$OUT/stress.out"
 
-step "persistent anti-rollback across a reboot (reference file store, two fresh processes)"
+step "persistent anti-rollback and revocation across a reboot (reference file store, fresh processes)"
 gcc -std=c11 -O2 -Wall -Wextra -Werror -I "$SHIM/include" -I "$SHIM/c" -I "$OUT/gen" \
   -o "$OUT/test_rollback" "$SHIM/c/test_rollback.c" \
   "$ROOT/target/x86_64-unknown-none/release/libkernel_shim.a"
 "$OUT/test_rollback" "$OUT/floors.txt" 1 | sed 's/^/  /'
 "$OUT/test_rollback" "$OUT/floors.txt" 2 | sed 's/^/  /'
+"$OUT/test_rollback" "$OUT/floors.txt" 3 | sed 's/^/  /'
+"$OUT/test_rollback" "$OUT/floors.txt" 4 | sed 's/^/  /'
 
 step "kernel object (x86_64-unknown-none, code-model=kernel, panic -> kernel panic())"
 # relro-level=off: rustc then calls memcpy/memset directly instead of through the GOT.

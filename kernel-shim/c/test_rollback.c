@@ -7,6 +7,11 @@
  *                          # store refuses the load and keeps the model
  *   test_rollback FILE 2   # after the reboot: v8 refused by the persisted floor alone;
  *                          # a forced v8 loads and leaves the persisted floor at 9
+ *   test_rollback FILE 3   # revocation: list 2 retires the second key and its sequence is
+ *                          # persisted; the older list 1 is refused
+ *   test_rollback FILE 4   # after the reboot: every load refused as stale until list 2 is
+ *                          # applied again; list 1 still refused; the retired key's blob
+ *                          # refused, the first key's loads
  *
  * stdout: one "aiml-rollback" line per phase. Exit status 0 only if every check held.
  * Build: see .ci/kernel.sh.
@@ -50,8 +55,8 @@ int main(int argc, char **argv)
 	const char *path = argc > 2 ? argv[1] : NULL;
 	int phase = argc > 2 ? atoi(argv[2]) : 0;
 
-	if (!path || (phase != 1 && phase != 2)) {
-		fprintf(stderr, "usage: test_rollback FILE 1|2\n");
+	if (!path || phase < 1 || phase > 4) {
+		fprintf(stderr, "usage: test_rollback FILE 1|2|3|4\n");
 		return 2;
 	}
 	EXPECT(aiml_init(), AIML_STATUS_OK);
@@ -107,6 +112,44 @@ int main(int argc, char **argv)
 			CHECK(loaded_version() == 8);
 			remove(bad);
 		}
+	} else if (phase == 3) {
+		uint32_t seq = 0;
+		EXPECT(aiml_add_key(AIML_KEY2_PUBKEY, AIML_KEY_ROLE_MODELS, NULL), AIML_STATUS_OK);
+		EXPECT(aiml_add_key(AIML_REVOKER_PUBKEY, AIML_KEY_ROLE_REVOCATION, NULL),
+		       AIML_STATUS_OK);
+		EXPECT(aiml_load(W, AIML_SIG2_WORKLOAD_V10_KEY2, sizeof(AIML_SIG2_WORKLOAD_V10_KEY2)),
+		       AIML_STATUS_OK);
+		EXPECT(aiml_revoke(AIML_REVOKE_SEQ2_KEY2, sizeof(AIML_REVOKE_SEQ2_KEY2)),
+		       AIML_STATUS_OK);
+		CHECK(loaded_version() == 0); /* the retired key's model left the slot */
+		CHECK(aiml_floor_file_read((void *)path, AIML_REVOCATION_COUNTER, &seq) == 0 &&
+		      seq == 2);
+		EXPECT(aiml_revoke(AIML_REVOKE_SEQ1_NONE, sizeof(AIML_REVOKE_SEQ1_NONE)),
+		       AIML_STATUS_BLOB_ROLLBACK);
+	} else if (phase == 4) {
+		/* fresh shim: no list applied, the store says list 2 was */
+		EXPECT(aiml_add_key(AIML_KEY2_PUBKEY, AIML_KEY_ROLE_MODELS, NULL), AIML_STATUS_OK);
+		EXPECT(aiml_add_key(AIML_REVOKER_PUBKEY, AIML_KEY_ROLE_REVOCATION, NULL),
+		       AIML_STATUS_OK);
+		EXPECT(aiml_load(W, AIML_SIG2_WORKLOAD_V10_KEY2, sizeof(AIML_SIG2_WORKLOAD_V10_KEY2)),
+		       AIML_STATUS_BLOB_REVOCATION_STALE);
+		EXPECT(aiml_load(W, AIML_SIG2_WORKLOAD_V11_KEY1, sizeof(AIML_SIG2_WORKLOAD_V11_KEY1)),
+		       AIML_STATUS_BLOB_REVOCATION_STALE);
+		CHECK(loaded_version() == 0);
+		/* the replay an attacker would try: the older list, which retires nothing */
+		EXPECT(aiml_revoke(AIML_REVOKE_SEQ1_NONE, sizeof(AIML_REVOKE_SEQ1_NONE)),
+		       AIML_STATUS_BLOB_ROLLBACK);
+		EXPECT(aiml_revoke(AIML_REVOKE_SEQ2_KEY2, sizeof(AIML_REVOKE_SEQ2_KEY2)),
+		       AIML_STATUS_OK);
+		EXPECT(aiml_load(W, AIML_SIG2_WORKLOAD_V10_KEY2, sizeof(AIML_SIG2_WORKLOAD_V10_KEY2)),
+		       AIML_STATUS_BLOB_KEY_REVOKED);
+		EXPECT(aiml_load(W, AIML_SIG2_WORKLOAD_V11_KEY1, sizeof(AIML_SIG2_WORKLOAD_V11_KEY1)),
+		       AIML_STATUS_OK);
+		CHECK(loaded_version() == 11);
+		/* after the lock a newer list is still accepted (it only takes trust away) */
+		EXPECT(aiml_lock_policy(), AIML_STATUS_OK);
+		EXPECT(aiml_revoke(AIML_REVOKE_SEQ2_KEY2, sizeof(AIML_REVOKE_SEQ2_KEY2)),
+		       AIML_STATUS_OK);
 	} else {
 		/* fresh shim: the RAM floor is 0, the persisted one is 9 */
 		CHECK(persisted(path) == 9);
@@ -125,6 +168,10 @@ int main(int argc, char **argv)
 		EXPECT(aiml_set_rollback_store(NULL, NULL, NULL), AIML_STATUS_POLICY_LOCKED);
 	}
 	printf("aiml-rollback phase %d (%s): %s\n", phase,
-	       phase == 1 ? "first boot" : "after reboot, fresh shim", failures ? "FAIL" : "ok");
+	       phase == 1   ? "first boot"
+	       : phase == 2 ? "after reboot, fresh shim"
+	       : phase == 3 ? "revocation list 2 applied and persisted"
+			    : "after reboot: stale until list 2 is applied again, replay refused",
+	       failures ? "FAIL" : "ok");
 	return failures != 0;
 }
