@@ -62,6 +62,14 @@ grep '^[DL] ' "$OUT/host.out" | diff -u "$OUT/gen/expected.txt" - >/dev/null \
   || fail "C test predictions differ from inference-core (diff $OUT/gen/expected.txt)"
 echo "  $(grep -c '^[DL] ' "$OUT/host.out") predictions and info lines identical"
 grep '^aiml-' "$OUT/host.out" | sed 's/^/  /'
+# stack budgets (docs/KERNEL.md): a prediction <= 1.5 KiB, a load (signed or not, and the
+# lazy first prediction, which loads) <= 2 KiB, painted on the bare-metal object
+awk '/^aiml-stack / {
+  match($0, /[0-9]+ bytes/); n = substr($0, RSTART, RLENGTH) + 0
+  budget = ($0 ~ /load|lazy/) ? 2048 : 1536
+  if (n > budget) { printf "  over budget: %s (budget %d)\n", $0, budget; bad = 1 }
+} END { exit bad }' "$OUT/host.out" || fail "stack budget"
+echo "  stack budgets held: predictions <= 1536 B, loads <= 2048 B"
 
 step "hot-swap stress from C (pthreads: 2 readers, 1 loader, bare-metal static library)"
 gcc -std=c11 -O2 -pthread -Wall -Wextra -Werror -Wno-unused-function -I "$SHIM/include" \

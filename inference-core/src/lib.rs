@@ -27,6 +27,8 @@ pub mod blob;
 pub mod crc;
 pub mod defaults;
 pub mod dense;
+/// Ed25519 signature verification with a small, bounded stack (`ed25519-compact`'s verdicts).
+pub mod ed25519;
 pub mod error;
 pub mod features;
 pub mod predictors;
