@@ -38,6 +38,8 @@ if [ -d "$W/corpus/blob_load" ]; then
     cargo run -q -p trainer -- sign "inference-core/models/$k.blob" --key "$W/test.key" \
       --out "$W/corpus/blob_load/$k.signed.blob" >/dev/null
   done
+  cargo run -q -p trainer -- revoke --key "$W/test.key" --sequence 3 \
+    --id 0123456789abcdef --id fedcba9876543210 --out "$W/corpus/blob_load/revocation.bin" >/dev/null
 fi
 python3 - "$W/corpus" <<'PY'
 import os, struct, sys

@@ -3,12 +3,15 @@
 //!
 //! Random mutations almost never keep a valid CRC-32, which would stop every input at the
 //! envelope check; so each input is also loaded with its CRC fixed (reaching the section
-//! decoder and the shape checks), and, when it ends in a `SIG1` trailer, with the CRC of the
-//! signed part fixed (reaching signature verification).
+//! decoder and the shape checks), and, when it ends in a `SIG2` or `SIG1` trailer, with the
+//! CRC of the signed part fixed (reaching signature verification). Revocation lists share the
+//! envelope: every input is parsed as one too.
 #![no_main]
 
 use inference_core::crc::crc32;
-use inference_core::signature::{Policy, SIG_MAGIC, TRAILER_LEN};
+use inference_core::signature::{
+    Policy, Revocation, SIG2_MAGIC, SIG_MAGIC, TRAILER2_LEN, TRAILER_LEN,
+};
 use inference_core::{LoadError, Model};
 use libfuzzer_sys::fuzz_target;
 
@@ -52,6 +55,12 @@ fn exercise(data: &[u8]) {
         }
     }
     let key = test_key();
+    if let Ok(r) = Revocation::parse(data) {
+        let ids: Vec<u64> = r.ids().collect();
+        assert!(ids.len() <= inference_core::signature::MAX_REVOKED);
+        assert!(ids.iter().all(|&i| r.revokes(i)));
+        let _ = r.verify(&key);
+    }
     for p in [
         Policy::require(key),
         Policy::prefer(key).with_min_version(2),
@@ -69,9 +78,11 @@ fuzz_target!(|data: &[u8]| {
     fix_crc(&mut fixed);
     exercise(&fixed);
     let n = data.len();
-    if n >= TRAILER_LEN + 10 && data[n - TRAILER_LEN..n - TRAILER_LEN + 4] == SIG_MAGIC {
-        let mut signed = data.to_vec();
-        fix_crc(&mut signed[..n - TRAILER_LEN]);
-        exercise(&signed);
+    for (len, magic) in [(TRAILER2_LEN, SIG2_MAGIC), (TRAILER_LEN, SIG_MAGIC)] {
+        if n >= len + 10 && data[n - len..n - len + 4] == magic {
+            let mut signed = data.to_vec();
+            fix_crc(&mut signed[..n - len]);
+            exercise(&signed);
+        }
     }
 });
