@@ -2,14 +2,13 @@
 //! same reasons ([`VerifyError`](crate::ed25519::VerifyError)), with a small, bounded stack
 //! instead of its ~7 KiB: no tables of precomputed points, no sliding windows, field elements
 //! updated in place, large values passed by reference and the heavy steps in their own
-//! `#[inline(never)]` functions so that their frames are not merged. Only SHA-512 comes from
-//! `ed25519-compact` (its `sha512` module).
+//! `#[inline(never)]` functions so that their frames are not merged. SHA-512 is
+//! [`crate::sha512`].
 //!
 //! Stack, measured on release builds (return addresses and saved registers included): the
-//! curve arithmetic needs about 1000 bytes at its deepest (x86_64-unknown-none; ~940 on
-//! thumbv7em). The hashing branch is deeper, ~1.5 KiB: the 208-byte SHA-512 state is held
-//! twice (`Hash::finalize` takes it by value and `Hash` is `Copy`), and `finalize` with the
-//! block function below it needs ~0.85 KiB of its own.
+//! deepest branch is the curve arithmetic, about 1000 bytes (x86_64-unknown-none; ~940 on
+//! thumbv7em). The hashing branch needs ~650 bytes: one 200-byte SHA-512 state and the
+//! 64-byte digest in `challenge`'s frame, and the in-place compression below it.
 //!
 //! The check, as in `ed25519-compact`:
 //!
@@ -30,7 +29,7 @@
 //! multiplication is a bit-serial Straus/Shamir double-and-add with the precomputed sum
 //! B − A.
 
-use ed25519_compact::sha512::Hash;
+use crate::sha512::Sha512;
 
 /// Why [`verify`] refuses a signature; mirrors the reasons `ed25519-compact` gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +159,7 @@ fn bit(n: &[u8], i: usize) -> bool {
 /// k = SHA-512(R ‖ A ‖ message parts) mod L.
 #[inline(never)]
 fn challenge(r: &[u8], a: &[u8; 32], parts: &[&[u8]]) -> Scalar {
-    let mut h = Hash::new();
+    let mut h = Sha512::new();
     h.update(r);
     h.update(a);
     for part in parts {
@@ -1210,7 +1209,7 @@ mod tests {
             add(&mut big_r, &cached(tr));
             let (pk, r_enc) = (encode(&big_a), encode(&big_r));
             let msg: [u8; 40] = rng.bytes();
-            let mut h = Hash::new();
+            let mut h = ed25519_compact::sha512::Hash::new();
             h.update(r_enc);
             h.update(pk);
             h.update(msg);

@@ -33,6 +33,8 @@ pub mod error;
 pub mod features;
 pub mod predictors;
 pub mod quant;
+/// SHA-512 (FIPS 180-4) with a small stack: the hash of Ed25519 and of key ids.
+pub mod sha512;
 pub mod signature;
 
 pub use blob::{Checked, Model};

@@ -27,10 +27,10 @@
 //! prediction path is untouched.
 //!
 //! Verification is [`crate::ed25519`]: this crate's own, with a small bounded stack (about
-//! 1.5 KiB, against 7 KiB for `ed25519-compact`'s), giving exactly `ed25519-compact`'s
-//! verdicts (differential tests); its SHA-512 is `ed25519-compact`'s (default features off:
-//! no dependency, no allocation, no `std`, no SIMD, no floating point), which the trainer
-//! also signs with.
+//! 1 KiB, against 7 KiB for `ed25519-compact`'s), giving exactly `ed25519-compact`'s
+//! verdicts (differential tests), which the trainer signs with. SHA-512 (signatures and key
+//! ids) is [`crate::sha512`], also this crate's own (tested against FIPS 180-4 vectors and
+//! `ed25519-compact`'s): the crate depends on no cryptography crate.
 
 use crate::crc::crc32;
 use crate::error::LoadError;
@@ -55,7 +55,7 @@ pub const TRAILER2_LEN: usize = SIG2_MAGIC.len() + KEY_ID_LEN + SIGNATURE_LEN;
 /// inlined: the hash state stays off the stack of the verification that follows.
 #[inline(never)]
 pub fn key_id(key: &[u8; PUBLIC_KEY_LEN]) -> u64 {
-    let h = ed25519_compact::sha512::Hash::hash(key);
+    let h = crate::sha512::sha512(key);
     u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
 }
 
