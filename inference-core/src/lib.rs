@@ -36,6 +36,8 @@ pub mod quant;
 /// SHA-512 (FIPS 180-4) with a small stack: the hash of Ed25519 and of key ids.
 pub mod sha512;
 pub mod signature;
+#[cfg(test)]
+mod test_rng;
 
 pub use blob::{Checked, Model};
 pub use error::LoadError;

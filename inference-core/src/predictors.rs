@@ -139,6 +139,37 @@ impl<'a> ModelCell<'a> {
     }
 }
 
+/// The [`Predictor`] implementation every typed predictor shares: each is a [`ModelCell`]
+/// of its kind (field `cell`).
+macro_rules! cell_predictor {
+    ($name:ident, $kind:ident) => {
+        impl<'a> Predictor<'a> for $name<'a> {
+            const KIND: ModelKind = ModelKind::$kind;
+            fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
+                $name {
+                    cell: ModelCell::load(Self::KIND, blob),
+                }
+            }
+            fn load_checked_in<'p>(
+                place: &'p mut MaybeUninit<Self>,
+                blob: Option<Result<Checked<'a>, LoadError>>,
+            ) -> &'p mut Self {
+                let p = place.write($name {
+                    cell: ModelCell::EMPTY,
+                });
+                p.cell.fill(Self::KIND, blob);
+                p
+            }
+            fn source(&self) -> &ModelSource {
+                &self.cell.source
+            }
+            fn model(&self) -> Option<&Model<'a>> {
+                self.cell.model.as_ref()
+            }
+        }
+    };
+}
+
 /// Index of the largest value (first on ties); 0 for an empty slice.
 fn argmax<T: Ord + Copy>(v: &[T]) -> usize {
     let mut best = 0;
@@ -183,30 +214,7 @@ pub struct WorkloadPredictor<'a> {
     cell: ModelCell<'a>,
 }
 
-impl<'a> Predictor<'a> for WorkloadPredictor<'a> {
-    const KIND: ModelKind = ModelKind::Workload;
-    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
-        WorkloadPredictor {
-            cell: ModelCell::load(Self::KIND, blob),
-        }
-    }
-    fn load_checked_in<'p>(
-        place: &'p mut MaybeUninit<Self>,
-        blob: Option<Result<Checked<'a>, LoadError>>,
-    ) -> &'p mut Self {
-        let p = place.write(WorkloadPredictor {
-            cell: ModelCell::EMPTY,
-        });
-        p.cell.fill(Self::KIND, blob);
-        p
-    }
-    fn source(&self) -> &ModelSource {
-        &self.cell.source
-    }
-    fn model(&self) -> Option<&Model<'a>> {
-        self.cell.model.as_ref()
-    }
-}
+cell_predictor!(WorkloadPredictor, Workload);
 
 impl<'a> WorkloadPredictor<'a> {
     /// Uses `blob` if it is a valid workload model, else the built-in one ([`Predictor::load`]
@@ -319,30 +327,7 @@ pub struct ThreatDetector<'a> {
     cell: ModelCell<'a>,
 }
 
-impl<'a> Predictor<'a> for ThreatDetector<'a> {
-    const KIND: ModelKind = ModelKind::Threat;
-    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
-        ThreatDetector {
-            cell: ModelCell::load(Self::KIND, blob),
-        }
-    }
-    fn load_checked_in<'p>(
-        place: &'p mut MaybeUninit<Self>,
-        blob: Option<Result<Checked<'a>, LoadError>>,
-    ) -> &'p mut Self {
-        let p = place.write(ThreatDetector {
-            cell: ModelCell::EMPTY,
-        });
-        p.cell.fill(Self::KIND, blob);
-        p
-    }
-    fn source(&self) -> &ModelSource {
-        &self.cell.source
-    }
-    fn model(&self) -> Option<&Model<'a>> {
-        self.cell.model.as_ref()
-    }
-}
+cell_predictor!(ThreatDetector, Threat);
 
 impl<'a> ThreatDetector<'a> {
     /// Uses `blob` if it is a valid threat model, else the built-in one ([`Predictor::load`]
@@ -416,30 +401,7 @@ pub struct FailurePredictor<'a> {
     cell: ModelCell<'a>,
 }
 
-impl<'a> Predictor<'a> for FailurePredictor<'a> {
-    const KIND: ModelKind = ModelKind::Failure;
-    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
-        FailurePredictor {
-            cell: ModelCell::load(Self::KIND, blob),
-        }
-    }
-    fn load_checked_in<'p>(
-        place: &'p mut MaybeUninit<Self>,
-        blob: Option<Result<Checked<'a>, LoadError>>,
-    ) -> &'p mut Self {
-        let p = place.write(FailurePredictor {
-            cell: ModelCell::EMPTY,
-        });
-        p.cell.fill(Self::KIND, blob);
-        p
-    }
-    fn source(&self) -> &ModelSource {
-        &self.cell.source
-    }
-    fn model(&self) -> Option<&Model<'a>> {
-        self.cell.model.as_ref()
-    }
-}
+cell_predictor!(FailurePredictor, Failure);
 
 impl<'a> FailurePredictor<'a> {
     /// Uses `blob` if it is a valid failure model, else the built-in one ([`Predictor::load`]
@@ -509,30 +471,7 @@ pub struct MemoryPredictor<'a> {
     cell: ModelCell<'a>,
 }
 
-impl<'a> Predictor<'a> for MemoryPredictor<'a> {
-    const KIND: ModelKind = ModelKind::Memory;
-    fn load_checked(blob: Option<Result<Checked<'a>, LoadError>>) -> Self {
-        MemoryPredictor {
-            cell: ModelCell::load(Self::KIND, blob),
-        }
-    }
-    fn load_checked_in<'p>(
-        place: &'p mut MaybeUninit<Self>,
-        blob: Option<Result<Checked<'a>, LoadError>>,
-    ) -> &'p mut Self {
-        let p = place.write(MemoryPredictor {
-            cell: ModelCell::EMPTY,
-        });
-        p.cell.fill(Self::KIND, blob);
-        p
-    }
-    fn source(&self) -> &ModelSource {
-        &self.cell.source
-    }
-    fn model(&self) -> Option<&Model<'a>> {
-        self.cell.model.as_ref()
-    }
-}
+cell_predictor!(MemoryPredictor, Memory);
 
 impl<'a> MemoryPredictor<'a> {
     /// Uses `blob` if it is a valid memory model, else the built-in one ([`Predictor::load`]
