@@ -132,6 +132,22 @@ pub struct MetadataWire<'a> {
     pub source: &'a str,
 }
 
+/// Section 7 (optional, after the metadata): what the kernel shim watches the model with,
+/// chosen by the trainer from validation data. Blobs without it load as before (no alert);
+/// shims older than this section refuse blobs with it (`TrailingBytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MonitorWire {
+    /// Rolling error (the unit of the shim's `rolling_error`: workload |predicted − actual|
+    /// CPU in percent × 100; threat and failure, wrong decisions per-mille) above which the
+    /// slot raises its degradation alert. 0: never.
+    pub error_alert: u32,
+    /// Rolling error below which a raised alert clears (hysteresis: below `error_alert`).
+    pub error_clear: u32,
+    /// Outcomes the rolling error must have seen since the model was installed before the
+    /// alert may fire (its warm-up).
+    pub min_outcomes: u16,
+}
+
 /// A blob whose envelope and signature passed a [`Policy`] ([`Model::check`]); only
 /// [`Model::from_checked`] takes it, so nothing decodes a blob that skipped the check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +176,7 @@ pub struct Model<'a> {
     /// The metadata section's bytes, decoded on request (validated at load): kept encoded,
     /// the model stays small on the loading caller's stack.
     metadata: &'a [u8],
+    monitor: Option<MonitorWire>,
     blob_len: usize,
     signature_verified: bool,
 }
@@ -467,6 +484,7 @@ impl<'a> Model<'a> {
             layers: heapless::Vec::new(),
             output_offsets: &[],
             metadata: &[],
+            monitor: None,
             blob_len: bytes.len(),
             signature_verified: false,
         });
@@ -477,6 +495,16 @@ impl<'a> Model<'a> {
         let metadata_at = pos;
         let _: MetadataWire<'a> = section(body, &mut pos, Section::Metadata)?;
         model.metadata = body.get(metadata_at..pos).unwrap_or(&[]);
+        if pos < body.len() {
+            let m: MonitorWire = section(body, &mut pos, Section::Monitor)?;
+            if m.error_alert != 0 && m.error_clear >= m.error_alert {
+                return Err(LoadError::InvalidMonitor {
+                    alert: m.error_alert,
+                    clear: m.error_clear,
+                });
+            }
+            model.monitor = Some(m);
+        }
         if pos != body.len() {
             return Err(LoadError::TrailingBytes { offset: pos });
         }
@@ -596,6 +624,10 @@ impl<'a> Model<'a> {
             source: "",
         })
     }
+    /// The monitor thresholds, if the blob has the section.
+    pub fn monitor(&self) -> Option<MonitorWire> {
+        self.monitor
+    }
     /// Size of the blob in bytes (signature trailer included).
     pub fn blob_len(&self) -> usize {
         self.blob_len
@@ -652,6 +684,8 @@ pub struct BlobParts<'a> {
     pub output: OutputWire<'a>,
     /// Metadata section.
     pub metadata: MetadataWire<'a>,
+    /// Monitor section, if any.
+    pub monitor: Option<MonitorWire>,
 }
 
 fn put<T: Serialize>(v: &T, buf: &mut [u8], pos: &mut usize) -> Result<(), EncodeError> {
@@ -683,6 +717,9 @@ pub fn encode(parts: &BlobParts<'_>, buf: &mut [u8]) -> Result<usize, EncodeErro
     }
     put(&parts.output, buf, &mut pos)?;
     put(&parts.metadata, buf, &mut pos)?;
+    if let Some(m) = &parts.monitor {
+        put(m, buf, &mut pos)?;
+    }
     let crc = crc32(buf.get(..pos).ok_or(EncodeError::BufferTooSmall)?);
     let tail = buf
         .get_mut(pos..pos + 4)

@@ -24,6 +24,8 @@ pub enum Section {
     Output,
     /// [`MetadataWire`](crate::blob::MetadataWire).
     Metadata,
+    /// [`MonitorWire`](crate::blob::MonitorWire) (optional).
+    Monitor,
 }
 
 impl fmt::Display for Section {
@@ -35,6 +37,7 @@ impl fmt::Display for Section {
             Section::Layer(n) => write!(f, "layer {n}"),
             Section::Output => f.write_str("output"),
             Section::Metadata => f.write_str("metadata"),
+            Section::Monitor => f.write_str("monitor"),
         }
     }
 }
@@ -169,6 +172,14 @@ pub enum LoadError {
         /// Key id named by the blob's trailer.
         found: u64,
     },
+    /// The monitor section's thresholds are inconsistent: an alert must clear below the
+    /// level that raises it.
+    InvalidMonitor {
+        /// Rolling error that raises the alert.
+        alert: u32,
+        /// Rolling error below which it clears.
+        clear: u32,
+    },
     /// A revocation list ([`Revocation`](crate::signature::Revocation)) is malformed:
     /// `field` says where.
     BadRevocation {
@@ -249,6 +260,10 @@ impl fmt::Display for LoadError {
             LoadError::Unsigned => {
                 f.write_str("blob is not signed and the policy requires a signature")
             }
+            LoadError::InvalidMonitor { alert, clear } => write!(
+                f,
+                "monitor section: the alert clears at {clear}, not below the level {alert} that raises it"
+            ),
             LoadError::BadRevocation { field } => write!(f, "revocation list: bad {field}"),
             LoadError::WrongKey { expected, found } => write!(
                 f,

@@ -42,6 +42,7 @@ fn round_trip_reproduces_the_bytes() {
             layers: &owned,
             output: blob::OutputWire { offsets: &offsets },
             metadata: m.metadata(),
+            monitor: m.monitor(),
         };
         let mut buf = vec![0u8; 16 * 1024];
         let n = blob::encode(&parts, &mut buf).unwrap();
@@ -182,9 +183,21 @@ fn structural_errors_are_typed_and_located() {
         Model::from_blob(&k).unwrap_err(),
         LoadError::UnknownKind { found: 9 }
     );
-    // trailing garbage before the CRC
+    // trailing garbage before the CRC: one byte is a truncated monitor section; a whole one
+    // (three zero varints) and a byte more is trailing
     let mut t = b[..b.len() - 4].to_vec();
     t.push(0);
+    t.extend([0; 4]);
+    recrc(&mut t);
+    assert!(matches!(
+        Model::from_blob(&t),
+        Err(LoadError::Decode {
+            section: Section::Monitor,
+            ..
+        })
+    ));
+    let mut t = b[..b.len() - 4].to_vec();
+    t.extend([0, 0, 0, 7]);
     t.extend([0; 4]);
     recrc(&mut t);
     assert!(matches!(
@@ -243,5 +256,70 @@ fn old_threat_layout_is_refused_with_both_schema_ids() {
             refused: Some(LoadError::SchemaMismatch { .. }),
             ..
         }
+    ));
+}
+
+/// The optional monitor section: read back, absent in old blobs, inconsistent thresholds
+/// refused, any trailing byte after it still refused.
+#[test]
+fn monitor_section() {
+    use inference_core::blob::MonitorWire;
+    let m = Model::from_blob(defaults::blob(ModelKind::Failure)).unwrap();
+    let layers: Vec<_> = m.layers().iter().map(wire_of).collect();
+    let owned: Vec<_> = layers.iter().map(|l| l.as_wire()).collect();
+    let input: Vec<u8> = (0..m.n_features())
+        .flat_map(|i| {
+            let (off, rq) = m.input_quant(i).unwrap();
+            let mut v = off.to_le_bytes().to_vec();
+            v.extend(rq.multiplier.to_le_bytes());
+            v.push(rq.shift as u8);
+            v
+        })
+        .collect();
+    let offsets: Vec<u8> = (0..m.n_outputs())
+        .flat_map(|o| m.output_offset(o).unwrap().to_le_bytes())
+        .collect();
+    let encode = |monitor: Option<MonitorWire>| {
+        let parts = BlobParts {
+            header: *m.header(),
+            input: blob::InputQuantWire { records: &input },
+            layers: &owned,
+            output: blob::OutputWire { offsets: &offsets },
+            metadata: m.metadata(),
+            monitor,
+        };
+        let mut buf = vec![0u8; 16 * 1024];
+        let n = blob::encode(&parts, &mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    };
+    let good = MonitorWire {
+        error_alert: 300,
+        error_clear: 120,
+        min_outcomes: 32,
+    };
+    let b = encode(Some(good));
+    assert_eq!(Model::from_blob(&b).unwrap().monitor(), Some(good));
+    assert_eq!(Model::from_blob(&encode(None)).unwrap().monitor(), None);
+    let bad = MonitorWire {
+        error_clear: 300,
+        ..good
+    };
+    assert_eq!(
+        Model::from_blob(&encode(Some(bad))).unwrap_err(),
+        LoadError::InvalidMonitor {
+            alert: 300,
+            clear: 300
+        }
+    );
+    // a byte after the monitor section: still trailing bytes
+    let mut extra = b.clone();
+    let n = extra.len() - 4;
+    extra.insert(n, 0);
+    let c = inference_core::crc::crc32(&extra[..n + 1]);
+    extra[n + 1..].copy_from_slice(&c.to_le_bytes());
+    assert!(matches!(
+        Model::from_blob(&extra).unwrap_err(),
+        LoadError::TrailingBytes { .. }
     ));
 }

@@ -105,6 +105,7 @@ fn build(s: &Spec) -> Vec<u8> {
             baseline_milli: 0,
             source: "proptest",
         },
+        monitor: None,
     };
     let mut buf = vec![0u8; 64 * 1024];
     let n = blob::encode(&parts, &mut buf).unwrap();

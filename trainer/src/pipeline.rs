@@ -218,6 +218,7 @@ pub fn train(
         metric_int8: f64::NAN,
         baseline: f64::NAN,
         source: data.source.clone(),
+        monitor: None,
     };
     let draft = quantized.to_blob(&meta)?;
     let int8 = {
@@ -258,6 +259,13 @@ pub fn train(
         .iter()
         .map(|b| b.metrics.headline())
         .fold(f64::NEG_INFINITY, f64::max);
+    // the thresholds the shim watches this model with, from the same validation data, at
+    // the operating point just chosen
+    meta.monitor = crate::eval::monitor::monitor(
+        &Model::from_blob(&quantized.to_blob(&meta)?)?,
+        &val,
+        quantized.threshold_permille,
+    );
     let blob = quantized.to_blob(&meta)?;
     Ok(Trained {
         fit,

@@ -37,6 +37,13 @@ pub fn run(a: InspectArgs) -> Result<(), Error> {
         h.threshold_permille,
         model.macs()
     );
+    match model.monitor() {
+        Some(m) => println!(
+            "  monitor: degradation alert above rolling error {}, cleared below {}, after {} outcomes",
+            m.error_alert, m.error_clear, m.min_outcomes
+        ),
+        None => println!("  monitor: none (no degradation alert)"),
+    }
     for (i, l) in model.layers().iter().enumerate() {
         println!(
             "  layer {i}: {} -> {}  {:?}  output zero point {}  weights {} B",

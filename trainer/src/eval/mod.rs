@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod events;
 pub mod int8;
 pub mod metrics;
+pub mod monitor;
 pub mod prefetch;
 pub mod replay;
 pub mod traces;

@@ -143,6 +143,8 @@ pub struct BlobMeta {
     pub baseline: f64,
     /// Data source.
     pub source: String,
+    /// Monitor thresholds (the blob's optional section 7), if chosen.
+    pub monitor: Option<inference_core::blob::MonitorWire>,
 }
 
 fn milli(v: f64) -> i32 {
@@ -217,6 +219,7 @@ impl QuantizedModel {
                 baseline_milli: milli(meta.baseline),
                 source: &meta.source,
             },
+            monitor: meta.monitor,
         };
         let mut buf = vec![0u8; 64 * 1024];
         let n = blob::encode(&parts, &mut buf)?;
