@@ -409,6 +409,119 @@ static int aiml_run_outcomes(void)
 	return bad;
 }
 
+/* Reports `n` workload outcomes `err` off (|predicted - actual| = err exactly) and keeps the
+ * host reference of the slot's rolling error (r = 32 x the rolling mean). Returns the first
+ * outcome (1-based) after which the slot's alert was up, 0 if none. */
+static unsigned int aiml_degrade(unsigned int n, unsigned int err, unsigned long long *r,
+				 unsigned int *ref_first, unsigned int alert_level, unsigned int warm,
+				 unsigned int *since)
+{
+	AimlWorkloadPrediction wp;
+	AimlHealth h;
+	unsigned int i, first = 0;
+	for (i = 1; i <= n; i++) {
+		aiml_workload_predict(&aiml_run_wh, &wp);
+		aiml_workload_outcome(&wp, (uint16_t)(wp.cpu >= err ? wp.cpu - err : wp.cpu + err));
+		*r = *r - *r / 32 + err;
+		++*since;
+		if (!*ref_first && alert_level && *since >= warm && *r / 32 > alert_level)
+			*ref_first = i;
+		aiml_health(AIML_KIND_WORKLOAD, &h);
+		if (h.alert && !first)
+			first = i;
+	}
+	return first;
+}
+
+/* Degradation alert and fallback: the workload model (its blob carries the trainer's alert
+ * and clear levels) is fed outcomes that are fine, then turn bad; the alert must rise at the
+ * very outcome where the host's replay of the rolling error crosses the level (after the
+ * warm-up), and the policy take over: the built-in model (FALLBACK_DEFAULT), then the model
+ * held before the last load (FALLBACK_PREVIOUS). Returns the number of failed checks. */
+static int aiml_run_degradation(void)
+{
+	const unsigned int W = AIML_KIND_WORKLOAD;
+	AimlModelInfo info;
+	AimlHealth h0, h;
+	unsigned long long r = 0;
+	unsigned int good, worse, first, ref = 0, since = 0, fired_default, fired_previous;
+	unsigned int alert_level, clear_level, warm;
+	int bad = 0;
+
+	bad += aiml_sig_expect("open", aiml_set_key(NULL, true), AIML_STATUS_OK);
+	bad += aiml_sig_expect("bad policy", aiml_set_fallback(W, 7), AIML_STATUS_INVALID_ARGUMENT);
+	bad += aiml_sig_expect("bad kind", aiml_set_fallback(9, 0), AIML_STATUS_UNKNOWN_KIND);
+	bad += aiml_sig_expect("to default", aiml_set_fallback(W, AIML_FALLBACK_DEFAULT), AIML_STATUS_OK);
+	bad += aiml_sig_expect("load", aiml_load_force(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_OK);
+	aiml_info(W, &info);
+	aiml_health(W, &h0);
+	if (info.error_alert == 0 || info.error_clear >= info.error_alert || h0.since_install != 0 ||
+	    h0.rolling_error != 0 || h0.alert) {
+		AIML_PRINT("aiml-degrade FAIL thresholds %u/%u, fresh install %u %u %u\n",
+			   info.error_alert, info.error_clear, h0.since_install, h0.rolling_error, h0.alert);
+		return bad + 1;
+	}
+	alert_level = info.error_alert, clear_level = info.error_clear, warm = info.min_outcomes;
+	good = info.error_clear / 4;
+	worse = info.error_alert * 3;
+	if (worse > 9000)
+		worse = 9000;
+	/* fine: no alert */
+	first = aiml_degrade(100, good, &r, &ref, info.error_alert, info.min_outcomes, &since);
+	aiml_health(W, &h);
+	if (first || ref || h.rolling_error != (unsigned int)(r / 32) || h.since_install != 100) {
+		AIML_PRINT("aiml-degrade FAIL good phase: alert at %u, rolling %u (host %llu)\n", first,
+			   h.rolling_error, r / 32);
+		bad++;
+	}
+	/* bad: the alert at the host's outcome, and the built-in model takes over */
+	first = aiml_degrade(60, worse, &r, &ref, info.error_alert, info.min_outcomes, &since);
+	fired_default = first;
+	aiml_health(W, &h);
+	aiml_info(W, &info);
+	if (!first || first != ref || h.alerts - h0.alerts != 1 || h.fallbacks - h0.fallbacks != 1 ||
+	    !h.alert || info.source != AIML_SOURCE_DEFAULT) {
+		AIML_PRINT("aiml-degrade FAIL default: alert at %u, host %u, alerts %u, fallbacks %u, source %u\n",
+			   first, ref, h.alerts - h0.alerts, h.fallbacks - h0.fallbacks, info.source);
+		bad++;
+	}
+	/* an operator's load clears it */
+	bad += aiml_sig_expect("reload", aiml_load_force(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_OK);
+	aiml_health(W, &h);
+	if (h.alert) {
+		AIML_PRINT("aiml-degrade FAIL a load did not clear the alert\n");
+		bad++;
+	}
+	/* previous: v8 (the built-in weights), then the trained blob, which goes bad */
+	bad += aiml_sig_expect("to previous", aiml_set_fallback(W, AIML_FALLBACK_PREVIOUS), AIML_STATUS_OK);
+	bad += aiml_sig_expect("v8", aiml_load_force(W, AIML_SIGNED_WORKLOAD_V8, sizeof(AIML_SIGNED_WORKLOAD_V8)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_expect("trained", aiml_load_force(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_OK);
+	aiml_info(W, &info);
+	r = 0, ref = 0, since = 0;
+	first = aiml_degrade(100, worse, &r, &ref, info.error_alert, info.min_outcomes, &since);
+	fired_previous = first;
+	aiml_info(W, &info);
+	aiml_health(W, &h);
+	if (!first || first != ref || info.source != AIML_SOURCE_LOADED || info.version != 8 || !h.alert) {
+		AIML_PRINT("aiml-degrade FAIL previous: alert at %u, host %u, source %u version %u\n",
+			   first, ref, info.source, info.version);
+		bad++;
+	}
+	bad += aiml_sig_expect("policy none", aiml_set_fallback(W, AIML_FALLBACK_NONE), AIML_STATUS_OK);
+	bad += aiml_sig_expect("restore", aiml_load_force(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_OK);
+	AIML_PRINT("aiml-degrade alert at rolling error > %u (clear < %u, warm-up %u): outcomes turned "
+		   "%u off after 100 %u off; fired after %u bad outcomes -> built-in model, after %u -> "
+		   "previous version, both at the host replay's outcome: %s\n",
+		   alert_level, clear_level, warm, worse, good, fired_default,
+		   fired_previous, bad ? "FAIL" : "ok");
+	return bad;
+}
+
 /* Health counters with the caller's clock: `n` workload predictions are counted and timed,
  * a refused call is counted, every timed prediction lands in the histogram; and the same `n`
  * predictions without the clock, so the line shows what timing costs. Leaves the clock

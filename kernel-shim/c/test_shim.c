@@ -313,6 +313,7 @@ int main(void)
 	CHECK(bad == 0);
 	CHECK(aiml_run_signing() == 0);
 	CHECK(aiml_run_rotation() == 0);
+	CHECK(aiml_run_degradation() == 0);
 	CHECK(aiml_run_health(200000) == 0);
 
 	base = stack_of(0);

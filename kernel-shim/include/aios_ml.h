@@ -68,6 +68,23 @@
 #define AIML_SOURCE_NONE 2
 
 /**
+ * No fallback: a degradation alert is only raised (`aiml_health`: `alert`, `alerts`). The
+ * default.
+ */
+#define AIML_FALLBACK_NONE 0
+
+/**
+ * On a degradation alert the slot switches to its built-in model.
+ */
+#define AIML_FALLBACK_DEFAULT 1
+
+/**
+ * On a degradation alert the slot switches back to the model it held before the last load
+ * (kept in its spare buffer), else to the built-in one.
+ */
+#define AIML_FALLBACK_PREVIOUS 2
+
+/**
  * `flags` bit: the memory channel is observed / predicted.
  */
 #define AIML_HAS_MEM 1
@@ -122,6 +139,22 @@
  * pseudo model kind, beside the four real ones).
  */
 #define REVOCATION_COUNTER 256
+
+/**
+ * Fallback policy: a degradation alert is only raised (the default).
+ */
+#define FALLBACK_NONE 0
+
+/**
+ * Fallback policy: on an alert, the slot switches to its built-in model.
+ */
+#define FALLBACK_DEFAULT 1
+
+/**
+ * Fallback policy: on an alert, the slot switches back to the model it held before the last
+ * load (still in its spare buffer), else to the built-in one.
+ */
+#define FALLBACK_PREVIOUS 2
 
 /**
  * Result of every call. `Ok` is 0; caller errors are 1..=15; a refused blob is 16..=47 and
@@ -368,6 +401,27 @@ typedef struct AimlHealth {
    * Threat and failure: events that came without an alarm.
    */
   uint32_t missed;
+  /**
+   * 1 while the degradation alert is raised: the rolling error of the model in use went
+   * above its blob's alert level (after its warm-up) and has not yet come back below its
+   * clear level. Stays raised after a fallback to a model without thresholds (the
+   * built-in one), so that a reader sees the slot is degraded.
+   */
+  uint32_t alert;
+  /**
+   * Times the alert was raised (transitions to 1).
+   */
+  uint32_t alerts;
+  /**
+   * Times the slot fell back (`aiml_set_fallback`) to the previous model or the built-in
+   * one on an alert.
+   */
+  uint32_t fallbacks;
+  /**
+   * Outcomes since the model in use was installed (a load, a reset, a fallback restart
+   * the rolling error).
+   */
+  uint32_t since_install;
 } AimlHealth;
 
 /**
@@ -416,6 +470,19 @@ typedef struct AimlModelInfo {
    * swaps during one prediction).
    */
   uint32_t max_reader_retries;
+  /**
+   * Rolling error above which the degradation alert is raised (the blob's monitor
+   * section, `aiml_set_fallback`); 0: the model is not watched.
+   */
+  uint32_t error_alert;
+  /**
+   * Rolling error below which a raised alert clears.
+   */
+  uint32_t error_clear;
+  /**
+   * Outcomes after an install before the alert may be raised.
+   */
+  uint32_t min_outcomes;
 } AimlModelInfo;
 
 /**
@@ -808,6 +875,18 @@ enum AimlStatus aiml_lock_policy(void);
  * without the other. The functions run in the context of the `aiml_load` call.
  */
 enum AimlStatus aiml_set_rollback_store(AimlFloorRead read, AimlFloorRaise raise, void *ctx);
+
+/**
+ * Sets what the slot of `kind` does when its model degrades: every outcome reported
+ * (`aiml_*_outcome`) updates the rolling error, and above the alert level stored in the
+ * model's blob (chosen by the trainer from validation data; after a warm-up of outcomes)
+ * the slot raises its alert and applies `policy` (`AIML_FALLBACK_*`); the alert clears
+ * when the rolling error of the model in use falls below the blob's clear level. A slot
+ * that fell back stays on what it fell back to until the next load (no flapping); the
+ * built-in model is never fallen back from. `INVALID_ARGUMENT` for an unknown policy,
+ * `POLICY_LOCKED` after `aiml_lock_policy`.
+ */
+enum AimlStatus aiml_set_fallback(uint32_t kind, uint32_t policy);
 
 /**
  * Switches the slot of `kind` back to its built-in model.

@@ -13,7 +13,7 @@
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::SeqCst};
 
-use crate::sync::{add, inc, max, AtomicU32};
+use crate::sync::{add, inc, max, AtomicU32, AtomicU8};
 
 /// Latency buckets of [`AimlHealth::latency`].
 pub const AIML_LATENCY_BUCKETS: usize = 8;
@@ -83,6 +83,12 @@ pub struct Health {
     rolling: AtomicU32,
     false_alarms: AtomicU32,
     missed: AtomicU32,
+    /// Outcomes since the model in use was installed (the alert's warm-up).
+    since_install: AtomicU32,
+    /// 1 while the degradation alert is raised.
+    alert: AtomicU8,
+    alerts: AtomicU32,
+    fallbacks: AtomicU32,
 }
 
 /// Outcomes an exponentially weighted error averages over (its weight halves in about 22).
@@ -126,6 +132,19 @@ pub struct AimlHealth {
     pub false_alarms: u32,
     /// Threat and failure: events that came without an alarm.
     pub missed: u32,
+    /// 1 while the degradation alert is raised: the rolling error of the model in use went
+    /// above its blob's alert level (after its warm-up) and has not yet come back below its
+    /// clear level. Stays raised after a fallback to a model without thresholds (the
+    /// built-in one), so that a reader sees the slot is degraded.
+    pub alert: u32,
+    /// Times the alert was raised (transitions to 1).
+    pub alerts: u32,
+    /// Times the slot fell back (`aiml_set_fallback`) to the previous model or the built-in
+    /// one on an alert.
+    pub fallbacks: u32,
+    /// Outcomes since the model in use was installed (a load, a reset, a fallback restart
+    /// the rolling error).
+    pub since_install: u32,
 }
 
 impl Default for Health {
@@ -159,13 +178,62 @@ impl Health {
             rolling: AtomicU32::new(0),
             false_alarms: AtomicU32::new(0),
             missed: AtomicU32::new(0),
+            since_install: AtomicU32::new(0),
+            alert: AtomicU8::new(0),
+            alerts: AtomicU32::new(0),
+            fallbacks: AtomicU32::new(0),
         }
+    }
+
+    /// A new model is in use: its rolling error starts again (and its warm-up); `clear`
+    /// also lowers the alert (an operator's load or reset, not a fallback).
+    pub fn installed(&self, clear: bool) {
+        self.rolling.store(0, SeqCst);
+        self.since_install.store(0, SeqCst);
+        if clear {
+            self.alert.store(0, SeqCst);
+        }
+    }
+
+    /// The rolling error now and the outcomes since the model was installed.
+    pub fn rolling_now(&self) -> (u32, u32) {
+        (
+            self.rolling.load(SeqCst) / ROLLING_SPAN,
+            self.since_install.load(SeqCst),
+        )
+    }
+
+    /// Whether the alert is raised.
+    pub fn alerted(&self) -> bool {
+        self.alert.load(SeqCst) != 0
+    }
+
+    /// Raises the alert; false if it was raised already (by another CPU).
+    pub fn raise_alert(&self) -> bool {
+        if crate::sync::try_lock(&self.alert) {
+            inc(&self.alerts);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Keeps the alert raised after a fallback's reset cleared it, and counts the fallback.
+    pub fn fell_back(&self) {
+        self.alert.store(1, SeqCst);
+        inc(&self.fallbacks);
+    }
+
+    /// Lowers the alert.
+    pub fn clear_alert(&self) {
+        self.alert.store(0, SeqCst);
     }
 
     /// Counts one outcome with its `error` (the unit of [`AimlHealth::error_sum`]), and
     /// whether it was a false alarm or a missed event.
     pub fn outcome(&self, error: u32, false_alarm: bool, missed: bool) {
         inc(&self.outcomes);
+        inc(&self.since_install);
         add(&self.error_sum, error);
         // r ← r − r/32 + error: r is 32 × the rolling mean (one load and one store, so a
         // concurrent report may be lost; the counts above are exact)
@@ -226,6 +294,10 @@ impl Health {
             rolling_error: self.rolling.load(SeqCst) / ROLLING_SPAN,
             false_alarms: self.false_alarms.load(SeqCst),
             missed: self.missed.load(SeqCst),
+            alert: self.alert.load(SeqCst) as u32,
+            alerts: self.alerts.load(SeqCst),
+            fallbacks: self.fallbacks.load(SeqCst),
+            since_install: self.since_install.load(SeqCst),
         }
     }
 }

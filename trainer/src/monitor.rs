@@ -90,7 +90,7 @@ pub fn render(slots: &[SlotState]) -> String {
             s.info.macs
         );
     }
-    let counters: [Counter; 6] = [
+    let counters: [Counter; 8] = [
         ("aiosml_predictions_total", "Predictions answered.", |h| {
             h.predictions
         }),
@@ -118,6 +118,16 @@ pub fn render(slots: &[SlotState]) -> String {
             "aiosml_lazy_defaults_total",
             "Times the built-in model was put in an empty slot by a prediction.",
             |h| h.lazy_defaults,
+        ),
+        (
+            "aiosml_alerts_total",
+            "Times the degradation alert was raised (rolling error above the model's alert level).",
+            |h| h.alerts,
+        ),
+        (
+            "aiosml_fallbacks_total",
+            "Times the slot fell back to the previous or the built-in model on an alert.",
+            |h| h.fallbacks,
         ),
     ];
     for (name, help, get) in counters {
@@ -168,6 +178,15 @@ pub fn render(slots: &[SlotState]) -> String {
     each(&mut o, "aiosml_rolling_error_ratio", &|s| {
         (s.kind != ModelKind::Workload && s.health.outcomes > 0)
             .then(|| s.health.rolling_error as f64 / 1000.0)
+    });
+    family(
+        &mut o,
+        "aiosml_degradation_alert",
+        "gauge",
+        "1 while the slot's degradation alert is raised (cleared below the model's clear level).",
+    );
+    each(&mut o, "aiosml_degradation_alert", &|s| {
+        Some(s.health.alert as f64)
     });
     for kind in [
         ModelKind::Workload,
@@ -225,6 +244,10 @@ mod tests {
             rolling_error: 250,
             false_alarms: 2,
             missed: 0,
+            alert: 1,
+            alerts: 1,
+            fallbacks: 0,
+            since_install: 6,
         };
         health.latency[2] = 5;
         health.latency[4] = 2;

@@ -130,5 +130,5 @@ pub unsafe extern "C" fn aiml_failure_outcome(
     failed: bool,
 ) -> AimlStatus {
     // SAFETY: forwarded contract; `take` checks null and alignment.
-    status(unsafe { take(f) }.map(|f| binary_outcome(&FAILURE.health, f.alarm != 0, failed)))
+    status(unsafe { take(f) }.map(|f| binary_outcome(&FAILURE, f.alarm != 0, failed)))
 }

@@ -185,9 +185,7 @@ pub unsafe extern "C" fn aiml_memory_outcome(
         if !issued.is_empty() {
             let block = next_addr & !(block_bytes - 1);
             let used = issued.iter().any(|&a| a & !(block_bytes - 1) == block);
-            MEMORY
-                .health
-                .outcome(if used { 0 } else { 1000 }, !used, false);
+            MEMORY.outcome(if used { 0 } else { 1000 }, !used, false);
         }
     }))
 }

@@ -152,8 +152,8 @@ fn record(health: &health::Health, start: Option<health::Timestamp>, answered: b
 
 /// Counts the outcome of a yes/no prediction: an alarm without the event is a false alarm,
 /// the event without an alarm a missed one, either adds 1000 to the error.
-fn binary_outcome(health: &health::Health, alarm: bool, event: bool) {
-    health.outcome(
+fn binary_outcome<P: Predictor<'static>>(slot: &Slot<P>, alarm: bool, event: bool) {
+    slot.outcome(
         if alarm == event { 0 } else { 1000 },
         alarm && !event,
         event && !alarm,
@@ -381,6 +381,40 @@ pub extern "C" fn aiml_set_rollback_store(
     status(crate::rollback::set(read, raise, ctx))
 }
 
+/// No fallback: a degradation alert is only raised (`aiml_health`: `alert`, `alerts`). The
+/// default.
+pub const AIML_FALLBACK_NONE: u32 = 0;
+/// On a degradation alert the slot switches to its built-in model.
+pub const AIML_FALLBACK_DEFAULT: u32 = 1;
+/// On a degradation alert the slot switches back to the model it held before the last load
+/// (kept in its spare buffer), else to the built-in one.
+pub const AIML_FALLBACK_PREVIOUS: u32 = 2;
+
+/// Sets what the slot of `kind` does when its model degrades: every outcome reported
+/// (`aiml_*_outcome`) updates the rolling error, and above the alert level stored in the
+/// model's blob (chosen by the trainer from validation data; after a warm-up of outcomes)
+/// the slot raises its alert and applies `policy` (`AIML_FALLBACK_*`); the alert clears
+/// when the rolling error of the model in use falls below the blob's clear level. A slot
+/// that fell back stays on what it fell back to until the next load (no flapping); the
+/// built-in model is never fallen back from. `INVALID_ARGUMENT` for an unknown policy,
+/// `POLICY_LOCKED` after `aiml_lock_policy`.
+#[unsafe(no_mangle)]
+pub extern "C" fn aiml_set_fallback(kind: u32, policy: u32) -> AimlStatus {
+    if crate::policy::is_locked() {
+        return AimlStatus::PolicyLocked;
+    }
+    let Ok(policy) = u8::try_from(policy) else {
+        return AimlStatus::InvalidArgument;
+    };
+    status(match kind {
+        AIML_KIND_WORKLOAD => WORKLOAD.set_fallback(policy),
+        AIML_KIND_THREAT => THREAT.set_fallback(policy),
+        AIML_KIND_FAILURE => FAILURE.set_fallback(policy),
+        AIML_KIND_MEMORY => MEMORY.set_fallback(policy),
+        _ => Err(AimlStatus::UnknownKind),
+    })
+}
+
 /// Switches the slot of `kind` back to its built-in model.
 #[unsafe(no_mangle)]
 pub extern "C" fn aiml_reset(kind: u32) -> AimlStatus {
@@ -455,6 +489,13 @@ pub struct AimlModelInfo {
     /// Most back-offs one prediction needed before it got in (bounded in practice by the
     /// swaps during one prediction).
     pub max_reader_retries: u32,
+    /// Rolling error above which the degradation alert is raised (the blob's monitor
+    /// section, `aiml_set_fallback`); 0: the model is not watched.
+    pub error_alert: u32,
+    /// Rolling error below which a raised alert clears.
+    pub error_clear: u32,
+    /// Outcomes after an install before the alert may be raised.
+    pub min_outcomes: u32,
 }
 
 fn info_of<P: Predictor<'static>>(p: &P) -> AimlModelInfo {
@@ -474,6 +515,11 @@ fn info_of<P: Predictor<'static>>(p: &P) -> AimlModelInfo {
         info.n_features = m.n_features() as u32;
         info.n_outputs = m.n_outputs() as u32;
         info.macs = m.macs() as u32;
+        if let Some(w) = m.monitor() {
+            info.error_alert = w.error_alert;
+            info.error_clear = w.error_clear;
+            info.min_outcomes = u32::from(w.min_outcomes);
+        }
         info.threshold_permille = m.header().threshold_permille as u32;
     }
     info

@@ -155,11 +155,8 @@ pub unsafe extern "C" fn aiml_threat_outcome(
     attack: bool,
 ) -> AimlStatus {
     // SAFETY: forwarded contract; `take` checks null and alignment.
-    status(unsafe { take(a) }.map(|a| {
-        binary_outcome(
-            &THREAT.health,
-            a.score >= a.threshold && a.threshold > 0,
-            attack,
-        )
-    }))
+    status(
+        unsafe { take(a) }
+            .map(|a| binary_outcome(&THREAT, a.score >= a.threshold && a.threshold > 0, attack)),
+    )
 }

@@ -124,9 +124,8 @@ pub unsafe extern "C" fn aiml_workload_outcome(
     actual_cpu: u16,
 ) -> AimlStatus {
     // SAFETY: forwarded contract; `take` checks null and alignment.
-    status(unsafe { take(p) }.map(|p| {
-        WORKLOAD
-            .health
-            .outcome(p.cpu.abs_diff(actual_cpu) as u32, false, false)
-    }))
+    status(
+        unsafe { take(p) }
+            .map(|p| WORKLOAD.outcome(p.cpu.abs_diff(actual_cpu) as u32, false, false)),
+    )
 }

@@ -36,6 +36,14 @@ use switch::{Switch, WriteLock};
 
 use crate::health::Health;
 
+/// Fallback policy: a degradation alert is only raised (the default).
+pub const FALLBACK_NONE: u8 = 0;
+/// Fallback policy: on an alert, the slot switches to its built-in model.
+pub const FALLBACK_DEFAULT: u8 = 1;
+/// Fallback policy: on an alert, the slot switches back to the model it held before the last
+/// load (still in its spare buffer), else to the built-in one.
+pub const FALLBACK_PREVIOUS: u8 = 2;
+
 /// Bytes of each of the two blob buffers of a slot. Set at build time with the environment
 /// variable `AIML_SHIM_SLOT_BYTES` (decimal); default 5120 (every built-in model fits with a
 /// signature: the largest, the workload model's, is 4.5 KiB since its 48-24 network). 0
@@ -72,6 +80,12 @@ pub struct Slot<P> {
     /// The trusted-key entry that verified the model in use, plus one (0: none), so that a
     /// revocation can take the model away ([`Slot::sweep_revoked`]).
     key: AtomicU8,
+    /// The same for the previous model, which the spare buffer still holds while `previous`
+    /// is 1 (a fallback can publish it again).
+    previous_key: AtomicU8,
+    previous: AtomicU8,
+    /// What an alert does: [`FALLBACK_NONE`], [`FALLBACK_DEFAULT`], [`FALLBACK_PREVIOUS`].
+    fallback: AtomicU8,
     /// Predictions, refusals and their durations ([`crate::health`]).
     pub health: Health,
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
@@ -101,6 +115,9 @@ impl<P: Predictor<'static>> Slot<P> {
             },
             floor: AtomicU32::new(0),
             key: AtomicU8::new(0),
+            previous_key: AtomicU8::new(0),
+            previous: AtomicU8::new(0),
+            fallback: AtomicU8::new(FALLBACK_NONE),
             health: Health::new(),
             predictors: [
                 UnsafeCell::new(MaybeUninit::uninit()),
@@ -204,6 +221,8 @@ impl<P: Predictor<'static>> Slot<P> {
         let kind = P::KIND as u32;
         let mut persisted = 0;
         let spare = lock.spare().ok_or(AimlStatus::Busy)?;
+        // the spare buffer's previous model is about to be overwritten
+        self.previous.store(0, SeqCst);
         let bytes: Option<&'static [u8]> = match blob {
             None => None,
             Some((ptr, len)) => {
@@ -245,7 +264,79 @@ impl<P: Predictor<'static>> Slot<P> {
         };
         // SAFETY: we hold the writer flag and `spare` is the spare buffer (see `install`).
         unsafe { self.install(lock, spare, checked, persisted, force) }?;
-        self.key.store(verified_by, SeqCst);
+        self.previous_key
+            .store(self.key.swap(verified_by, SeqCst), SeqCst);
+        self.previous.store((a != 0) as u8, SeqCst);
+        self.health.installed(true);
+        Ok(())
+    }
+
+    /// Sets what a degradation alert does.
+    pub fn set_fallback(&self, policy: u8) -> Result<(), AimlStatus> {
+        if policy > FALLBACK_PREVIOUS {
+            return Err(AimlStatus::InvalidArgument);
+        }
+        self.fallback.store(policy, SeqCst);
+        Ok(())
+    }
+
+    /// Counts an outcome (see [`Health::outcome`]) and watches the model with its blob's
+    /// thresholds: above the alert level (after the warm-up) the alert is raised and the
+    /// fallback policy applied; below the clear level a raised alert clears. A model without
+    /// thresholds (no monitor section, the built-in ones unless exported with them) is not
+    /// watched. A slot that fell back does not come back by itself (no flapping): a new load
+    /// does that.
+    pub fn outcome(&self, error: u32, false_alarm: bool, missed: bool) {
+        self.health.outcome(error, false_alarm, missed);
+        let Ok(Some((m, builtin))) = self.read(|p| {
+            let m = p.model()?.monitor()?;
+            Some((m, matches!(p.source(), ModelSource::Default { .. })))
+        }) else {
+            return;
+        };
+        if m.error_alert == 0 {
+            return;
+        }
+        let (rolling, since) = self.health.rolling_now();
+        if self.health.alerted() {
+            if since >= u32::from(m.min_outcomes) && rolling < m.error_clear {
+                self.health.clear_alert();
+            }
+            return;
+        }
+        if since < u32::from(m.min_outcomes) || rolling <= m.error_alert {
+            return;
+        }
+        if !self.health.raise_alert() {
+            return;
+        }
+        if builtin {
+            return; // the built-in model is the last resort: alert only
+        }
+        let done = match self.fallback.load(SeqCst) {
+            FALLBACK_PREVIOUS => self.fall_back_previous().or_else(|_| self.reset()),
+            FALLBACK_DEFAULT => self.reset(),
+            _ => return,
+        };
+        if done.is_ok() {
+            // what the spare buffer holds now is the model that failed: never back to it
+            self.previous.store(0, SeqCst);
+            self.health.fell_back();
+        }
+    }
+
+    /// Publishes the previous model again (still in the spare buffer), if there is one.
+    fn fall_back_previous(&self) -> Result<(), AimlStatus> {
+        let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
+        let k = self.previous_key.load(SeqCst);
+        if self.previous.load(SeqCst) == 0 || (k != 0 && crate::policy::is_dead(k as usize - 1)) {
+            return Err(AimlStatus::NotInitialized);
+        }
+        let spare = lock.spare().ok_or(AimlStatus::Busy)?;
+        lock.publish(spare);
+        self.previous.store(0, SeqCst);
+        self.key.store(self.previous_key.swap(0, SeqCst), SeqCst);
+        self.health.installed(false);
         Ok(())
     }
 
