@@ -154,6 +154,7 @@ sed -n 's/.*aiml-vec: \(aiml-stress .*\)/  \1 (in kernel, qemu TCG)/p' "$OUT/ser
 sed -n 's/.*aiml-vec: \(aiml-policy .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"
 sed -n 's/.*aiml-vec: \(aiml-rotation .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"
 sed -n 's/.*aiml-vec: \(aiml-degrade .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"
+sed -n 's/.*aiml-vec: \(aiml-drift .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"
 grep -q 'aiml-lock-done failed_checks=0' "$OUT/serial.txt" || fail "policy lock inside the kernel"
 grep -q 'aiml-stress-done violations=0' "$OUT/serial.txt" \
   || fail "hot-swap stress inside the kernel: mixed answers, failed calls or no swaps"

@@ -136,7 +136,7 @@ pub struct MetadataWire<'a> {
 /// chosen by the trainer from validation data. Blobs without it load as before (no alert);
 /// shims older than this section refuse blobs with it (`TrailingBytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct MonitorWire {
+pub struct MonitorWire<'a> {
     /// Rolling error (the unit of the shim's `rolling_error`: workload |predicted − actual|
     /// CPU in percent × 100; threat and failure, wrong decisions per-mille) above which the
     /// slot raises its degradation alert. 0: never.
@@ -144,8 +144,17 @@ pub struct MonitorWire {
     /// Rolling error below which a raised alert clears (hysteresis: below `error_alert`).
     pub error_clear: u32,
     /// Outcomes the rolling error must have seen since the model was installed before the
-    /// alert may fire (its warm-up).
+    /// alert may fire (its warm-up); also the drift score's warm-up, in samples.
     pub min_outcomes: u16,
+    /// Drift score ([`crate::monitor::score`], per-mille of a training spread) above which
+    /// the slot raises its alert. 0: never.
+    pub drift_alert: u32,
+    /// Drift score below which a raised drift alert clears.
+    pub drift_clear: u32,
+    /// Training mean and spread of each feature's input code, 4 bytes a feature
+    /// ([`crate::monitor`]); empty: drift is not watched.
+    #[serde(borrow)]
+    pub input_stats: &'a [u8],
 }
 
 /// A blob whose envelope and signature passed a [`Policy`] ([`Model::check`]); only
@@ -176,7 +185,7 @@ pub struct Model<'a> {
     /// The metadata section's bytes, decoded on request (validated at load): kept encoded,
     /// the model stays small on the loading caller's stack.
     metadata: &'a [u8],
-    monitor: Option<MonitorWire>,
+    monitor: Option<MonitorWire<'a>>,
     blob_len: usize,
     signature_verified: bool,
 }
@@ -496,12 +505,22 @@ impl<'a> Model<'a> {
         let _: MetadataWire<'a> = section(body, &mut pos, Section::Metadata)?;
         model.metadata = body.get(metadata_at..pos).unwrap_or(&[]);
         if pos < body.len() {
-            let m: MonitorWire = section(body, &mut pos, Section::Monitor)?;
-            if m.error_alert != 0 && m.error_clear >= m.error_alert {
-                return Err(LoadError::InvalidMonitor {
-                    alert: m.error_alert,
-                    clear: m.error_clear,
-                });
+            let m: MonitorWire<'a> = section(body, &mut pos, Section::Monitor)?;
+            for (alert, clear) in [
+                (m.error_alert, m.error_clear),
+                (m.drift_alert, m.drift_clear),
+            ] {
+                if alert != 0 && clear >= alert {
+                    return Err(LoadError::InvalidMonitor { alert, clear });
+                }
+            }
+            if !m.input_stats.is_empty() {
+                expect_len(
+                    Section::Monitor,
+                    "input_stats",
+                    m.input_stats,
+                    n_features * crate::monitor::STAT_LEN,
+                )?;
             }
             model.monitor = Some(m);
         }
@@ -625,7 +644,7 @@ impl<'a> Model<'a> {
         })
     }
     /// The monitor thresholds, if the blob has the section.
-    pub fn monitor(&self) -> Option<MonitorWire> {
+    pub fn monitor(&self) -> Option<MonitorWire<'a>> {
         self.monitor
     }
     /// Size of the blob in bytes (signature trailer included).
@@ -685,7 +704,7 @@ pub struct BlobParts<'a> {
     /// Metadata section.
     pub metadata: MetadataWire<'a>,
     /// Monitor section, if any.
-    pub monitor: Option<MonitorWire>,
+    pub monitor: Option<MonitorWire<'a>>,
 }
 
 fn put<T: Serialize>(v: &T, buf: &mut [u8], pos: &mut usize) -> Result<(), EncodeError> {

@@ -31,6 +31,7 @@ pub mod dense;
 pub mod ed25519;
 pub mod error;
 pub mod features;
+pub mod monitor;
 pub mod predictors;
 pub mod quant;
 /// SHA-512 (FIPS 180-4) with a small stack: the hash of Ed25519 and of key ids.

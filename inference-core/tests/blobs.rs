@@ -184,7 +184,7 @@ fn structural_errors_are_typed_and_located() {
         LoadError::UnknownKind { found: 9 }
     );
     // trailing garbage before the CRC: one byte is a truncated monitor section; a whole one
-    // (three zero varints) and a byte more is trailing
+    // (five zero varints and an empty byte string) and a byte more is trailing
     let mut t = b[..b.len() - 4].to_vec();
     t.push(0);
     t.extend([0; 4]);
@@ -197,7 +197,7 @@ fn structural_errors_are_typed_and_located() {
         })
     ));
     let mut t = b[..b.len() - 4].to_vec();
-    t.extend([0, 0, 0, 7]);
+    t.extend([0, 0, 0, 0, 0, 0, 7]);
     t.extend([0; 4]);
     recrc(&mut t);
     assert!(matches!(
@@ -293,10 +293,14 @@ fn monitor_section() {
         buf.truncate(n);
         buf
     };
+    let stats = vec![0u8; 4 * m.n_features()];
     let good = MonitorWire {
         error_alert: 300,
         error_clear: 120,
         min_outcomes: 32,
+        drift_alert: 900,
+        drift_clear: 400,
+        input_stats: &stats,
     };
     let b = encode(Some(good));
     assert_eq!(Model::from_blob(&b).unwrap().monitor(), Some(good));
@@ -312,6 +316,28 @@ fn monitor_section() {
             clear: 300
         }
     );
+    let bad = MonitorWire {
+        drift_clear: 901,
+        ..good
+    };
+    assert!(matches!(
+        Model::from_blob(&encode(Some(bad))).unwrap_err(),
+        LoadError::InvalidMonitor {
+            alert: 900,
+            clear: 901
+        }
+    ));
+    let short = MonitorWire {
+        input_stats: &stats[1..],
+        ..good
+    };
+    assert!(matches!(
+        Model::from_blob(&encode(Some(short))).unwrap_err(),
+        LoadError::LengthMismatch {
+            field: "input_stats",
+            ..
+        }
+    ));
     // a byte after the monitor section: still trailing bytes
     let mut extra = b.clone();
     let n = extra.len() - 4;

@@ -522,6 +522,59 @@ static int aiml_run_degradation(void)
 	return bad;
 }
 
+/* Input drift: the workload model fed a machine unlike its training data: CPU and memory
+ * swinging between 0 and 100 % every sample, a GPU pinned at 100 %. One prediction in AIML_DRIFT_EVERY is sampled; the drift alert must rise
+ * within 1024 predictions (64 samples, the warm-up being 32) and the built-in model take
+ * over (FALLBACK_DEFAULT). Returns the number of failed checks. */
+static int aiml_run_drift(void)
+{
+	const unsigned int W = AIML_KIND_WORKLOAD;
+	static AimlWorkloadHistory dh;
+	AimlWorkloadSample smp = { 0 };
+	AimlWorkloadPrediction wp;
+	AimlModelInfo info;
+	AimlHealth h0, h;
+	unsigned int i, fired = 0, score_at_32 = 0, samples = 0;
+	int bad = 0;
+
+	bad += aiml_sig_expect("open", aiml_set_key(NULL, true), AIML_STATUS_OK);
+	bad += aiml_sig_expect("to default", aiml_set_fallback(W, AIML_FALLBACK_DEFAULT), AIML_STATUS_OK);
+	bad += aiml_sig_expect("load", aiml_load_force(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_expect("history", aiml_workload_history_init(&dh), AIML_STATUS_OK);
+	aiml_health(W, &h0);
+	for (i = 0; i < 2048 && !fired; i++) {
+		smp.unix_s = 1700000000ULL + 60ULL * i;
+		smp.cpu = (i & 1) ? 10000 : 0;
+		smp.mem = (i & 1) ? 0 : 10000;
+		smp.gpu = 10000;
+		smp.flags = AIML_HAS_MEM | AIML_HAS_GPU;
+		aiml_workload_push(&dh, &smp);
+		aiml_workload_predict(&dh, &wp);
+		aiml_health(W, &h);
+		if (h.drift_samples == 32 && !score_at_32)
+			score_at_32 = h.drift;
+		samples = h.drift_samples;
+		if (h.drift_alert && !fired)
+			fired = i + 1;
+	}
+	aiml_info(W, &info);
+	if (!fired || fired > 1024 || info.source != AIML_SOURCE_DEFAULT ||
+	    h.fallbacks - h0.fallbacks != 1 || h.alerts - h0.alerts != 1) {
+		AIML_PRINT("aiml-drift FAIL alert after %u predictions (%u samples, score %u at 32), "
+			   "source %u, fallbacks %u\n", fired, samples, score_at_32, info.source,
+			   h.fallbacks - h0.fallbacks);
+		bad++;
+	}
+	bad += aiml_sig_expect("policy none", aiml_set_fallback(W, AIML_FALLBACK_NONE), AIML_STATUS_OK);
+	bad += aiml_sig_expect("restore", aiml_load_force(W, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD)),
+			       AIML_STATUS_OK);
+	AIML_PRINT("aiml-drift CPU and memory swinging 0-100 %%, GPU pinned: drift score %u per-mille of a spread after 32 "
+		   "samples, alert after %u predictions (one in %u sampled), built-in model took over: %s\n",
+		   score_at_32, fired, AIML_DRIFT_EVERY, bad ? "FAIL" : "ok");
+	return bad;
+}
+
 /* Health counters with the caller's clock: `n` workload predictions are counted and timed,
  * a refused call is counted, every timed prediction lands in the histogram; and the same `n`
  * predictions without the clock, so the line shows what timing costs. Leaves the clock

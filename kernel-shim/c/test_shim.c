@@ -240,11 +240,13 @@ static void probe(void)
 	static AimlThreatAssessment ta;
 	static AimlFailureForecast ff;
 	static AimlAccessPrediction ap;
+	int i;
+	/* predictions: AIML_DRIFT_EVERY of them, so that one feeds the drift watch */
 	switch (probe_model) {
-	case 1: aiml_workload_predict(&aiml_run_wh, &wp); break;
-	case 2: aiml_threat_assess(&aiml_run_th, &AIML_VEC_THREAT[0].w, &ta); break;
-	case 3: aiml_failure_predict(&aiml_run_fh, &ff); break;
-	case 4: aiml_memory_predict(&aiml_run_mh, &ap); break;
+	case 1: for (i = 0; i < (int)AIML_DRIFT_EVERY; i++) aiml_workload_predict(&aiml_run_wh, &wp); break;
+	case 2: for (i = 0; i < (int)AIML_DRIFT_EVERY; i++) aiml_threat_assess(&aiml_run_th, &AIML_VEC_THREAT[0].w, &ta); break;
+	case 3: for (i = 0; i < (int)AIML_DRIFT_EVERY; i++) aiml_failure_predict(&aiml_run_fh, &ff); break;
+	case 4: for (i = 0; i < (int)AIML_DRIFT_EVERY; i++) aiml_memory_predict(&aiml_run_mh, &ap); break;
 	case 5: aiml_load(AIML_KIND_MEMORY, AIML_BLOB_MEMORY, sizeof(AIML_BLOB_MEMORY)); break;
 	case 7: /* the first prediction, on an empty slot: it installs the built-in model */
 		lazy_status = aiml_threat_assess(&aiml_run_th, &AIML_VEC_THREAT[0].w, &ta);
@@ -314,6 +316,7 @@ int main(void)
 	CHECK(aiml_run_signing() == 0);
 	CHECK(aiml_run_rotation() == 0);
 	CHECK(aiml_run_degradation() == 0);
+	CHECK(aiml_run_drift() == 0);
 	CHECK(aiml_run_health(200000) == 0);
 
 	base = stack_of(0);

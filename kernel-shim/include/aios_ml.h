@@ -68,6 +68,11 @@
 #define AIML_SOURCE_NONE 2
 
 /**
+ * One prediction in this many feeds the input-drift watch (`AimlHealth::drift`).
+ */
+#define AIML_DRIFT_EVERY 16
+
+/**
  * No fallback: a degradation alert is only raised (`aiml_health`: `alert`, `alerts`). The
  * default.
  */
@@ -139,6 +144,12 @@
  * pseudo model kind, beside the four real ones).
  */
 #define REVOCATION_COUNTER 256
+
+/**
+ * One prediction in this many feeds the drift watch (its features extracted again and
+ * quantized): the watch costs a sixteenth of an extraction per prediction.
+ */
+#define DRIFT_EVERY 16
 
 /**
  * Fallback policy: a degradation alert is only raised (the default).
@@ -422,6 +433,23 @@ typedef struct AimlHealth {
    * the rolling error).
    */
   uint32_t since_install;
+  /**
+   * Input drift score now (`inference_core::monitor::score`: how far the running means of
+   * the input codes are from the training means, per-mille of a training spread, averaged
+   * over features); 0 for a model without input statistics.
+   */
+  uint32_t drift;
+  /**
+   * Samples the drift score has seen since the model was installed (one prediction in
+   * `AIML_DRIFT_EVERY`).
+   */
+  uint32_t drift_samples;
+  /**
+   * 1 while the drift alert is raised (the score above the blob's drift level after the
+   * warm-up, until it falls below the clear level); it applies the fallback policy as the
+   * degradation alert does.
+   */
+  uint32_t drift_alert;
 } AimlHealth;
 
 /**

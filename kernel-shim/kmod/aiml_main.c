@@ -92,6 +92,7 @@ static int __init aiml_test_init(void)
 	bad += aiml_run_signing();
 	bad += aiml_run_rotation();
 	bad += aiml_run_degradation();
+	bad += aiml_run_drift();
 	if (aiml_load(AIML_KIND_WORKLOAD, NULL, 1) != AIML_STATUS_NULL_POINTER)
 		bad++;
 	if (aiml_reset(9) != AIML_STATUS_UNKNOWN_KIND)

@@ -89,6 +89,10 @@ pub struct Health {
     alert: AtomicU8,
     alerts: AtomicU32,
     fallbacks: AtomicU32,
+    /// Input drift: the score now, samples since install, 1 while its alert is raised.
+    drift: AtomicU32,
+    drift_samples: AtomicU32,
+    drift_alert: AtomicU8,
 }
 
 /// Outcomes an exponentially weighted error averages over (its weight halves in about 22).
@@ -145,6 +149,17 @@ pub struct AimlHealth {
     /// Outcomes since the model in use was installed (a load, a reset, a fallback restart
     /// the rolling error).
     pub since_install: u32,
+    /// Input drift score now (`inference_core::monitor::score`: how far the running means of
+    /// the input codes are from the training means, per-mille of a training spread, averaged
+    /// over features); 0 for a model without input statistics.
+    pub drift: u32,
+    /// Samples the drift score has seen since the model was installed (one prediction in
+    /// `AIML_DRIFT_EVERY`).
+    pub drift_samples: u32,
+    /// 1 while the drift alert is raised (the score above the blob's drift level after the
+    /// warm-up, until it falls below the clear level); it applies the fallback policy as the
+    /// degradation alert does.
+    pub drift_alert: u32,
 }
 
 impl Default for Health {
@@ -182,7 +197,42 @@ impl Health {
             alert: AtomicU8::new(0),
             alerts: AtomicU32::new(0),
             fallbacks: AtomicU32::new(0),
+            drift: AtomicU32::new(0),
+            drift_samples: AtomicU32::new(0),
+            drift_alert: AtomicU8::new(0),
         }
+    }
+
+    /// One drift sample: the new score; returns the samples since install.
+    pub fn drift_sample(&self, score: u32) -> u32 {
+        self.drift.store(score, SeqCst);
+        inc(&self.drift_samples);
+        self.drift_samples.load(SeqCst)
+    }
+
+    /// Samples since install (0: the running means must start from the training means).
+    pub fn drift_samples(&self) -> u32 {
+        self.drift_samples.load(SeqCst)
+    }
+
+    /// Whether the drift alert is raised.
+    pub fn drift_alerted(&self) -> bool {
+        self.drift_alert.load(SeqCst) != 0
+    }
+
+    /// Raises the drift alert; false if it was raised already.
+    pub fn raise_drift_alert(&self) -> bool {
+        if crate::sync::try_lock(&self.drift_alert) {
+            inc(&self.alerts);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Lowers the drift alert.
+    pub fn clear_drift_alert(&self) {
+        self.drift_alert.store(0, SeqCst);
     }
 
     /// A new model is in use: its rolling error starts again (and its warm-up); `clear`
@@ -190,8 +240,11 @@ impl Health {
     pub fn installed(&self, clear: bool) {
         self.rolling.store(0, SeqCst);
         self.since_install.store(0, SeqCst);
+        self.drift.store(0, SeqCst);
+        self.drift_samples.store(0, SeqCst);
         if clear {
             self.alert.store(0, SeqCst);
+            self.drift_alert.store(0, SeqCst);
         }
     }
 
@@ -218,9 +271,14 @@ impl Health {
         }
     }
 
-    /// Keeps the alert raised after a fallback's reset cleared it, and counts the fallback.
-    pub fn fell_back(&self) {
-        self.alert.store(1, SeqCst);
+    /// Keeps the alert that caused a fallback (the drift alert if `drift`) raised after the
+    /// fallback's reset cleared it, and counts the fallback.
+    pub fn fell_back(&self, drift: bool) {
+        if drift {
+            self.drift_alert.store(1, SeqCst);
+        } else {
+            self.alert.store(1, SeqCst);
+        }
         inc(&self.fallbacks);
     }
 
@@ -298,6 +356,9 @@ impl Health {
             alerts: self.alerts.load(SeqCst),
             fallbacks: self.fallbacks.load(SeqCst),
             since_install: self.since_install.load(SeqCst),
+            drift: self.drift.load(SeqCst),
+            drift_samples: self.drift_samples.load(SeqCst),
+            drift_alert: self.drift_alert.load(SeqCst) as u32,
         }
     }
 }

@@ -188,6 +188,25 @@ pub fn render(slots: &[SlotState]) -> String {
     each(&mut o, "aiosml_degradation_alert", &|s| {
         Some(s.health.alert as f64)
     });
+    family(
+        &mut o,
+        "aiosml_input_drift",
+        "gauge",
+        "How far the inputs' running means are from the training means, in training spreads \
+         (averaged over features; sampled every 16th prediction).",
+    );
+    each(&mut o, "aiosml_input_drift", &|s| {
+        (s.health.drift_samples > 0).then(|| s.health.drift as f64 / 1000.0)
+    });
+    family(
+        &mut o,
+        "aiosml_drift_alert",
+        "gauge",
+        "1 while the slot's input-drift alert is raised.",
+    );
+    each(&mut o, "aiosml_drift_alert", &|s| {
+        Some(s.health.drift_alert as f64)
+    });
     for kind in [
         ModelKind::Workload,
         ModelKind::Threat,
@@ -248,6 +267,9 @@ mod tests {
             alerts: 1,
             fallbacks: 0,
             since_install: 6,
+            drift: 120,
+            drift_samples: 3,
+            drift_alert: 0,
         };
         health.latency[2] = 5;
         health.latency[4] = 2;

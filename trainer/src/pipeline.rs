@@ -263,6 +263,7 @@ pub fn train(
     // the operating point just chosen
     meta.monitor = crate::eval::monitor::monitor(
         &Model::from_blob(&quantized.to_blob(&meta)?)?,
+        &train,
         &val,
         quantized.threshold_permille,
     );

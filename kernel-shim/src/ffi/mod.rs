@@ -121,15 +121,48 @@ unsafe fn predict<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
     h: *const O,
     out: *mut C,
     predict: impl FnOnce(&P, &O::Inner) -> R,
-) -> Result<(), AimlStatus> {
+) -> Result<(), AimlStatus>
+where
+    O::Inner: Features,
+{
     timed(&slot.health, || {
         check_ptr(out)?;
         // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
         let hist = unsafe { history::get(h) }?;
         let r = slot.read_or_default(|p| predict(p, hist))?;
+        slot.sample(|| hist.features());
         // SAFETY: forwarded contract.
         unsafe { put(out, r.into()) }
     })
+}
+
+/// A history whose current feature vector the drift watch samples ([`Slot::sample`]).
+trait Features {
+    /// The feature vector.
+    type Vector: AsRef<[i32]>;
+    /// The features the model reads now.
+    fn features(&self) -> Self::Vector;
+}
+
+impl Features for inference_core::features::workload::WorkloadHistory {
+    type Vector = [i32; inference_core::features::workload::N_FEATURES];
+    fn features(&self) -> Self::Vector {
+        inference_core::features::workload::WorkloadHistory::features(self)
+    }
+}
+
+impl Features for inference_core::features::failure::FailureHistory {
+    type Vector = [i32; inference_core::features::failure::N_FEATURES];
+    fn features(&self) -> Self::Vector {
+        inference_core::features::failure::FailureHistory::features(self)
+    }
+}
+
+impl Features for inference_core::features::memory::MemoryHistory {
+    type Vector = [i32; inference_core::features::memory::N_FEATURES];
+    fn features(&self) -> Self::Vector {
+        inference_core::features::memory::MemoryHistory::features(self)
+    }
 }
 
 /// Runs one prediction call and counts it in `health`, timed if a clock is set.
@@ -170,11 +203,16 @@ unsafe fn predict_mut<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
     h: *mut O,
     out: *mut C,
     predict: impl FnOnce(&P, &mut O::Inner) -> R,
-) -> Result<(), AimlStatus> {
+) -> Result<(), AimlStatus>
+where
+    O::Inner: Features,
+{
     timed(&slot.health, || {
         check_ptr(out)?;
         // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
         let hist = unsafe { history::get_mut(h) }?;
+        // the features before `predict` records in the history: what the model read
+        slot.sample(|| hist.features());
         let r = slot.read_or_default(|p| predict(p, hist))?;
         // SAFETY: forwarded contract.
         unsafe { put(out, r.into()) }
@@ -380,6 +418,10 @@ pub extern "C" fn aiml_set_rollback_store(
 ) -> AimlStatus {
     status(crate::rollback::set(read, raise, ctx))
 }
+
+/// One prediction in this many feeds the input-drift watch (`AimlHealth::drift`).
+pub const AIML_DRIFT_EVERY: u32 = 16;
+const _: () = assert!(AIML_DRIFT_EVERY == crate::slot::DRIFT_EVERY);
 
 /// No fallback: a degradation alert is only raised (`aiml_health`: `alert`, `alerts`). The
 /// default.

@@ -123,6 +123,7 @@ unsafe fn assess(
     // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
     let hist = unsafe { history::get_mut(h) }?;
     let win = ProcessWindow::from(w);
+    THREAT.sample(|| hist.features(&win));
     let a = THREAT.read_or_default(|d| d.assess(hist, &win))?;
     // SAFETY: forwarded contract.
     unsafe { put(out, a.into()) }

@@ -26,7 +26,10 @@
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering::SeqCst};
+
+use inference_core::blob::MAX_WIDTH;
+use inference_core::monitor as drift;
 
 use crate::status::AimlStatus;
 use inference_core::{ModelSource, Policy, Predictor};
@@ -35,6 +38,10 @@ pub(crate) mod switch;
 use switch::{Switch, WriteLock};
 
 use crate::health::Health;
+
+/// One prediction in this many feeds the drift watch (its features extracted again and
+/// quantized): the watch costs a sixteenth of an extraction per prediction.
+pub const DRIFT_EVERY: u32 = 16;
 
 /// Fallback policy: a degradation alert is only raised (the default).
 pub const FALLBACK_NONE: u8 = 0;
@@ -86,6 +93,10 @@ pub struct Slot<P> {
     previous: AtomicU8,
     /// What an alert does: [`FALLBACK_NONE`], [`FALLBACK_DEFAULT`], [`FALLBACK_PREVIOUS`].
     fallback: AtomicU8,
+    /// Predictions, counted to sample one in [`DRIFT_EVERY`] for the drift watch.
+    tick: AtomicU32,
+    /// Running means of the input codes (1/16 code, `inference_core::monitor`).
+    drift_means: [AtomicI32; MAX_WIDTH],
     /// Predictions, refusals and their durations ([`crate::health`]).
     pub health: Health,
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
@@ -118,6 +129,8 @@ impl<P: Predictor<'static>> Slot<P> {
             previous_key: AtomicU8::new(0),
             previous: AtomicU8::new(0),
             fallback: AtomicU8::new(FALLBACK_NONE),
+            tick: AtomicU32::new(0),
+            drift_means: [const { AtomicI32::new(0) }; MAX_WIDTH],
             health: Health::new(),
             predictors: [
                 UnsafeCell::new(MaybeUninit::uninit()),
@@ -264,8 +277,9 @@ impl<P: Predictor<'static>> Slot<P> {
         };
         // SAFETY: we hold the writer flag and `spare` is the spare buffer (see `install`).
         unsafe { self.install(lock, spare, checked, persisted, force) }?;
-        self.previous_key
-            .store(self.key.swap(verified_by, SeqCst), SeqCst);
+        // under the writer flag: plain loads and stores (no read-modify-write on riscv32imc)
+        self.previous_key.store(self.key.load(SeqCst), SeqCst);
+        self.key.store(verified_by, SeqCst);
         self.previous.store((a != 0) as u8, SeqCst);
         self.health.installed(true);
         Ok(())
@@ -307,9 +321,79 @@ impl<P: Predictor<'static>> Slot<P> {
         if since < u32::from(m.min_outcomes) || rolling <= m.error_alert {
             return;
         }
-        if !self.health.raise_alert() {
-            return;
+        if self.health.raise_alert() {
+            self.fall_back(builtin, false);
         }
+    }
+
+    /// Feeds the drift watch one prediction in [`DRIFT_EVERY`]: `features()` (extracted only
+    /// then) are quantized with the model in use, its running means updated and the score
+    /// compared with its blob's drift levels (alert, hysteresis, warm-up, fallback as for
+    /// [`Slot::outcome`]). Concurrent samples may lose an update of a mean (not a count).
+    #[inline(always)]
+    pub fn sample<F: AsRef<[i32]>>(&self, features: impl FnOnce() -> F) {
+        if crate::sync::inc_get(&self.tick).is_multiple_of(DRIFT_EVERY) {
+            self.sample_now(features);
+        }
+    }
+
+    /// The extraction of a sampled prediction, out of line: its feature vector is not on the
+    /// stack of the other fifteen.
+    #[cold]
+    #[inline(never)]
+    fn sample_now<F: AsRef<[i32]>>(&self, features: impl FnOnce() -> F) {
+        self.observe(features().as_ref());
+    }
+
+    /// [`Slot::sample`]'s sampled path, out of line: predictions do not reserve its stack.
+    #[cold]
+    #[inline(never)]
+    fn observe(&self, features: &[i32]) {
+        let Ok(Some((m, builtin, score, samples))) = self.read(|p| {
+            let model = p.model()?;
+            let m = model.monitor()?;
+            if m.drift_alert == 0 || m.input_stats.is_empty() {
+                return None;
+            }
+            let mut codes = [0i8; MAX_WIDTH];
+            model.quantize_input(features, &mut codes);
+            let fresh = self.health.drift_samples() == 0;
+            for (i, (mean, &c)) in self.drift_means.iter().zip(&codes).enumerate() {
+                let Some((train, _)) = drift::stat(m.input_stats, i) else {
+                    break;
+                };
+                let old = if fresh { train } else { mean.load(SeqCst) };
+                mean.store(drift::update(old, c), SeqCst);
+            }
+            let score = drift::score(
+                self.drift_means.iter().map(|a| a.load(SeqCst)),
+                m.input_stats,
+            );
+            let samples = self.health.drift_sample(score);
+            Some((
+                m,
+                matches!(p.source(), ModelSource::Default { .. }),
+                score,
+                samples,
+            ))
+        }) else {
+            return;
+        };
+        if self.health.drift_alerted() {
+            if samples >= u32::from(m.min_outcomes) && score < m.drift_clear {
+                self.health.clear_drift_alert();
+            }
+        } else if samples >= u32::from(m.min_outcomes)
+            && score > m.drift_alert
+            && self.health.raise_drift_alert()
+        {
+            self.fall_back(builtin, true);
+        }
+    }
+
+    /// Applies the fallback policy after an alert (the drift alert if `drift`) was raised
+    /// on the model in use.
+    fn fall_back(&self, builtin: bool, drift: bool) {
         if builtin {
             return; // the built-in model is the last resort: alert only
         }
@@ -321,7 +405,7 @@ impl<P: Predictor<'static>> Slot<P> {
         if done.is_ok() {
             // what the spare buffer holds now is the model that failed: never back to it
             self.previous.store(0, SeqCst);
-            self.health.fell_back();
+            self.health.fell_back(drift);
         }
     }
 
@@ -335,7 +419,8 @@ impl<P: Predictor<'static>> Slot<P> {
         let spare = lock.spare().ok_or(AimlStatus::Busy)?;
         lock.publish(spare);
         self.previous.store(0, SeqCst);
-        self.key.store(self.previous_key.swap(0, SeqCst), SeqCst);
+        self.key.store(self.previous_key.load(SeqCst), SeqCst);
+        self.previous_key.store(0, SeqCst);
         self.health.installed(false);
         Ok(())
     }

@@ -19,7 +19,7 @@ mod single_core;
     feature = "single-core",
     all(target_arch = "riscv32", not(target_feature = "a"))
 ))]
-pub(crate) use single_core::{add, dec, full_fence, inc, max, try_lock};
+pub(crate) use single_core::{add, dec, full_fence, inc, inc_get, max, try_lock};
 
 #[cfg(not(any(
     feature = "single-core",
@@ -30,7 +30,7 @@ mod cas;
     feature = "single-core",
     all(target_arch = "riscv32", not(target_feature = "a"))
 )))]
-pub(crate) use cas::{add, dec, full_fence, inc, max, try_lock};
+pub(crate) use cas::{add, dec, full_fence, inc, inc_get, max, try_lock};
 /// The fence of `cas.rs`, from here so that the loom test can give it loom's.
 #[cfg(not(any(
     feature = "single-core",

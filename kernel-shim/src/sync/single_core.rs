@@ -5,6 +5,15 @@ use core::sync::atomic::{compiler_fence, Ordering::SeqCst};
 
 use super::{AtomicU32, AtomicU8};
 
+/// Adds one and returns the new value.
+#[allow(dead_code)] // the slots use it; the nested test, which includes this file, does not
+pub fn inc_get(c: &AtomicU32) -> u32 {
+    let v = c.load(SeqCst).wrapping_add(1);
+    c.store(v, SeqCst);
+    compiler_fence(SeqCst);
+    v
+}
+
 /// Counts one more reader.
 pub fn inc(c: &AtomicU32) {
     c.store(c.load(SeqCst).wrapping_add(1), SeqCst);

@@ -39,8 +39,15 @@ pub fn run(a: InspectArgs) -> Result<(), Error> {
     );
     match model.monitor() {
         Some(m) => println!(
-            "  monitor: degradation alert above rolling error {}, cleared below {}, after {} outcomes",
-            m.error_alert, m.error_clear, m.min_outcomes
+            "  monitor: degradation alert above rolling error {}, cleared below {}, after {} \
+             outcomes; drift alert above {} per-mille of a spread, cleared below {} ({} input \
+             statistics)",
+            m.error_alert,
+            m.error_clear,
+            m.min_outcomes,
+            m.drift_alert,
+            m.drift_clear,
+            m.input_stats.len() / inference_core::monitor::STAT_LEN
         ),
         None => println!("  monitor: none (no degradation alert)"),
     }

@@ -144,7 +144,7 @@ pub struct BlobMeta {
     /// Data source.
     pub source: String,
     /// Monitor thresholds (the blob's optional section 7), if chosen.
-    pub monitor: Option<inference_core::blob::MonitorWire>,
+    pub monitor: Option<crate::eval::monitor::Monitor>,
 }
 
 fn milli(v: f64) -> i32 {
@@ -219,7 +219,7 @@ impl QuantizedModel {
                 baseline_milli: milli(meta.baseline),
                 source: &meta.source,
             },
-            monitor: meta.monitor,
+            monitor: meta.monitor.as_ref().map(|m| m.wire()),
         };
         let mut buf = vec![0u8; 64 * 1024];
         let n = blob::encode(&parts, &mut buf)?;
