@@ -70,6 +70,11 @@ awk '/^aiml-stack / {
   if (n > budget) { printf "  over budget: %s (budget %d)\n", $0, budget; bad = 1 }
 } END { exit bad }' "$OUT/host.out" || fail "stack budget"
 echo "  stack budgets held: predictions <= 1536 B, loads <= 2048 B"
+# the health dump (aiml_dump.h) read back by the trainer: three workload alerts, each with
+# its fallback (degradation to the built-in model and to the previous one, drift)
+cargo run -q -p trainer -- monitor --dump "$OUT/host.out" >"$OUT/dump.txt"
+grep -q 'raised 3 times, fell back 3 times' "$OUT/dump.txt" || { cat "$OUT/dump.txt"; fail "health dump"; }
+echo "  health dump read by trainer monitor --dump: $(grep -c '^[a-z]*: version' "$OUT/dump.txt") models"
 
 step "hot-swap stress from C (pthreads: 2 readers, 1 loader, bare-metal static library)"
 gcc -std=c11 -O2 -pthread -Wall -Wextra -Werror -Wno-unused-function -I "$SHIM/include" \
@@ -114,7 +119,7 @@ echo "  undefined symbols (the kernel supplies them): $(nm -u "$O" | awk '{print
 step "kernel module (Kbuild, $KVER)"
 M=$OUT/kmod
 mkdir -p "$M"
-cp "$SHIM/kmod/Kbuild" "$SHIM/kmod/aiml_main.c" "$SHIM/c/aiml_vectors_run.h" "$SHIM/c/aiml_stress.h" \
+cp "$SHIM/kmod/Kbuild" "$SHIM/kmod/aiml_main.c" "$SHIM/c/aiml_vectors_run.h" "$SHIM/c/aiml_stress.h" "$SHIM/c/aiml_dump.h" \
   "$SHIM/include/aios_ml.h" "$OUT/gen/aiml_vectors.h" "$M/"
 cp "$O" "$M/kernel_shim.o_shipped"
 make -C "$KDIR" M="$M" modules >"$OUT/kbuild.log" 2>&1 || { cat "$OUT/kbuild.log"; fail "Kbuild"; }
@@ -150,6 +155,9 @@ sed -n 's/.*aiml-vec: \([DL] .*\)/\1/p' "$OUT/serial.txt" >"$OUT/kernel.txt"
 diff -u "$OUT/gen/expected.txt" "$OUT/kernel.txt" >"$OUT/kernel.diff" \
   || { head -20 "$OUT/kernel.diff"; fail "in-kernel predictions differ from the host"; }
 grep -q 'aiml-done failed_calls=0' "$OUT/serial.txt" || fail "calls failed inside the kernel"
+cargo run -q -p trainer -- monitor --dump "$OUT/serial.txt" >"$OUT/kdump.txt"
+grep -q 'raised 3 times, fell back 3 times' "$OUT/kdump.txt" || { cat "$OUT/kdump.txt"; fail "kernel health dump"; }
+echo "  in-kernel health dump read by trainer monitor --dump: $(grep -c '^[a-z]*: version' "$OUT/kdump.txt") models"
 sed -n 's/.*aiml-vec: \(aiml-stress .*\)/  \1 (in kernel, qemu TCG)/p' "$OUT/serial.txt"
 sed -n 's/.*aiml-vec: \(aiml-policy .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"
 sed -n 's/.*aiml-vec: \(aiml-rotation .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"

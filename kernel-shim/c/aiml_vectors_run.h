@@ -11,6 +11,7 @@
 
 #include "aios_ml.h"
 #include "aiml_vectors.h"
+#include "aiml_dump.h"
 
 #define AIML_N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -572,6 +573,22 @@ static int aiml_run_drift(void)
 	AIML_PRINT("aiml-drift CPU and memory swinging 0-100 %%, GPU pinned: drift score %u per-mille of a spread after 32 "
 		   "samples, alert after %u predictions (one in %u sampled), built-in model took over: %s\n",
 		   score_at_32, fired, AIML_DRIFT_EVERY, bad ? "FAIL" : "ok");
+	return bad;
+}
+
+/* Prints dump `seq` of the four slots ("aiml-dump {...}" lines, aiml_dump.h) for
+ * `trainer monitor --dump`. Returns the number of slots that could not be dumped. */
+static int aiml_run_dump(unsigned int seq)
+{
+	static char line[AIML_DUMP_BYTES];
+	uint32_t kind;
+	int bad = 0;
+	for (kind = AIML_KIND_WORKLOAD; kind <= AIML_KIND_MEMORY; kind++) {
+		if (aiml_dump_slot(line, sizeof(line), seq, kind) > 0)
+			AIML_PRINT("aiml-dump %s\n", line);
+		else
+			bad++;
+	}
 	return bad;
 }
 

@@ -317,6 +317,7 @@ int main(void)
 	CHECK(aiml_run_rotation() == 0);
 	CHECK(aiml_run_degradation() == 0);
 	CHECK(aiml_run_drift() == 0);
+	CHECK(aiml_run_dump(1) == 0);
 	CHECK(aiml_run_health(200000) == 0);
 
 	base = stack_of(0);
@@ -332,6 +333,7 @@ int main(void)
 		CHECK(info.source == AIML_SOURCE_DEFAULT && info.version == 1);
 	}
 	aiml_bench(200000);
+	CHECK(aiml_run_dump(2) == 0);
 	CHECK(aiml_run_lock() == 0);
 
 	if (failures) {

@@ -93,12 +93,14 @@ static int __init aiml_test_init(void)
 	bad += aiml_run_rotation();
 	bad += aiml_run_degradation();
 	bad += aiml_run_drift();
+	bad += aiml_run_dump(1);
 	if (aiml_load(AIML_KIND_WORKLOAD, NULL, 1) != AIML_STATUS_NULL_POINTER)
 		bad++;
 	if (aiml_reset(9) != AIML_STATUS_UNKNOWN_KIND)
 		bad++;
 	bad += aiml_run_health(20000);
 	aiml_bench(20000);
+	bad += aiml_run_dump(2);
 	pr_info("aiml-done failed_calls=%d\n", bad);
 	pr_info("aiml-stress-done violations=%d\n", aiml_run_stress());
 	pr_info("aiml-lock-done failed_checks=%d\n", aiml_run_lock());

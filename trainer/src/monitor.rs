@@ -334,3 +334,297 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Marker of a health-dump line (`kernel-shim/c/aiml_dump.h`), in a C program's output or a
+/// kernel log (`aiml-vec: aiml-dump {...}`).
+pub const DUMP_MARKER: &str = "aiml-dump {";
+
+/// The counters of one slot in one health dump.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DumpSlot {
+    /// Dump number (the four lines of one dump share it).
+    pub seq: u64,
+    /// Model name (`workload`, …).
+    pub kind: String,
+    /// `default`, `loaded` or `none`.
+    pub source: String,
+    /// Every numeric field of the line, by name (`latency` as `latency0`…`latency7`).
+    pub n: std::collections::BTreeMap<String, u64>,
+}
+
+impl DumpSlot {
+    /// A numeric field (0 if absent: older dumps).
+    pub fn get(&self, name: &str) -> u64 {
+        self.n.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// The health-dump lines of `text` (read from `path`, for errors): every line containing
+/// [`DUMP_MARKER`], parsed from it on. A malformed one is an error naming the line and field.
+pub fn read_dump(path: &Path, text: &str) -> Result<Vec<DumpSlot>> {
+    use crate::error::DataError;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(at) = line.find(DUMP_MARKER) else {
+            continue;
+        };
+        let json = &line[at + DUMP_MARKER.len() - 1..];
+        let bad =
+            |field: Option<&str>, m: String| Error::Data(DataError::at(path, i + 1, field, m));
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| bad(None, format!("not JSON: {e}")))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad(None, "not a JSON object".into()))?;
+        let text_field = |k: &str| -> Result<String> {
+            obj.get(k)
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+                .ok_or_else(|| bad(Some(k), "missing or not a string".into()))
+        };
+        let mut n = std::collections::BTreeMap::new();
+        for (k, x) in obj {
+            match x {
+                serde_json::Value::Number(num) => {
+                    let u = num
+                        .as_u64()
+                        .ok_or_else(|| bad(Some(k), format!("{num} is not a count")))?;
+                    n.insert(k.clone(), u);
+                }
+                serde_json::Value::Array(a) => {
+                    for (j, y) in a.iter().enumerate() {
+                        let u = y
+                            .as_u64()
+                            .ok_or_else(|| bad(Some(k), format!("item {j} is not a count")))?;
+                        n.insert(format!("{k}{j}"), u);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if n.get("v") != Some(&1) {
+            return Err(bad(
+                Some("v"),
+                "unknown dump version (this trainer reads 1)".into(),
+            ));
+        }
+        let seq = *n
+            .get("seq")
+            .ok_or_else(|| bad(Some("seq"), "missing".into()))?;
+        out.push(DumpSlot {
+            seq,
+            kind: text_field("kind")?,
+            source: text_field("source")?,
+            n,
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::Data(DataError::file(
+            path,
+            format!("no health dump in it (no line with {DUMP_MARKER:?})"),
+        )));
+    }
+    Ok(out)
+}
+
+/// 95 % Wilson interval of a proportion `k / n`.
+fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (n, p, z) = (n as f64, k as f64 / n as f64, 1.96f64);
+    let d = 1.0 + z * z / n;
+    let c = (p + z * z / (2.0 * n)) / d;
+    let h = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
+    ((c - h).max(0.0), (c + h).min(1.0))
+}
+
+/// A report of health dumps: per model, the last dump's state (model, counts, latency,
+/// errors, alerts, drift) and, when the file holds more than one dump, what happened between
+/// the first and the last (predictions, outcomes, the error over that interval with a 95 %
+/// interval for the yes/no models), then a recommendation.
+pub fn dump_report(slots: &[DumpSlot]) -> String {
+    let mut o = String::new();
+    let first = slots.iter().map(|s| s.seq).min().unwrap_or(0);
+    let last = slots.iter().map(|s| s.seq).max().unwrap_or(0);
+    let mut kinds: Vec<&str> = slots.iter().map(|s| s.kind.as_str()).collect();
+    kinds.dedup();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for kind in kinds {
+        let of = |seq: u64| slots.iter().rev().find(|s| s.kind == kind && s.seq == seq);
+        let Some(b) = of(last) else { continue };
+        let workload = kind == "workload";
+        let unit = |e: f64| {
+            if workload {
+                format!("{:.2} pp", e / 100.0)
+            } else {
+                format!("{:.1} %", e / 10.0)
+            }
+        };
+        let _ = writeln!(
+            o,
+            "{kind}: version {} ({}), {} MACs",
+            b.get("version"),
+            b.source,
+            b.get("macs")
+        );
+        let timed = b.get("timed");
+        let _ = writeln!(
+            o,
+            "  predictions {} (refused {}); timed {timed}{}",
+            b.get("predictions"),
+            b.get("refusals"),
+            if timed > 0 {
+                format!(
+                    ", mean {:.2} us, max {:.2} us",
+                    b.get("time_total") as f64 / timed as f64 / 1000.0,
+                    b.get("time_max") as f64 / 1000.0
+                )
+            } else {
+                String::new()
+            }
+        );
+        let outcomes = b.get("outcomes");
+        let _ = writeln!(
+            o,
+            "  outcomes {outcomes}{}; rolling error {} (alert above {}, clear below {})",
+            if outcomes > 0 {
+                format!(
+                    ", mean error {}",
+                    unit(b.get("error_sum") as f64 / outcomes as f64)
+                )
+            } else {
+                String::new()
+            },
+            unit(b.get("rolling_error") as f64),
+            if b.get("error_alert") > 0 {
+                unit(b.get("error_alert") as f64)
+            } else {
+                "-".into()
+            },
+            unit(b.get("error_clear") as f64),
+        );
+        let _ =
+            writeln!(
+            o,
+            "  alert {}, drift alert {}; raised {} times, fell back {} times; input drift {:.2} \
+             spreads ({} samples)",
+            if b.get("alert") > 0 { "RAISED" } else { "no" },
+            if b.get("drift_alert") > 0 { "RAISED" } else { "no" },
+            b.get("alerts"),
+            b.get("fallbacks"),
+            b.get("drift") as f64 / 1000.0,
+            b.get("drift_samples")
+        );
+        if let (Some(a), true) = (of(first), last > first) {
+            let d = |k: &str| b.get(k).wrapping_sub(a.get(k)) & 0xffff_ffff;
+            let n = d("outcomes");
+            let err = if n == 0 {
+                "no outcomes".to_string()
+            } else if workload {
+                format!("MAE {}", unit(d("error_sum") as f64 / n as f64))
+            } else {
+                let k = d("error_sum") / 1000;
+                let (lo, hi) = wilson(k, n);
+                format!(
+                    "wrong {k} of {n} = {:.1} % (95 % interval {:.1}-{:.1} %)",
+                    100.0 * k as f64 / n as f64,
+                    100.0 * lo,
+                    100.0 * hi
+                )
+            };
+            let _ = writeln!(
+                o,
+                "  dumps {first}..{last}: {} predictions, {n} outcomes: {err}; {} alerts, {} \
+                 fallbacks",
+                d("predictions"),
+                d("alerts"),
+                d("fallbacks")
+            );
+        }
+        let (alert, drift) = (b.get("alert") > 0, b.get("drift_alert") > 0);
+        let rec = if (alert || drift) && b.get("fallbacks") > 0 {
+            "it fell back: release a fixed model (retrained on recent data), then load it"
+        } else if alert {
+            "roll back: its error is above the level it was released with"
+        } else if drift {
+            "retrain: its inputs no longer look like its training data"
+        } else {
+            "keep"
+        };
+        let _ = writeln!(o, "  recommendation: {rec}");
+    }
+    o
+}
+
+#[cfg(test)]
+mod dump_tests {
+    use super::*;
+
+    fn line(
+        seq: u32,
+        kind: &str,
+        outcomes: u32,
+        errors: u32,
+        alert: u32,
+        fallbacks: u32,
+    ) -> String {
+        format!(
+            "[   12.5] aiml-vec: aiml-dump {{\"v\":1,\"seq\":{seq},\"kind\":\"{kind}\",\"version\":3,\
+             \"source\":\"loaded\",\"macs\":10,\"error_alert\":300,\"error_clear\":100,\
+             \"predictions\":{p},\"refusals\":0,\"timed\":2,\"time_total\":3000,\"time_max\":2000,\
+             \"latency\":[0,0,0,2,0,0,0,0],\"outcomes\":{outcomes},\"error_sum\":{e},\
+             \"rolling_error\":250,\"alert\":{alert},\"alerts\":{alert},\"fallbacks\":{fallbacks},\
+             \"drift\":1500,\"drift_samples\":40,\"drift_alert\":0}}",
+            p = 100 * seq,
+            e = 1000 * errors
+        )
+    }
+
+    #[test]
+    fn dumps_are_read_compared_and_judged() {
+        let text = [
+            "unrelated line".to_string(),
+            line(1, "threat", 100, 10, 0, 0),
+            line(2, "threat", 300, 70, 1, 0),
+            line(2, "failure", 10, 0, 0, 0),
+        ]
+        .join("\n");
+        let p = Path::new("dmesg.txt");
+        let d = read_dump(p, &text).unwrap();
+        assert_eq!(d.len(), 3);
+        assert_eq!(
+            (d[0].seq, d[0].kind.as_str(), d[0].get("latency3")),
+            (1, "threat", 2)
+        );
+        let r = dump_report(&d);
+        // threat: 60 wrong of 200 between the dumps, with its interval; alert without fallback
+        assert!(r.contains("wrong 60 of 200 = 30.0 %"), "{r}");
+        assert!(r.contains("recommendation: roll back"), "{r}");
+        assert!(r.contains("input drift 1.50 spreads (40 samples)"), "{r}");
+        assert!(r.contains("mean 1.50 us"), "{r}");
+        // failure has one dump: no interval, keep
+        let f = &r[r.find("failure:").unwrap()..r.find("threat:").unwrap()];
+        assert!(
+            f.contains("recommendation: keep") && !f.contains("dumps"),
+            "{f}"
+        );
+        // errors name the line and the field
+        let bad = format!(
+            "{}\n{}",
+            line(1, "threat", 1, 0, 0, 0),
+            "aiml-dump {\"v\":1,\"seq\":-1}"
+        );
+        let e = read_dump(p, &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("dmesg.txt") && e.contains('2') && e.contains("seq"),
+            "{e}"
+        );
+        assert!(read_dump(p, "nothing here").is_err());
+        assert!(read_dump(p, "aiml-dump {\"v\":2,\"seq\":1}").is_err());
+        // the interval: a proportion's bounds around it
+        let (lo, hi) = wilson(30, 100);
+        assert!(lo < 0.3 && 0.3 < hi && hi - lo < 0.2);
+    }
+}

@@ -22,8 +22,14 @@ pub struct MonitorArgs {
     models: PathBuf,
     /// node_exporter's textfile directory (`--collector.textfile.directory`): `aiosml.prom`
     /// is rewritten there atomically after every interval.
-    #[arg(long)]
-    textfile: PathBuf,
+    #[arg(long, required_unless_present = "dump")]
+    textfile: Option<PathBuf>,
+    /// Instead of running models: read health dumps (`aiml-dump {...}` lines written by
+    /// `kernel-shim/c/aiml_dump.h`: a C program's output, a kernel log) and print each
+    /// model's health, drift, the change between the first and the last dump, and a
+    /// recommendation.
+    #[arg(long, value_name = "FILE")]
+    dump: Option<PathBuf>,
     /// Sampling interval, e.g. 15s.
     #[arg(long, default_value = "15s")]
     interval: String,
@@ -84,15 +90,28 @@ fn state(kind: ModelKind, code: u32, last_output: Option<f64>) -> Result<SlotSta
 
 /// Runs `trainer monitor`.
 pub fn run(a: MonitorArgs) -> Result<(), Error> {
+    if let Some(path) = &a.dump {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        print!(
+            "{}",
+            monitor::dump_report(&monitor::read_dump(path, &text)?)
+        );
+        return Ok(());
+    }
+    let Some(textfile) = a.textfile.clone() else {
+        return Err(Error::Usage(
+            "--textfile DIR or --dump FILE is needed".into(),
+        ));
+    };
     let interval = collect::parse_duration(&a.interval)?;
     let duration = if a.duration == "forever" {
         Duration::MAX
     } else {
         collect::parse_duration(&a.duration)?
     };
-    if !a.textfile.is_dir() {
+    if !textfile.is_dir() {
         return Err(Error::io(
-            &a.textfile,
+            &textfile,
             std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
         ));
     }
@@ -148,7 +167,7 @@ pub fn run(a: MonitorArgs) -> Result<(), Error> {
     let mut written = 0u64;
     eprintln!(
         "monitoring every {interval:?} into {}",
-        a.textfile.join(monitor::FILE).display()
+        textfile.join(monitor::FILE).display()
     );
     while start.elapsed() < duration {
         let now = Instant::now();
@@ -227,7 +246,7 @@ pub fn run(a: MonitorArgs) -> Result<(), Error> {
                 last_f.map(|f| f.probability as f64 / 1000.0),
             )?,
         ];
-        monitor::write_textfile(&a.textfile, &monitor::render(&slots))?;
+        monitor::write_textfile(&textfile, &monitor::render(&slots))?;
         written += 1;
     }
     eprintln!("wrote {} {written} times", monitor::FILE);
