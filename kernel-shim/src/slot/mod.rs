@@ -406,6 +406,12 @@ impl<P: Predictor<'static>> Slot<P> {
             // what the spare buffer holds now is the model that failed: never back to it
             self.previous.store(0, SeqCst);
             self.health.fell_back(drift);
+        } else if drift {
+            // a writer held the slot: lower the alert, so the next sample raises it again and
+            // retries the fallback (the alert is then counted twice)
+            self.health.clear_drift_alert();
+        } else {
+            self.health.clear_alert();
         }
     }
 
