@@ -183,21 +183,10 @@ fn structural_errors_are_typed_and_located() {
         Model::from_blob(&k).unwrap_err(),
         LoadError::UnknownKind { found: 9 }
     );
-    // trailing garbage before the CRC: one byte is a truncated monitor section; a whole one
-    // (five zero varints and an empty byte string) and a byte more is trailing
+    // trailing garbage before the CRC (after the built-in blob's monitor section)
+    assert!(b[..b.len() - 4].len() > 6 && Model::from_blob(b).unwrap().monitor().is_some());
     let mut t = b[..b.len() - 4].to_vec();
     t.push(0);
-    t.extend([0; 4]);
-    recrc(&mut t);
-    assert!(matches!(
-        Model::from_blob(&t),
-        Err(LoadError::Decode {
-            section: Section::Monitor,
-            ..
-        })
-    ));
-    let mut t = b[..b.len() - 4].to_vec();
-    t.extend([0, 0, 0, 0, 0, 0, 7]);
     t.extend([0; 4]);
     recrc(&mut t);
     assert!(matches!(
@@ -337,6 +326,31 @@ fn monitor_section() {
             field: "input_stats",
             ..
         }
+    ));
+    // without a section, one byte more is a truncated monitor section; a whole empty one
+    // (five zero varints and an empty byte string) and a byte more is trailing
+    let plain = encode(None);
+    let with = |extra: &[u8]| {
+        let mut t = plain[..plain.len() - 4].to_vec();
+        t.extend(extra);
+        let c = inference_core::crc::crc32(&t);
+        t.extend(c.to_le_bytes());
+        t
+    };
+    assert!(matches!(
+        Model::from_blob(&with(&[0])).unwrap_err(),
+        LoadError::Decode {
+            section: Section::Monitor,
+            ..
+        }
+    ));
+    assert_eq!(
+        Model::from_blob(&with(&[0; 6])).unwrap().monitor(),
+        Some(MonitorWire::default())
+    );
+    assert!(matches!(
+        Model::from_blob(&with(&[0, 0, 0, 0, 0, 0, 7])).unwrap_err(),
+        LoadError::TrailingBytes { .. }
     ));
     // a byte after the monitor section: still trailing bytes
     let mut extra = b.clone();

@@ -1,0 +1,134 @@
+//! What the kernel shim's watching costs per prediction: the workload and failure models
+//! through the C ABI (health counters, the drift watch sampling one prediction in 16, and
+//! with `outcome` the outcome report, rolling error and alert check), next to the same
+//! prediction straight from inference-core. Inputs cycle through 256 varied observations.
+//! The built-in models carry monitor sections, so the watch runs in full.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use inference_core::features::failure::{FailureHistory, HealthSample};
+use inference_core::features::workload::WorkloadSample;
+use inference_core::{FailurePredictor, WorkloadPredictor};
+use kernel_shim as shim;
+use std::hint::black_box;
+
+/// 256 workload samples: a daily swing, noise, a burst now and then.
+fn workload_samples() -> Vec<shim::AimlWorkloadSample> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..256u64)
+        .map(|k| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let base = 3000 + (2000.0 * ((k as f64) / 40.0).sin()) as i64;
+            let burst = if x.is_multiple_of(23) { 4000 } else { 0 };
+            let cpu = (base + (x % 800) as i64 + burst).clamp(0, 10_000) as u16;
+            shim::AimlWorkloadSample {
+                unix_s: 1_700_000_000 + 300 * k,
+                cpu,
+                mem: (4000 + (x >> 20) % 1500) as u16,
+                gpu: 0,
+                flags: shim::AIML_HAS_MEM,
+            }
+        })
+        .collect()
+}
+
+fn workload(c: &mut Criterion) {
+    assert_eq!(shim::aiml_init(), shim::AimlStatus::Ok);
+    let samples = workload_samples();
+    let mut h = shim::AimlWorkloadHistory {
+        opaque: [0; shim::AIML_WORKLOAD_HISTORY_WORDS],
+    };
+    // SAFETY: `h` is a live, writable history.
+    unsafe { shim::aiml_workload_history_init(&mut h) };
+    let mut g = c.benchmark_group("shim_workload");
+    let mut k = 0usize;
+    let mut p = shim::AimlWorkloadPrediction::default();
+    g.bench_function("c_abi_predict", |b| {
+        b.iter(|| {
+            k = (k + 1) % samples.len();
+            // SAFETY: live history, sample and output.
+            unsafe {
+                shim::aiml_workload_push(&mut h, &samples[k]);
+                shim::aiml_workload_predict(&mut h, &mut p);
+            }
+            black_box(p.cpu)
+        })
+    });
+    g.bench_function("c_abi_predict_outcome", |b| {
+        b.iter(|| {
+            k = (k + 1) % samples.len();
+            // SAFETY: as above.
+            unsafe {
+                shim::aiml_workload_push(&mut h, &samples[k]);
+                shim::aiml_workload_predict(&mut h, &mut p);
+                shim::aiml_workload_outcome(&p, samples[(k + 1) % samples.len()].cpu);
+            }
+            black_box(p.cpu)
+        })
+    });
+    let core = WorkloadPredictor::new(None);
+    let mut ch = inference_core::features::workload::WorkloadHistory::new();
+    g.bench_function("core_predict", |b| {
+        b.iter(|| {
+            k = (k + 1) % samples.len();
+            let s = &samples[k];
+            ch.push(WorkloadSample {
+                cpu: s.cpu,
+                mem: Some(s.mem),
+                gpu: None,
+                unix_s: s.unix_s,
+            });
+            black_box(core.predict(&mut ch).cpu)
+        })
+    });
+    g.finish();
+}
+
+fn failure(c: &mut Criterion) {
+    assert_eq!(shim::aiml_init(), shim::AimlStatus::Ok);
+    let health: Vec<u16> = (0..256u32)
+        .map(|k| (1000 - (k * 7919 % 300) - if k % 37 == 0 { 400 } else { 0 }) as u16)
+        .collect();
+    let mut h = shim::AimlFailureHistory {
+        opaque: [0; shim::AIML_FAILURE_HISTORY_WORDS],
+    };
+    // SAFETY: live history.
+    unsafe { shim::aiml_failure_history_init(&mut h) };
+    let mut g = c.benchmark_group("shim_failure");
+    let mut k = 0usize;
+    let mut f = shim::AimlFailureForecast::default();
+    g.bench_function("c_abi_predict_outcome", |b| {
+        b.iter(|| {
+            k = (k + 1) % health.len();
+            let s = shim::AimlHealthSample {
+                unix_s: 1_700_000_000 + 60 * k as u64,
+                health: health[k],
+                ..Default::default()
+            };
+            // SAFETY: live history, sample and output.
+            unsafe {
+                shim::aiml_failure_push(&mut h, &s);
+                shim::aiml_failure_predict(&h, &mut f);
+                shim::aiml_failure_outcome(&f, false);
+            }
+            black_box(f.probability)
+        })
+    });
+    let core = FailurePredictor::new(None);
+    let mut ch = FailureHistory::new();
+    g.bench_function("core_predict", |b| {
+        b.iter(|| {
+            k = (k + 1) % health.len();
+            ch.push(HealthSample {
+                unix_s: 1_700_000_000 + 60 * k as u64,
+                health: health[k],
+            });
+            black_box(core.predict(&ch).probability)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, workload, failure);
+criterion_main!(benches);
