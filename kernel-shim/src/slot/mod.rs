@@ -304,24 +304,14 @@ impl<P: Predictor<'static>> Slot<P> {
         self.health.outcome(error, false_alarm, missed);
         let Ok(Some((m, builtin))) = self.read(|p| {
             let m = p.model()?.monitor()?;
-            Some((m, matches!(p.source(), ModelSource::Default { .. })))
+            Some((
+                Levels::of(m.error_alert, m.error_clear, m.min_outcomes),
+                matches!(p.source(), ModelSource::Default { .. }),
+            ))
         }) else {
             return;
         };
-        if m.error_alert == 0 {
-            return;
-        }
-        let (rolling, since) = self.health.rolling_now();
-        if self.health.alerted() {
-            if since >= u32::from(m.min_outcomes) && rolling < m.error_clear {
-                self.health.clear_alert();
-            }
-            return;
-        }
-        if since < u32::from(m.min_outcomes) || rolling <= m.error_alert {
-            return;
-        }
-        if self.health.raise_alert() {
+        if error_watch(&self.health, m) {
             self.fall_back(builtin, false);
         }
     }
@@ -349,44 +339,15 @@ impl<P: Predictor<'static>> Slot<P> {
     #[cold]
     #[inline(never)]
     fn observe(&self, features: &[i32]) {
-        let Ok(Some((m, builtin, score, samples))) = self.read(|p| {
-            let model = p.model()?;
-            let m = model.monitor()?;
-            if m.drift_alert == 0 || m.input_stats.is_empty() {
-                return None;
-            }
-            let mut codes = [0i8; MAX_WIDTH];
-            model.quantize_input(features, &mut codes);
-            let fresh = self.health.drift_samples() == 0;
-            for (i, (mean, &c)) in self.drift_means.iter().zip(&codes).enumerate() {
-                let Some((train, _)) = drift::stat(m.input_stats, i) else {
-                    break;
-                };
-                let old = if fresh { train } else { mean.load(SeqCst) };
-                mean.store(drift::update(old, c), SeqCst);
-            }
-            let score = drift::score(
-                self.drift_means.iter().map(|a| a.load(SeqCst)),
-                m.input_stats,
-            );
-            let samples = self.health.drift_sample(score);
+        let Ok(Some((step, builtin))) = self.read(|p| {
             Some((
-                m,
+                drift_step(&self.drift_means, &self.health, p.model()?, features)?,
                 matches!(p.source(), ModelSource::Default { .. }),
-                score,
-                samples,
             ))
         }) else {
             return;
         };
-        if self.health.drift_alerted() {
-            if samples >= u32::from(m.min_outcomes) && score < m.drift_clear {
-                self.health.clear_drift_alert();
-            }
-        } else if samples >= u32::from(m.min_outcomes)
-            && score > m.drift_alert
-            && self.health.raise_drift_alert()
-        {
+        if step {
             self.fall_back(builtin, true);
         }
     }
@@ -505,4 +466,77 @@ impl<P: Predictor<'static>> Slot<P> {
         // SAFETY: forwarded contract.
         unsafe { self.write(Some((ptr, len)), false, force) }
     }
+}
+
+/// An alert's levels, copied out of the model's monitor section.
+#[derive(Clone, Copy)]
+struct Levels {
+    alert: u32,
+    clear: u32,
+    warm: u32,
+}
+
+impl Levels {
+    fn of(alert: u32, clear: u32, warm: u16) -> Levels {
+        Levels {
+            alert,
+            clear,
+            warm: u32::from(warm),
+        }
+    }
+}
+
+/// The degradation watch after an outcome: lowers a raised alert below the clear level, and
+/// returns whether it raised it now (the caller applies the fallback policy). Not generic:
+/// one copy for the four slots.
+#[inline(never)]
+fn error_watch(health: &Health, m: Levels) -> bool {
+    if m.alert == 0 {
+        return false;
+    }
+    let (rolling, since) = health.rolling_now();
+    if health.alerted() {
+        if since >= m.warm && rolling < m.clear {
+            health.clear_alert();
+        }
+        return false;
+    }
+    since >= m.warm && rolling > m.alert && health.raise_alert()
+}
+
+/// One drift sample on `model`: the running means updated with `features`' codes, the
+/// score stored, the drift alert lowered below the clear level; returns whether it raised the
+/// alert now (the caller applies the fallback policy), `None` for a model without input
+/// statistics. Not generic: one copy for the four slots.
+#[inline(never)]
+fn drift_step(
+    means: &[AtomicI32; MAX_WIDTH],
+    health: &Health,
+    model: &inference_core::Model<'_>,
+    features: &[i32],
+) -> Option<bool> {
+    let m = model.monitor()?;
+    if m.drift_alert == 0 || m.input_stats.is_empty() {
+        return None;
+    }
+    let mut codes = [0i8; MAX_WIDTH];
+    model.quantize_input(features, &mut codes);
+    let fresh = health.drift_samples() == 0;
+    for (i, (mean, &c)) in means.iter().zip(&codes).enumerate() {
+        let Some((train, _)) = drift::stat(m.input_stats, i) else {
+            break;
+        };
+        let old = if fresh { train } else { mean.load(SeqCst) };
+        mean.store(drift::update(old, c), SeqCst);
+    }
+    let score = drift::score(means.iter().map(|a| a.load(SeqCst)), m.input_stats);
+    let samples = health.drift_sample(score);
+    let l = Levels::of(m.drift_alert, m.drift_clear, m.min_outcomes);
+    if health.drift_alerted() {
+        if samples >= l.warm && score < l.clear {
+            health.clear_drift_alert();
+        }
+        return Some(false);
+    }
+    Some(samples >= l.warm && score > l.alert && health.raise_drift_alert())
 }
