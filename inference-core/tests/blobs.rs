@@ -16,6 +16,23 @@ fn default_blobs_load_as_their_kind() {
     }
 }
 
+/// The input-quantization records and output offsets of a parsed model, as encoded.
+fn input_and_offsets(m: &Model<'_>) -> (Vec<u8>, Vec<u8>) {
+    let input = (0..m.n_features())
+        .flat_map(|i| {
+            let (off, rq) = m.input_quant(i).unwrap();
+            let mut v = off.to_le_bytes().to_vec();
+            v.extend(rq.multiplier.to_le_bytes());
+            v.push(rq.shift as u8);
+            v
+        })
+        .collect();
+    let offsets = (0..m.n_outputs())
+        .flat_map(|o| m.output_offset(o).unwrap().to_le_bytes())
+        .collect();
+    (input, offsets)
+}
+
 #[test]
 fn round_trip_reproduces_the_bytes() {
     for kind in ModelKind::ALL {
@@ -24,18 +41,7 @@ fn round_trip_reproduces_the_bytes() {
         // Rebuild the parts from the parsed model and re-encode.
         let layers: Vec<_> = m.layers().iter().map(wire_of).collect();
         let owned: Vec<_> = layers.iter().map(|l| l.as_wire()).collect();
-        let input: Vec<u8> = (0..m.n_features())
-            .flat_map(|i| {
-                let (off, rq) = m.input_quant(i).unwrap();
-                let mut v = off.to_le_bytes().to_vec();
-                v.extend(rq.multiplier.to_le_bytes());
-                v.push(rq.shift as u8);
-                v
-            })
-            .collect();
-        let offsets: Vec<u8> = (0..m.n_outputs())
-            .flat_map(|o| m.output_offset(o).unwrap().to_le_bytes())
-            .collect();
+        let (input, offsets) = input_and_offsets(&m);
         let parts = BlobParts {
             header: *m.header(),
             input: blob::InputQuantWire { records: &input },
@@ -256,18 +262,7 @@ fn monitor_section() {
     let m = Model::from_blob(defaults::blob(ModelKind::Failure)).unwrap();
     let layers: Vec<_> = m.layers().iter().map(wire_of).collect();
     let owned: Vec<_> = layers.iter().map(|l| l.as_wire()).collect();
-    let input: Vec<u8> = (0..m.n_features())
-        .flat_map(|i| {
-            let (off, rq) = m.input_quant(i).unwrap();
-            let mut v = off.to_le_bytes().to_vec();
-            v.extend(rq.multiplier.to_le_bytes());
-            v.push(rq.shift as u8);
-            v
-        })
-        .collect();
-    let offsets: Vec<u8> = (0..m.n_outputs())
-        .flat_map(|o| m.output_offset(o).unwrap().to_le_bytes())
-        .collect();
+    let (input, offsets) = input_and_offsets(&m);
     let encode = |monitor: Option<MonitorWire>| {
         let parts = BlobParts {
             header: *m.header(),
