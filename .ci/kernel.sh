@@ -58,9 +58,9 @@ gcc -std=c11 -O2 -Wall -Wextra -Werror -I "$SHIM/include" -I "$SHIM/c" -I "$OUT/
   -o "$OUT/test_shim" "$SHIM/c/test_shim.c" \
   "$ROOT/target/x86_64-unknown-none/release/libkernel_shim.a"
 "$OUT/test_shim" >"$OUT/host.out"
-grep '^[DL] ' "$OUT/host.out" | diff -u "$OUT/gen/expected.txt" - >/dev/null \
+grep '^[DLAS] ' "$OUT/host.out" | diff -u "$OUT/gen/expected.txt" - >/dev/null \
   || fail "C test predictions differ from inference-core (diff $OUT/gen/expected.txt)"
-echo "  $(grep -c '^[DL] ' "$OUT/host.out") predictions and info lines identical"
+echo "  $(grep -c '^[DL] ' "$OUT/host.out") predictions and info lines identical, A/B counters (shadow, split) equal to the host reference"
 grep '^aiml-' "$OUT/host.out" | sed 's/^/  /'
 # stack budgets (docs/KERNEL.md): a prediction <= 1.5 KiB, a load (signed or not, and the
 # lazy first prediction, which loads) <= 2 KiB, painted on the bare-metal object
@@ -151,7 +151,7 @@ echo "  qemu ran $(($(date +%s) - t0)) s"
 tr -d '\r' <"$OUT/serial.log" >"$OUT/serial.txt"
 grep -q AIML-INIT-END "$OUT/serial.txt" || { tail -30 "$OUT/serial.txt"; fail "guest did not finish"; }
 if grep -E 'BUG|WARNING|Oops|Call Trace|Kernel panic' "$OUT/serial.txt"; then fail "kernel complained"; fi
-sed -n 's/.*aiml-vec: \([DL] .*\)/\1/p' "$OUT/serial.txt" >"$OUT/kernel.txt"
+sed -n 's/.*aiml-vec: \([DLAS] .*\)/\1/p' "$OUT/serial.txt" >"$OUT/kernel.txt"
 diff -u "$OUT/gen/expected.txt" "$OUT/kernel.txt" >"$OUT/kernel.diff" \
   || { head -20 "$OUT/kernel.diff"; fail "in-kernel predictions differ from the host"; }
 grep -q 'aiml-done failed_calls=0' "$OUT/serial.txt" || fail "calls failed inside the kernel"

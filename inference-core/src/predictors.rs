@@ -238,14 +238,32 @@ impl<'a> WorkloadPredictor<'a> {
     /// scored when the next sample is pushed.
     pub fn predict(&self, history: &mut WorkloadHistory) -> WorkloadPrediction {
         let f = history.features();
+        self.predict_gated(&f, &mut history.guard)
+    }
+
+    /// As [`predict`](Self::predict), for a candidate model predicting in the shadow of the
+    /// one that answers on this series (A/B testing): gated by, and recorded in, the history's
+    /// second record ([`WorkloadHistory::shadow_guard`]), so that neither model's record
+    /// depends on the other's answers.
+    pub fn predict_shadow(&self, history: &mut WorkloadHistory) -> WorkloadPrediction {
+        let f = history.features();
+        self.predict_gated(&f, &mut history.shadow_guard)
+    }
+
+    /// The model's changes for features `f`, each channel gated by the record `guard`.
+    fn predict_gated(
+        &self,
+        f: &[i32; workload::N_FEATURES],
+        guard: &mut workload::DoNoHarm,
+    ) -> WorkloadPrediction {
         let mut out = [0i32; workload::N_OUTPUTS];
-        self.cell.infer(&f, &mut out);
+        self.cell.infer(f, &mut out);
         for (c, &cur) in f[workload::field::CURRENT].iter().enumerate() {
             if cur != crate::blob::ABSENT {
-                out[c] = history.guard.gate(c, cur, out[c]);
+                out[c] = guard.gate(c, cur, out[c]);
             }
         }
-        Self::prediction(&f, &out)
+        Self::prediction(f, &out)
     }
 
     /// The prediction of changes `out` (percent × 100) from the current values in `f`.
@@ -373,8 +391,14 @@ impl<'a> ThreatDetector<'a> {
     /// Assesses one window of a process and records the verdict in its history.
     pub fn assess(&self, history: &mut ThreatHistory, w: &ProcessWindow) -> ThreatAssessment {
         let a = self.assess_features(&history.features(w));
-        history.record(a.score, a.score >= a.threshold, w.end_ms);
+        Self::record(history, &a, w);
         a
+    }
+
+    /// Records verdict `a` on window `w` in the process's history (what [`assess`](Self::assess)
+    /// does after assessing), for a caller that assessed ready features itself.
+    pub fn record(history: &mut ThreatHistory, a: &ThreatAssessment, w: &ProcessWindow) {
+        history.record(a.score, a.score >= a.threshold, w.end_ms);
     }
 }
 

@@ -272,6 +272,38 @@ fn workload_default_model_tracks_a_steady_load() {
     assert_eq!(p.gpu, None);
 }
 
+/// A shadow prediction has a do-no-harm record of its own: it answers exactly what the same
+/// model would answer in the live place on the same series, and never touches the live
+/// model's record (whose answers therefore do not depend on whether a shadow runs).
+#[test]
+fn workload_shadow_keeps_its_own_record() {
+    let w = WorkloadPredictor::new(None);
+    let (mut with_shadow, mut alone) = (WorkloadHistory::new(), WorkloadHistory::new());
+    let mut differ = 0;
+    for k in 0..400u64 {
+        // a load that swings with a period the default model follows better than persistence
+        let cpu = (5000 + 3000 * ((k % 12) as i64 - 6).signum() * ((k % 5) as i64)) as u16;
+        let s = WorkloadSample {
+            cpu: cpu.min(10_000),
+            mem: Some(3000 + (k % 7) as u16 * 100),
+            gpu: None,
+            unix_s: 1_700_000_000 + 300 * k,
+        };
+        with_shadow.push(s);
+        alone.push(s);
+        let live = w.predict(&mut with_shadow);
+        let shadow = w.predict_shadow(&mut with_shadow);
+        assert_eq!(live, w.predict(&mut alone), "sample {k}");
+        // the same model in both places sees the same series: the same answers
+        assert_eq!(live, shadow, "sample {k}");
+        differ += (w.predict_features(&alone.features()) != live) as u32;
+    }
+    assert_eq!(with_shadow.guard, alone.guard);
+    assert_eq!(with_shadow.shadow_guard, alone.guard);
+    // the gate did something on this series (otherwise the records prove nothing)
+    assert!(differ > 0);
+}
+
 /// The memory decision rule: prefetched blocks are distinct, never recent, in the history's
 /// block size; at page level nothing is prefetched before a proposer has proven itself in
 /// this stream; a line-level scan prefetches its next line.

@@ -1,8 +1,9 @@
 /*
- * Hot-swap under load: reader threads predict with all four models while one writer loads
- * and resets them as fast as it can. Every answer must be bit-identical to the old model's
- * or the new model's answer for that input, never a mix; no call may fail except a writer's
- * AIML_STATUS_BUSY. Shared, unchanged, by the host pthread test (test_stress.c) and the
+ * Hot-swap under load: reader threads predict with all four models while one writer loads,
+ * resets, promotes candidates and rolls back as fast as it can. Every answer must be
+ * bit-identical to the old model's or the new model's answer for that input, never a mix; no
+ * call may fail except a writer's AIML_STATUS_BUSY (and a rollback with nothing to roll back
+ * to); and every prediction must be counted in the slots' health (none lost). Shared, unchanged, by the host pthread test (test_stress.c) and the
  * kernel module (kernel threads on every CPU), like aiml_vectors_run.h.
  *
  * Use: aiml_stress_prepare() single-threaded, then aiml_stress_reader() on N threads and
@@ -39,6 +40,8 @@ struct aiml_stress_refs {
 	AimlAccessPrediction m[2][AIML_STRESS_STATES];
 	/* inputs whose two answers differ (a mix would be caught there) */
 	unsigned int differ;
+	/* predictions counted by the slots (live and candidate) when the run starts */
+	unsigned long counted;
 };
 
 /* One thread's tally. */
@@ -48,9 +51,26 @@ struct aiml_stress_tally {
 	unsigned long new_model; /* identical to model B */
 	unsigned long mixed;     /* neither: a torn read */
 	unsigned long failed;    /* a status other than OK (reader) or OK/BUSY (writer) */
-	unsigned long swaps;     /* writer: loads and resets that went through */
-	unsigned long busy;      /* writer: refused with BUSY */
+	unsigned long swaps;     /* writer: loads, resets, promotions, rollbacks that went through */
+	unsigned long busy;      /* writer: refused with BUSY (or no rollback to do) */
+	unsigned long promotions;
+	unsigned long rollbacks;
 };
+
+/* Predictions the four slots and their candidates have counted (aiml_health). */
+static unsigned long aiml_stress_counted(void)
+{
+	unsigned long n = 0;
+	uint32_t k;
+	for (k = AIML_KIND_WORKLOAD; k <= AIML_KIND_MEMORY; k++) {
+		AimlHealth h;
+		if (aiml_health(k, &h) == AIML_STATUS_OK)
+			n += h.predictions;
+		if (aiml_ab_health(k, &h) == AIML_STATUS_OK)
+			n += h.predictions;
+	}
+	return n;
+}
 
 static struct aiml_stress_refs aiml_stress_refs;
 
@@ -188,6 +208,7 @@ static int aiml_stress_prepare(void)
 		r->differ += !aiml_stress_same(&r->f[0][j], &r->f[1][j], sizeof(r->f[0][j]));
 		r->differ += !aiml_stress_same(&r->m[0][j], &r->m[1][j], sizeof(r->m[0][j]));
 	}
+	r->counted = aiml_stress_counted();
 	return bad;
 }
 
@@ -256,31 +277,56 @@ static void aiml_stress_reader(unsigned int id, unsigned long n, struct aiml_str
 	}
 }
 
-/* `n` swaps: for each model in turn, load model B or go back to model A (reset). */
+/* Model B's blob of `kind`. */
+static const unsigned char *aiml_stress_blob(unsigned int kind, unsigned long *len)
+{
+	switch (kind) {
+	case AIML_KIND_WORKLOAD:
+		*len = sizeof(AIML_BLOB_WORKLOAD);
+		return AIML_BLOB_WORKLOAD;
+	case AIML_KIND_THREAT:
+		*len = sizeof(AIML_BLOB_THREAT);
+		return AIML_BLOB_THREAT;
+	case AIML_KIND_FAILURE:
+		*len = sizeof(AIML_BLOB_FAILURE);
+		return AIML_BLOB_FAILURE;
+	default:
+		*len = sizeof(AIML_BLOB_MEMORY);
+		return AIML_BLOB_MEMORY;
+	}
+}
+
+/* `n` swaps: for each model in turn, the cycle reset (model A), promotion of model B loaded
+ * as a candidate (B; A kept for rollback), rollback (A), load (B). */
 static void aiml_stress_writer(unsigned long n, struct aiml_stress_tally *t)
 {
 	unsigned long k;
 
 	for (k = 0; k < n; k++) {
 		unsigned int kind = AIML_KIND_WORKLOAD + (unsigned int)(k % 4);
+		unsigned long len;
+		const unsigned char *blob = aiml_stress_blob(kind, &len);
 		AimlStatus s;
-		if ((k / 4) % 2 == 0) {
+		switch ((k / 4) % 4) {
+		case 0:
 			s = aiml_reset(kind);
-		} else {
-			switch (kind) {
-			case AIML_KIND_WORKLOAD:
-				s = aiml_load(kind, AIML_BLOB_WORKLOAD, sizeof(AIML_BLOB_WORKLOAD));
-				break;
-			case AIML_KIND_THREAT:
-				s = aiml_load(kind, AIML_BLOB_THREAT, sizeof(AIML_BLOB_THREAT));
-				break;
-			case AIML_KIND_FAILURE:
-				s = aiml_load(kind, AIML_BLOB_FAILURE, sizeof(AIML_BLOB_FAILURE));
-				break;
-			default:
-				s = aiml_load(kind, AIML_BLOB_MEMORY, sizeof(AIML_BLOB_MEMORY));
-				break;
-			}
+			break;
+		case 1:
+			s = aiml_candidate_load(kind, blob, len);
+			if (s == AIML_STATUS_OK)
+				s = aiml_promote(kind);
+			t->promotions += s == AIML_STATUS_OK;
+			break;
+		case 2:
+			s = aiml_rollback(kind);
+			t->rollbacks += s == AIML_STATUS_OK;
+			/* nothing to roll back to when the promotion found the slot busy */
+			if (s == AIML_STATUS_NOT_INITIALIZED)
+				s = AIML_STATUS_BUSY;
+			break;
+		default:
+			s = aiml_load(kind, blob, len);
+			break;
 		}
 		t->swaps += s == AIML_STATUS_OK;
 		t->busy += s == AIML_STATUS_BUSY;
@@ -312,8 +358,15 @@ static int aiml_stress_report(const struct aiml_stress_tally *readers, unsigned 
 		   "differing_inputs=%u\n",
 		   n_readers, sum.predictions, sum.old_model, sum.new_model, sum.mixed, sum.failed,
 		   aiml_stress_refs.differ);
-	AIML_PRINT("aiml-stress writer swaps=%lu busy=%lu failed=%lu\n", writer->swaps,
-		   writer->busy, writer->failed);
+	AIML_PRINT("aiml-stress writer swaps=%lu (promotions=%lu rollbacks=%lu) busy=%lu failed=%lu\n",
+		   writer->swaps, writer->promotions, writer->rollbacks, writer->busy, writer->failed);
+	{
+		/* every answered prediction counted by the slot that answered: none lost */
+		unsigned long counted = aiml_stress_counted() - aiml_stress_refs.counted;
+		AIML_PRINT("aiml-stress counted=%lu of %lu predictions\n", counted,
+			   sum.predictions - sum.failed);
+		bad += counted != sum.predictions - sum.failed;
+	}
 	if (ns > 0)
 		AIML_PRINT("aiml-stress rate predictions_per_s=%llu swaps_per_s=%llu (%llu ms)\n",
 			   (unsigned long long)sum.predictions * 1000000000ull / ns,
@@ -340,6 +393,7 @@ static int aiml_stress_report(const struct aiml_stress_tally *readers, unsigned 
 	bad += sum.failed != 0;
 	bad += writer->failed != 0;
 	bad += writer->swaps == 0;
+	bad += writer->promotions == 0 || writer->rollbacks == 0;
 	bad += aiml_stress_refs.differ < 4;
 	bad += sum.new_model == 0 || sum.old_model == 0;
 	return bad;

@@ -354,9 +354,9 @@ static int aiml_run_outcomes(void)
 {
 	AimlHealth a, b;
 	AimlWorkloadPrediction wp;
-	AimlThreatAssessment alarm = { 900, 800, 500, 1, 2 }, quiet = { 100, 800, 500, 0, 0 };
-	AimlFailureForecast ff = { 600, 700, 800, 1, 1, 0 };
-	AimlAccessPrediction ap = { { 0x1000, 0, 0, 0 }, 0x1000, 1, 900, 900, 1, 0, 4, 0 };
+	AimlThreatAssessment alarm = { 900, 800, 500, 1, 2, 0, 0 }, quiet = { 100, 800, 500, 0, 0, 0, 0 };
+	AimlFailureForecast ff = { 600, 700, 800, 1, 1, 0, 0 };
+	AimlAccessPrediction ap = { { 0x1000, 0, 0, 0 }, 0x1000, 1, 0, 900, 900, 1, 0, 4, 0 };
 	unsigned int i, rolling;
 	int bad = 0;
 
@@ -686,6 +686,235 @@ static void aiml_bench(unsigned int n)
 		aiml_memory_predict(&aiml_run_mh, &mp);
 	t1 = AIML_NOW_NS();
 	AIML_PRINT("aiml-bench memory %llu ns/prediction (%u calls)\n", (t1 - t0) / n, n);
+}
+
+/* ---- A/B: a candidate beside each live model ---------------------------------------------- */
+
+/* Health and A/B counters before a replay, to print what the replay added. */
+struct aiml_ab_base {
+	AimlHealth live, cand;
+};
+
+static int aiml_ab_begin(uint32_t kind, struct aiml_ab_base *b)
+{
+	return (aiml_health(kind, &b->live) != AIML_STATUS_OK) +
+	       (aiml_ab_health(kind, &b->cand) != AIML_STATUS_OK);
+}
+
+/* One "A ab" / "S ab" line of expected.txt (kernel-shim/examples/vectors.rs, AbRef::line). */
+static int aiml_ab_line(char phase, uint32_t kind, const struct aiml_ab_base *b)
+{
+	AimlAb ab;
+	AimlHealth l, c;
+	if (aiml_ab(kind, &ab) != AIML_STATUS_OK || aiml_health(kind, &l) != AIML_STATUS_OK ||
+	    aiml_ab_health(kind, &c) != AIML_STATUS_OK)
+		return 1;
+	AIML_PRINT("%c ab kind=%u shadowed=%u agreed=%u routed=%u paired=%u live_err=%u cand_err=%u "
+		   "cand_better=%u live_better=%u live=%u,%u,%u cand=%u,%u,%u\n",
+		   phase, kind, ab.shadowed, ab.agreed, ab.routed, ab.paired, ab.live_error_sum,
+		   ab.candidate_error_sum, ab.candidate_better, ab.live_better,
+		   l.predictions - b->live.predictions, l.outcomes - b->live.outcomes,
+		   l.error_sum - b->live.error_sum, c.predictions - b->cand.predictions,
+		   c.outcomes - b->cand.outcomes, c.error_sum - b->cand.error_sum);
+	return 0;
+}
+
+/* Replays the workload vectors under the current A/B mode, each series with its index
+ * (from 1) as entity id, reporting each prediction's outcome (the next sample of its series).
+ * Returns the number of failed calls. */
+static int aiml_ab_workload(void)
+{
+	AimlWorkloadPrediction p;
+	unsigned int i, entity = 0, pending = 0;
+	int bad = 0;
+	for (i = 0; i < AIML_N(AIML_VEC_WORKLOAD); i++) {
+		const aiml_vec_workload *v = &AIML_VEC_WORKLOAD[i];
+		if (v->op & 1) {
+			bad += aiml_workload_history_init(&aiml_run_wh) != AIML_STATUS_OK;
+			bad += aiml_history_set_entity(&aiml_run_wh, ++entity) != AIML_STATUS_OK;
+			pending = 0;
+		} else if (pending) {
+			bad += aiml_workload_outcome(&p, v->s.cpu) != AIML_STATUS_OK;
+			pending = 0;
+		}
+		bad += aiml_workload_push(&aiml_run_wh, &v->s) != AIML_STATUS_OK;
+		if (v->op & 2) {
+			bad += aiml_workload_predict(&aiml_run_wh, &p) != AIML_STATUS_OK;
+			pending = 1;
+		}
+	}
+	return bad;
+}
+
+/* The same for threat windows; a window's outcome is whether it made privilege attempts. */
+static int aiml_ab_threat(void)
+{
+	AimlThreatAssessment a;
+	unsigned int i, j, entity = 0;
+	int bad = 0;
+	for (i = 0; i < AIML_N(AIML_VEC_THREAT); i++) {
+		const aiml_vec_threat *v = &AIML_VEC_THREAT[i];
+		if (v->op & 1) {
+			bad += aiml_threat_history_init(&aiml_run_th) != AIML_STATUS_OK;
+			bad += aiml_history_set_entity(&aiml_run_th, ++entity) != AIML_STATUS_OK;
+		}
+		for (j = 0; j < v->n_calls; j++)
+			bad += aiml_threat_observe_call(&aiml_run_th, v->calls[j]) != AIML_STATUS_OK;
+		bad += aiml_threat_assess(&aiml_run_th, &v->w, &a) != AIML_STATUS_OK;
+		bad += aiml_threat_outcome(&a, v->w.privilege_attempts > 0) != AIML_STATUS_OK;
+	}
+	return bad;
+}
+
+/* The same for health readings; a forecast's outcome is whether the next event of its
+ * component is a failure. */
+static int aiml_ab_failure(void)
+{
+	AimlFailureForecast f;
+	unsigned int i, entity = 0, pending = 0;
+	int bad = 0;
+	for (i = 0; i < AIML_N(AIML_VEC_FAILURE); i++) {
+		const aiml_vec_failure *v = &AIML_VEC_FAILURE[i];
+		if (v->op & 1) {
+			bad += aiml_failure_history_init(&aiml_run_fh) != AIML_STATUS_OK;
+			bad += aiml_history_set_entity(&aiml_run_fh, ++entity) != AIML_STATUS_OK;
+			pending = 0;
+		} else if (pending) {
+			bad += aiml_failure_outcome(&f, (v->op & 4) != 0) != AIML_STATUS_OK;
+			pending = 0;
+		}
+		if (v->op & 4)
+			bad += aiml_failure_record(&aiml_run_fh, v->s.unix_s) != AIML_STATUS_OK;
+		else
+			bad += aiml_failure_push(&aiml_run_fh, &v->s) != AIML_STATUS_OK;
+		if (v->op & 2) {
+			bad += aiml_failure_predict(&aiml_run_fh, &f) != AIML_STATUS_OK;
+			pending = 1;
+		}
+	}
+	return bad;
+}
+
+/* The same for memory accesses; a prediction's outcome is the next access of its stream. */
+static int aiml_ab_memory(void)
+{
+	AimlAccessPrediction p;
+	unsigned int i, entity = 0, pending = 0;
+	int bad = 0;
+	for (i = 0; i < AIML_N(AIML_VEC_MEMORY); i++) {
+		const aiml_vec_memory *v = &AIML_VEC_MEMORY[i];
+		if (v->op & 1) {
+			bad += aiml_memory_history_init(&aiml_run_mh) != AIML_STATUS_OK;
+			bad += aiml_history_set_entity(&aiml_run_mh, ++entity) != AIML_STATUS_OK;
+			pending = 0;
+		} else if (pending) {
+			bad += aiml_memory_outcome(&p, v->a.addr, 64) != AIML_STATUS_OK;
+		}
+		bad += aiml_memory_push(&aiml_run_mh, &v->a) != AIML_STATUS_OK;
+		bad += aiml_memory_predict(&aiml_run_mh, &p) != AIML_STATUS_OK;
+		pending = 1;
+	}
+	return bad;
+}
+
+/* A/B testing against the host's reference: the built-in models live, the vector blobs as
+ * candidates; the vectors replayed in shadow mode (phase A: both answer, the outcomes score
+ * both) and in split mode (phase S: half the entities answered by the candidate). The lines
+ * must equal expected.txt's. Then promotion (the candidate becomes the live model, the
+ * built-in one stays for rollback), rollback, and the refusals. Leaves the vector blobs
+ * loaded, no candidates, mode off. Returns the number of failed calls and checks. */
+static int aiml_run_ab(void)
+{
+	static const unsigned char *const blobs[] = { 0, AIML_BLOB_WORKLOAD, AIML_BLOB_THREAT,
+						     AIML_BLOB_FAILURE, AIML_BLOB_MEMORY };
+	static const unsigned long lens[] = { 0, sizeof(AIML_BLOB_WORKLOAD), sizeof(AIML_BLOB_THREAT),
+					      sizeof(AIML_BLOB_FAILURE), sizeof(AIML_BLOB_MEMORY) };
+	static struct aiml_ab_base base[5];
+	static AimlWorkloadHistory zeroed;
+	AimlModelInfo info;
+	AimlAb ab;
+	uint32_t k;
+	unsigned int routed = 0, shadowed = 0, agreed = 0, phase;
+	int bad = 0;
+
+	bad += aiml_sig_expect("ab open", aiml_set_key(NULL, true), AIML_STATUS_OK);
+	bad += aiml_sig_expect("ab no candidate", aiml_promote(AIML_KIND_WORKLOAD), AIML_STATUS_NOT_INITIALIZED);
+	bad += aiml_sig_expect("ab bad mode", aiml_ab_set(AIML_KIND_WORKLOAD, 3, 0), AIML_STATUS_INVALID_ARGUMENT);
+	bad += aiml_sig_expect("ab bad share", aiml_ab_set(AIML_KIND_WORKLOAD, AIML_AB_SPLIT, 1001),
+			       AIML_STATUS_INVALID_ARGUMENT);
+	bad += aiml_sig_expect("ab bad kind", aiml_ab_set(9, AIML_AB_OFF, 0), AIML_STATUS_UNKNOWN_KIND);
+	bad += aiml_sig_expect("ab bad kind", aiml_candidate_load(9, AIML_BLOB_WORKLOAD, 1), AIML_STATUS_UNKNOWN_KIND);
+	bad += aiml_sig_expect("ab null blob", aiml_candidate_load(AIML_KIND_WORKLOAD, 0, 1), AIML_STATUS_NULL_POINTER);
+	bad += aiml_sig_expect("ab bad blob", aiml_candidate_load(AIML_KIND_WORKLOAD, AIML_BLOB_WORKLOAD, 9),
+			       AIML_STATUS_BLOB_TOO_SHORT);
+	bad += aiml_sig_expect("ab entity of no history", aiml_history_set_entity(&zeroed, 1),
+			       AIML_STATUS_NOT_INITIALIZED);
+	bad += aiml_sig_expect("ab entity null", aiml_history_set_entity(0, 1), AIML_STATUS_NULL_POINTER);
+	for (k = AIML_KIND_WORKLOAD; k <= AIML_KIND_MEMORY; k++) {
+		bad += aiml_sig_expect("ab reset", aiml_reset(k), AIML_STATUS_OK);
+		bad += aiml_sig_expect("ab candidate", aiml_candidate_load(k, blobs[k], lens[k]), AIML_STATUS_OK);
+	}
+	for (phase = 0; phase < 2; phase++) {
+		char name = phase == 0 ? 'A' : 'S';
+		for (k = AIML_KIND_WORKLOAD; k <= AIML_KIND_MEMORY; k++) {
+			bad += aiml_sig_expect("ab mode",
+					       aiml_ab_set(k, phase == 0 ? AIML_AB_SHADOW_MODE : AIML_AB_SPLIT, 500),
+					       AIML_STATUS_OK);
+			bad += aiml_ab_begin(k, &base[k]);
+		}
+		bad += aiml_ab_workload();
+		bad += aiml_ab_line(name, AIML_KIND_WORKLOAD, &base[AIML_KIND_WORKLOAD]);
+		bad += aiml_ab_threat();
+		bad += aiml_ab_line(name, AIML_KIND_THREAT, &base[AIML_KIND_THREAT]);
+		bad += aiml_ab_failure();
+		bad += aiml_ab_line(name, AIML_KIND_FAILURE, &base[AIML_KIND_FAILURE]);
+		bad += aiml_ab_memory();
+		bad += aiml_ab_line(name, AIML_KIND_MEMORY, &base[AIML_KIND_MEMORY]);
+		for (k = AIML_KIND_WORKLOAD; k <= AIML_KIND_MEMORY; k++) {
+			bad += aiml_ab(k, &ab) != AIML_STATUS_OK;
+			routed += ab.routed, shadowed += ab.shadowed, agreed += ab.agreed;
+		}
+	}
+	/* promotion: the candidate becomes the live model; rollback: the built-in one again */
+	for (k = AIML_KIND_WORKLOAD; k <= AIML_KIND_MEMORY; k++) {
+		AimlModelInfo before;
+		bad += aiml_ab(k, &ab) != AIML_STATUS_OK;
+		bad += aiml_info(k, &before) != AIML_STATUS_OK;
+		bad += aiml_sig_expect("ab promote", aiml_promote(k), AIML_STATUS_OK);
+		bad += aiml_info(k, &info) != AIML_STATUS_OK;
+		if (info.source != AIML_SOURCE_LOADED || info.version != ab.candidate_version ||
+		    info.blob_len != lens[k] || before.source != AIML_SOURCE_DEFAULT) {
+			AIML_PRINT("aiml-ab FAIL promote kind %u: source %u version %u (candidate %u)\n", k,
+				   info.source, info.version, ab.candidate_version);
+			bad++;
+		}
+		bad += aiml_ab(k, &ab) != AIML_STATUS_OK;
+		if (ab.candidate || ab.mode != AIML_AB_OFF || ab.promotions < 1) {
+			AIML_PRINT("aiml-ab FAIL after promote kind %u: candidate %u mode %u\n", k,
+				   ab.candidate, ab.mode);
+			bad++;
+		}
+		bad += aiml_sig_expect("ab promote again", aiml_promote(k), AIML_STATUS_NOT_INITIALIZED);
+		bad += aiml_sig_expect("ab rollback", aiml_rollback(k), AIML_STATUS_OK);
+		bad += aiml_info(k, &info) != AIML_STATUS_OK;
+		bad += info.source != AIML_SOURCE_DEFAULT;
+		bad += aiml_sig_expect("ab rollback again", aiml_rollback(k), AIML_STATUS_NOT_INITIALIZED);
+		bad += aiml_sig_expect("ab rollback bad kind", aiml_rollback(9), AIML_STATUS_UNKNOWN_KIND);
+	}
+	/* a withdrawn candidate: split mode answers with the live model */
+	bad += aiml_sig_expect("ab candidate", aiml_candidate_load(AIML_KIND_FAILURE, blobs[3], lens[3]),
+			       AIML_STATUS_OK);
+	bad += aiml_sig_expect("ab clear", aiml_candidate_clear(AIML_KIND_FAILURE), AIML_STATUS_OK);
+	bad += aiml_ab(AIML_KIND_FAILURE, &ab) != AIML_STATUS_OK;
+	bad += ab.candidate != 0 || ab.mode != AIML_AB_OFF;
+	bad += aiml_load_vector_blobs();
+	/* the split did split, the shadows ran */
+	bad += routed == 0 || shadowed == 0;
+	AIML_PRINT("aiml-ab shadow: %u predictions also answered by the candidate, %u agreed; split: "
+		   "%u answered by the candidate; counters equal to the host reference (A/S lines); "
+		   "promote and rollback of 4 kinds: %s\n",
+		   shadowed, agreed, routed, bad ? "FAIL" : "ok");
+	return bad;
 }
 
 #endif

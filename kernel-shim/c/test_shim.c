@@ -313,6 +313,7 @@ int main(void)
 	CHECK(aiml_load_vector_blobs() == 0);
 	bad = aiml_run_vectors('L');
 	CHECK(bad == 0);
+	CHECK(aiml_run_ab() == 0);
 	CHECK(aiml_run_signing() == 0);
 	CHECK(aiml_run_rotation() == 0);
 	CHECK(aiml_run_degradation() == 0);

@@ -627,6 +627,312 @@ fn expect_memory(out: &mut String, phase: char, mp: &MemoryPredictor, m_ops: &Op
     }
 }
 
+/// The host reference of the A/B counters (`aiml_run_ab`): the live model is the built-in
+/// one, the candidate the phase-L blob; in shadow mode (phase `A`) both answer every
+/// prediction, in split mode (phase `S`, half the entities) the series whose entity id (its
+/// index, from 1) hashes below 500 are answered by the candidate. The outcome of a prediction
+/// is what came next in its series: the next CPU sample, a failure record as the next
+/// event, the next access (64-byte blocks); a threat window's is whether it made privilege
+/// attempts. Written from the documented definitions, apart from the C ABI.
+#[derive(Default)]
+struct AbRef {
+    shadowed: u32,
+    agreed: u32,
+    routed: u32,
+    paired: u32,
+    live_err: u32,
+    cand_err: u32,
+    cand_better: u32,
+    live_better: u32,
+    live: [u32; 3],
+    cand: [u32; 3],
+}
+
+/// Split share of the A/B reference, per-mille.
+const AB_SHARE: u32 = 500;
+
+impl AbRef {
+    /// Whether the series with entity id `entity` goes to the candidate.
+    fn routed(split: bool, entity: u64) -> bool {
+        split && kernel_shim::ab::bucket(entity) < AB_SHARE
+    }
+
+    fn predicted(&mut self, by_candidate: bool, shadow: Option<bool>) {
+        if by_candidate {
+            self.routed += 1;
+            self.cand[0] += 1;
+        } else {
+            self.live[0] += 1;
+        }
+        if let Some(agree) = shadow {
+            self.shadowed += 1;
+            self.agreed += agree as u32;
+            self.cand[0] += 1;
+        }
+    }
+
+    /// An outcome: the answer's error (if scored), the shadow's (if any), the pair.
+    fn outcome(
+        &mut self,
+        by_candidate: bool,
+        answer: Option<u32>,
+        shadow: Option<u32>,
+        paired: Option<(u32, u32)>,
+    ) {
+        if let Some(e) = answer {
+            let h = if by_candidate {
+                &mut self.cand
+            } else {
+                &mut self.live
+            };
+            h[1] += 1;
+            h[2] += e;
+        }
+        if let Some(e) = shadow {
+            self.cand[1] += 1;
+            self.cand[2] += e;
+        }
+        if let Some((l, c)) = paired {
+            self.paired += 1;
+            self.live_err += l;
+            self.cand_err += c;
+            self.cand_better += (c < l) as u32;
+            self.live_better += (l < c) as u32;
+        }
+    }
+
+    fn line(&self, out: &mut String, phase: char, kind: ModelKind) {
+        writeln!(
+            out,
+            "{phase} ab kind={} shadowed={} agreed={} routed={} paired={} live_err={} cand_err={} \
+             cand_better={} live_better={} live={},{},{} cand={},{},{}",
+            kind as u32,
+            self.shadowed,
+            self.agreed,
+            self.routed,
+            self.paired,
+            self.live_err,
+            self.cand_err,
+            self.cand_better,
+            self.live_better,
+            self.live[0],
+            self.live[1],
+            self.live[2],
+            self.cand[0],
+            self.cand[1],
+            self.cand[2]
+        )
+        .unwrap();
+    }
+}
+
+fn binary_error(alarm: bool, event: bool) -> u32 {
+    if alarm == event {
+        0
+    } else {
+        1000
+    }
+}
+
+fn ab_workload(
+    live: &WorkloadPredictor,
+    cand: &WorkloadPredictor,
+    split: bool,
+    ops: &Ops<WorkloadSample>,
+) -> AbRef {
+    let mut r = AbRef::default();
+    let (mut hist, mut entity) = (WorkloadHistory::new(), 0u64);
+    let mut pending: Option<(bool, u16, Option<u16>)> = None;
+    for (op, s) in ops {
+        if op & OP_INIT != 0 {
+            hist = WorkloadHistory::new();
+            entity += 1;
+            pending = None;
+        } else if let Some((by, cpu, shadow)) = pending.take() {
+            let e = |c: u16| c.abs_diff(s.cpu) as u32;
+            r.outcome(
+                by,
+                Some(e(cpu)),
+                shadow.map(e),
+                shadow.map(|sh| (e(cpu), e(sh))),
+            );
+        }
+        hist.push(*s);
+        if op & OP_PREDICT != 0 {
+            let by = AbRef::routed(split, entity);
+            let p = if by {
+                cand.predict(&mut hist)
+            } else {
+                live.predict(&mut hist)
+            };
+            let shadow = (!split).then(|| cand.predict_shadow(&mut hist).cpu);
+            r.predicted(by, shadow.map(|c| c.abs_diff(p.cpu) <= 100));
+            pending = Some((by, p.cpu, shadow));
+        }
+    }
+    r
+}
+
+fn ab_threat(
+    live: &ThreatDetector,
+    cand: &ThreatDetector,
+    split: bool,
+    ops: &Ops<ThreatStep>,
+) -> AbRef {
+    let mut r = AbRef::default();
+    let (mut hist, mut entity) = (ThreatHistory::new(), 0u64);
+    let alarm = |a: &inference_core::predictors::ThreatAssessment| {
+        a.threshold > 0 && a.score >= a.threshold
+    };
+    for (op, step) in ops {
+        if op & OP_INIT != 0 {
+            hist = ThreatHistory::new();
+            entity += 1;
+        }
+        for &nr in &step.calls[..step.n_calls] {
+            hist.observe_call(nr);
+        }
+        let f = hist.features(&step.w);
+        let by = AbRef::routed(split, entity);
+        let a = if by {
+            cand.assess(&mut hist, &step.w)
+        } else {
+            live.assess(&mut hist, &step.w)
+        };
+        let shadow = (!split).then(|| alarm(&cand.assess_features(&f)));
+        r.predicted(by, shadow.map(|s| s == alarm(&a)));
+        let attack = step.w.privilege_attempts > 0;
+        let (e, es) = (
+            binary_error(alarm(&a), attack),
+            shadow.map(|s| binary_error(s, attack)),
+        );
+        r.outcome(by, Some(e), es, es.map(|es| (e, es)));
+    }
+    r
+}
+
+fn ab_failure(
+    live: &FailurePredictor,
+    cand: &FailurePredictor,
+    split: bool,
+    ops: &Ops<HealthSample>,
+) -> AbRef {
+    let mut r = AbRef::default();
+    let (mut hist, mut entity) = (FailureHistory::new(), 0u64);
+    let mut pending: Option<(bool, bool, Option<bool>)> = None;
+    for (op, s) in ops {
+        if op & OP_INIT != 0 {
+            hist = FailureHistory::new();
+            entity += 1;
+            pending = None;
+        } else if let Some((by, alarm, shadow)) = pending.take() {
+            let failed = op & OP_FAILURE != 0;
+            let (e, es) = (
+                binary_error(alarm, failed),
+                shadow.map(|s| binary_error(s, failed)),
+            );
+            r.outcome(by, Some(e), es, es.map(|es| (e, es)));
+        }
+        if op & OP_FAILURE != 0 {
+            hist.record_failure(s.unix_s);
+        } else {
+            hist.push(*s);
+        }
+        if op & OP_PREDICT != 0 {
+            let by = AbRef::routed(split, entity);
+            let f = if by {
+                cand.predict(&hist)
+            } else {
+                live.predict(&hist)
+            };
+            let shadow = (!split).then(|| cand.predict(&hist).alarm);
+            r.predicted(by, shadow.map(|s| s == f.alarm));
+            pending = Some((by, f.alarm, shadow));
+        }
+    }
+    r
+}
+
+fn ab_memory(
+    live: &MemoryPredictor,
+    cand: &MemoryPredictor,
+    split: bool,
+    ops: &Ops<MemoryAccess>,
+) -> AbRef {
+    let mut r = AbRef::default();
+    let (mut hist, mut entity) = (MemoryHistory::new(), 0u64);
+    let first = |p: &inference_core::predictors::AccessPrediction| {
+        if p.degree > 0 {
+            p.prefetch[0]
+        } else {
+            0
+        }
+    };
+    let block = |a: u64| a & !63;
+    // (by candidate, the prefetched blocks, the shadow's first prefetch)
+    let mut pending: Option<(bool, Vec<u64>, Option<u64>)> = None;
+    for (op, a) in ops {
+        if op & OP_INIT != 0 {
+            hist = MemoryHistory::new();
+            entity += 1;
+        } else if let Some((by, issued, shadow)) = pending.take() {
+            let hit = |x: u64| x != 0 && block(x) == block(a.addr);
+            let answer = (!issued.is_empty()).then(|| {
+                if issued.iter().any(|&x| block(x) == block(a.addr)) {
+                    0
+                } else {
+                    1000
+                }
+            });
+            let first_err = |x: u64| if hit(x) { 0 } else { 1000 };
+            let live_first = issued.first().copied().unwrap_or(0);
+            let shadow_score = shadow.filter(|&x| x != 0).map(first_err);
+            let paired = shadow
+                .filter(|&x| live_first != 0 || x != 0)
+                .map(|x| (first_err(live_first), first_err(x)));
+            r.outcome(by, answer, shadow_score, paired);
+        }
+        hist.push(*a);
+        let by = AbRef::routed(split, entity);
+        let p = if by {
+            cand.predict(&hist)
+        } else {
+            live.predict(&hist)
+        };
+        let shadow = (!split).then(|| first(&cand.predict(&hist)));
+        r.predicted(by, shadow.map(|s| s == first(&p)));
+        pending = Some((by, p.prefetch[..p.degree as usize].to_vec(), shadow));
+    }
+    r
+}
+
+/// The A/B lines of `expected.txt`: phase `A` (shadow), then phase `S` (split).
+fn expected_ab(out: &mut String, inputs: &Inputs, loaded: &[Vec<u8>]) {
+    let (live, cand) = (Predictors::new(None), Predictors::new(Some(loaded)));
+    for (phase, split) in [('A', false), ('S', true)] {
+        ab_workload(&live.workload, &cand.workload, split, &inputs.workload).line(
+            out,
+            phase,
+            ModelKind::Workload,
+        );
+        ab_threat(&live.threat, &cand.threat, split, &inputs.threat).line(
+            out,
+            phase,
+            ModelKind::Threat,
+        );
+        ab_failure(&live.failure, &cand.failure, split, &inputs.failure).line(
+            out,
+            phase,
+            ModelKind::Failure,
+        );
+        ab_memory(&live.memory, &cand.memory, split, &inputs.memory).line(
+            out,
+            phase,
+            ModelKind::Memory,
+        );
+    }
+}
+
 /// `expected.txt`: phase `D` (built-in models), then phase `L` (the loaded blobs).
 fn expected(inputs: &Inputs, loaded: &[Vec<u8>]) -> String {
     let mut out = String::new();
@@ -640,6 +946,7 @@ fn expected(inputs: &Inputs, loaded: &[Vec<u8>]) -> String {
         expect_failure(&mut out, phase, &p.failure, &inputs.failure);
         expect_memory(&mut out, phase, &p.memory, &inputs.memory);
     }
+    expected_ab(&mut out, inputs, loaded);
     out
 }
 

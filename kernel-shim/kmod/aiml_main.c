@@ -89,6 +89,7 @@ static int __init aiml_test_init(void)
 	bad += aiml_open_policy();
 	bad += aiml_load_vector_blobs();
 	bad += aiml_run_vectors('L');
+	bad += aiml_run_ab();
 	bad += aiml_run_signing();
 	bad += aiml_run_rotation();
 	bad += aiml_run_degradation();

@@ -17,7 +17,7 @@ use inference_core::features::{
 use crate::status::AimlStatus;
 
 /// 64-bit words of [`AimlWorkloadHistory`].
-pub const AIML_WORKLOAD_HISTORY_WORDS: usize = 112;
+pub const AIML_WORKLOAD_HISTORY_WORDS: usize = 120;
 /// 64-bit words of [`AimlThreatHistory`].
 pub const AIML_THREAT_HISTORY_WORDS: usize = 40;
 /// 64-bit words of [`AimlFailureHistory`].
@@ -39,12 +39,22 @@ macro_rules! opaque {
     };
 }
 
-/// The layout inside an opaque struct: the magic word, then the history.
+/// The layout inside an opaque struct: the magic word, the entity id (A/B split routing,
+/// `aiml_history_set_entity`; 0 after init), then the history.
 #[repr(C)]
 pub(crate) struct Wrapped<T> {
     magic: u64,
+    entity: u64,
     inner: T,
 }
+
+/// The magic words of the four history types: what `aiml_history_set_entity` accepts.
+const MAGICS: [u64; 4] = [
+    <AimlWorkloadHistory as Opaque>::MAGIC,
+    <AimlThreatHistory as Opaque>::MAGIC,
+    <AimlFailureHistory as Opaque>::MAGIC,
+    <AimlMemoryHistory as Opaque>::MAGIC,
+];
 
 /// Opaque history structs and the history type each holds.
 pub(crate) trait Opaque: Sized {
@@ -113,7 +123,27 @@ pub(crate) unsafe fn init<O: Opaque>(h: *mut O, inner: O::Inner) -> Result<(), A
     // (compile-time assertion). Raw writes: the old contents may be anything.
     unsafe {
         core::ptr::addr_of_mut!((*w).inner).write(inner);
+        core::ptr::addr_of_mut!((*w).entity).write(0);
         core::ptr::addr_of_mut!((*w).magic).write(O::MAGIC);
+    }
+    Ok(())
+}
+
+/// Sets the entity id of an initialised history of any of the four types (the magic word
+/// says which; `NotInitialized` for anything else).
+///
+/// # Safety
+/// `h`, if non-null and 8-byte aligned, must point to one of the four opaque history structs
+/// (or at least 16 readable and writable bytes), not used concurrently.
+pub(crate) unsafe fn set_entity(h: *mut u64, entity: u64) -> Result<(), AimlStatus> {
+    check_ptr(h)?;
+    // SAFETY: checked non-null and aligned; the caller guarantees two words. The magic word
+    // and the entity are the first two fields of every `Wrapped` (repr(C)).
+    unsafe {
+        if !MAGICS.contains(&h.read()) {
+            return Err(AimlStatus::NotInitialized);
+        }
+        h.add(1).write(entity);
     }
     Ok(())
 }
@@ -133,6 +163,22 @@ pub(crate) unsafe fn get<'a, O: Opaque>(h: *const O) -> Result<&'a O::Inner, Aim
             return Err(AimlStatus::NotInitialized);
         }
         Ok(&*core::ptr::addr_of!((*w).inner))
+    }
+}
+
+/// The entity id of the history inside `h` (0 unless set), after checking pointer and magic.
+///
+/// # Safety
+/// As [`get`].
+pub(crate) unsafe fn entity<O: Opaque>(h: *const O) -> Result<u64, AimlStatus> {
+    check_ptr(h)?;
+    let w = h as *const Wrapped<O::Inner>;
+    // SAFETY: see the function contract.
+    unsafe {
+        if core::ptr::addr_of!((*w).magic).read() != O::MAGIC {
+            return Err(AimlStatus::NotInitialized);
+        }
+        Ok(core::ptr::addr_of!((*w).entity).read())
     }
 }
 

@@ -33,6 +33,7 @@ extern crate std;
 
 pub use inference_core;
 
+pub mod ab;
 mod ffi;
 pub mod health;
 mod history;
@@ -42,6 +43,7 @@ pub mod slot;
 mod status;
 mod sync;
 
+pub use ab::AimlAb;
 pub use ffi::*;
 pub use health::{AimlHealth, AIML_LATENCY_BOUNDS, AIML_LATENCY_BUCKETS};
 pub use history::*;

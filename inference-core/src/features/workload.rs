@@ -152,13 +152,17 @@ impl WorkloadSample {
 }
 
 /// The samples the predictor has seen, oldest dropped first, the daily profile and the
-/// do-no-harm record of the model's own predictions ([`DoNoHarm`]).
+/// do-no-harm records ([`DoNoHarm`]) of the model that answers and of a shadow candidate.
 #[derive(Debug, Clone)]
 pub struct WorkloadHistory {
     samples: HistoryBuf<WorkloadSample, { HISTORY + 1 }>,
     profile: Profile,
     /// The model's record on this series; the predictor reads and writes it.
     pub guard: DoNoHarm,
+    /// The record of a candidate model that predicts in the shadow of the one that answers
+    /// ([`WorkloadPredictor::predict_shadow`](crate::WorkloadPredictor::predict_shadow)): its
+    /// own gate, so that a shadow's answers are what it would have answered in its place.
+    pub shadow_guard: DoNoHarm,
 }
 
 /// Do no harm, by construction: on each series the model's change is used only while the
@@ -340,6 +344,7 @@ impl WorkloadHistory {
             samples: HistoryBuf::new(),
             profile: Profile::new(),
             guard: DoNoHarm::new(),
+            shadow_guard: DoNoHarm::new(),
         }
     }
     /// Appends the newest sample (it becomes the "current" one) and scores the predictions
@@ -348,6 +353,7 @@ impl WorkloadHistory {
         for (c, v) in s.channels().into_iter().enumerate() {
             if let Some(v) = v {
                 self.guard.observe(c, v as i32);
+                self.shadow_guard.observe(c, v as i32);
             }
         }
         self.profile.push(&s);

@@ -4,7 +4,10 @@ use inference_core::features::failure::{FailureHistory, HealthSample};
 use inference_core::predictors::FailureForecast;
 use inference_core::FailurePredictor;
 
-use super::{binary_outcome, predict, push, status, take, FAILURE};
+use super::{
+    ab_flags, binary_outcome, predict, push, status, take, FromAnswer, FAILURE, FAILURE_AB,
+};
+use crate::ab::{Agree, Answer};
 use crate::history::{self, AimlFailureHistory};
 use crate::status::AimlStatus;
 
@@ -34,8 +37,12 @@ pub struct AimlFailureForecast {
     pub alarm: u8,
     /// Failure type: 0 degradation, 1 sudden, 2 intermittent.
     pub failure_type: u8,
-    /// Zero.
-    pub reserved: u16,
+    /// With `AIML_AB_SHADOW` in `ab`: 1 if the candidate raised the alarm for the same
+    /// component (scored by `aiml_failure_outcome`); else 0.
+    pub shadow_alarm: u8,
+    /// `AIML_AB_SHADOW | AIML_AB_CANDIDATE` (A/B testing, `aiml_ab_set`); 0 when the live
+    /// model answered alone.
+    pub ab: u8,
 }
 
 impl From<AimlHealthSample> for HealthSample {
@@ -55,7 +62,25 @@ impl From<FailureForecast> for AimlFailureForecast {
             confidence: f.confidence,
             alarm: f.alarm as u8,
             failure_type: f.failure_type as u8,
-            reserved: 0,
+            shadow_alarm: 0,
+            ab: 0,
+        }
+    }
+}
+
+impl Agree for FailureForecast {
+    /// The same alarm decision.
+    fn agrees(&self, other: &Self) -> bool {
+        self.alarm == other.alarm
+    }
+}
+
+impl FromAnswer<FailureForecast> for AimlFailureForecast {
+    fn from_answer(a: Answer<FailureForecast>) -> Self {
+        AimlFailureForecast {
+            ab: ab_flags(&a),
+            shadow_alarm: a.shadow.is_some_and(|s| s.alarm) as u8,
+            ..a.answer.into()
         }
     }
 }
@@ -115,7 +140,15 @@ pub unsafe extern "C" fn aiml_failure_predict(
     out: *mut AimlFailureForecast,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { predict(&FAILURE, h, out, FailurePredictor::predict) })
+    status(unsafe {
+        predict(
+            &FAILURE,
+            &FAILURE_AB,
+            h,
+            out,
+            |p: &FailurePredictor, _, h| p.predict(h),
+        )
+    })
 }
 
 /// Reports what followed a forecast: whether the component failed within the horizon.
@@ -130,5 +163,14 @@ pub unsafe extern "C" fn aiml_failure_outcome(
     failed: bool,
 ) -> AimlStatus {
     // SAFETY: forwarded contract; `take` checks null and alignment.
-    status(unsafe { take(f) }.map(|f| binary_outcome(&FAILURE, f.alarm != 0, failed)))
+    status(unsafe { take(f) }.map(|f| {
+        binary_outcome(
+            &FAILURE,
+            &FAILURE_AB,
+            f.ab,
+            f.alarm != 0,
+            f.shadow_alarm != 0,
+            failed,
+        )
+    }))
 }

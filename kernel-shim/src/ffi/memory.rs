@@ -4,7 +4,11 @@ use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::predictors::AccessPrediction;
 use inference_core::MemoryPredictor;
 
-use super::{predict, push, status, take, MEMORY};
+use super::{
+    ab_flags, outcome, predict, push, status, take, FromAnswer, Scored, AIML_AB_SHADOW, MEMORY,
+    MEMORY_AB,
+};
+use crate::ab::{Agree, Answer};
 use crate::history::{self, AimlMemoryHistory};
 use crate::status::AimlStatus;
 
@@ -35,6 +39,9 @@ pub struct AimlAccessPrediction {
     pub next_addr: u64,
     /// Its delta from the current block, in blocks.
     pub delta_blocks: i64,
+    /// With `AIML_AB_SHADOW` in `ab`: the first block the candidate would prefetch for the
+    /// same stream (0: none), scored by `aiml_memory_outcome`; else 0.
+    pub shadow_prefetch: u64,
     /// Probability that it is a useful prefetch, per-mille.
     pub probability: u16,
     /// Confidence in the decision (prefetch or not), per-mille.
@@ -45,8 +52,9 @@ pub struct AimlAccessPrediction {
     pub kind: u8,
     /// Candidate class of the most probable proposal (0..=7).
     pub class_id: u8,
-    /// Zero.
-    pub reserved: u8,
+    /// `AIML_AB_SHADOW | AIML_AB_CANDIDATE` (A/B testing, `aiml_ab_set`); 0 when the live
+    /// model answered alone.
+    pub ab: u8,
 }
 
 const _: () = assert!(inference_core::features::memory::MAX_DEGREE == 4);
@@ -81,7 +89,34 @@ impl From<AccessPrediction> for AimlAccessPrediction {
             degree: p.degree,
             kind: p.kind as u8,
             class_id: p.class,
-            reserved: 0,
+            shadow_prefetch: 0,
+            ab: 0,
+        }
+    }
+}
+
+/// The first block a prediction prefetches (0: none).
+fn first_prefetch(p: &AccessPrediction) -> u64 {
+    if p.degree > 0 {
+        p.prefetch[0]
+    } else {
+        0
+    }
+}
+
+impl Agree for AccessPrediction {
+    /// The same first prefetch (or neither prefetches).
+    fn agrees(&self, other: &Self) -> bool {
+        first_prefetch(self) == first_prefetch(other)
+    }
+}
+
+impl FromAnswer<AccessPrediction> for AimlAccessPrediction {
+    fn from_answer(a: Answer<AccessPrediction>) -> Self {
+        AimlAccessPrediction {
+            ab: ab_flags(&a),
+            shadow_prefetch: a.shadow.as_ref().map_or(0, first_prefetch),
+            ..a.answer.into()
         }
     }
 }
@@ -158,7 +193,11 @@ pub unsafe extern "C" fn aiml_memory_predict(
     out: *mut AimlAccessPrediction,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { predict(&MEMORY, h, out, MemoryPredictor::predict) })
+    status(unsafe {
+        predict(&MEMORY, &MEMORY_AB, h, out, |p: &MemoryPredictor, _, h| {
+            p.predict(h)
+        })
+    })
 }
 
 /// Reports the access that followed a prediction (its address), for predictions that
@@ -166,7 +205,11 @@ pub unsafe extern "C" fn aiml_memory_predict(
 /// (64 for cache lines, 4096 for pages; a power of two, else `INVALID_ARGUMENT`). Counted in
 /// the slot's health (`aiml_health`): a prediction none of whose blocks is the next one
 /// accessed is a false alarm and adds 1000 to the error, so `rolling_error` is the rolling
-/// share of prefetching decisions that missed the next access, per-mille.
+/// share of prefetching decisions that missed the next access, per-mille. Under A/B testing
+/// (`ab` flags) a candidate's answer counts in the candidate's health; a shadow's first
+/// prefetch (`shadow_prefetch`) is scored there too, and the paired comparison (`aiml_ab`)
+/// scores the first prefetch of each model: 0 if it is the next block accessed, else 1000
+/// (not prefetching included), over the outcomes where either prefetched.
 ///
 /// # Safety
 /// `p`, if non-null and aligned, must be valid for reads.
@@ -179,13 +222,36 @@ pub unsafe extern "C" fn aiml_memory_outcome(
     if !block_bytes.is_power_of_two() {
         return AimlStatus::InvalidArgument;
     }
+    let block = |a: u64| a & !(block_bytes - 1);
     // SAFETY: forwarded contract; `take` checks null and alignment.
     status(unsafe { take(p) }.map(|p| {
         let issued = p.prefetch.get(..p.degree as usize).unwrap_or(&[]);
-        if !issued.is_empty() {
-            let block = next_addr & !(block_bytes - 1);
-            let used = issued.iter().any(|&a| a & !(block_bytes - 1) == block);
-            MEMORY.outcome(if used { 0 } else { 1000 }, !used, false);
-        }
+        let answer = (!issued.is_empty()).then(|| {
+            let used = issued.iter().any(|&a| block(a) == block(next_addr));
+            Scored {
+                error: if used { 0 } else { 1000 },
+                false_alarm: !used,
+                missed: false,
+            }
+        });
+        let first_error = |a: u64| {
+            if a != 0 && block(a) == block(next_addr) {
+                0
+            } else {
+                1000
+            }
+        };
+        let (live_first, shadow_first) = (issued.first().copied().unwrap_or(0), p.shadow_prefetch);
+        let shadow = (shadow_first != 0).then(|| {
+            let e = first_error(shadow_first);
+            Scored {
+                error: e,
+                false_alarm: e != 0,
+                missed: false,
+            }
+        });
+        let paired = (p.ab & AIML_AB_SHADOW != 0 && (live_first != 0 || shadow_first != 0))
+            .then(|| (first_error(live_first), first_error(shadow_first)));
+        outcome(&MEMORY, &MEMORY_AB, p.ab, answer, shadow, paired)
     }))
 }

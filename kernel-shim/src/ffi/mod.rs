@@ -13,6 +13,7 @@ use inference_core::{
     FailurePredictor, MemoryPredictor, ModelSource, Predictor, ThreatDetector, WorkloadPredictor,
 };
 
+use crate::ab::{Ab, Agree, Answer, Role};
 use crate::health;
 use crate::history::{self, check_ptr, Opaque};
 use crate::slot::{Slot, SLOT_BYTES};
@@ -28,6 +29,8 @@ mod failure;
 pub use failure::*;
 mod memory;
 pub use memory::*;
+mod ab;
+pub use ab::*;
 
 /// `aiml_add_key` role: the key signs models.
 pub const AIML_KEY_ROLE_MODELS: u32 = 1;
@@ -60,6 +63,29 @@ static WORKLOAD: Slot<WorkloadPredictor<'static>> = Slot::new();
 static THREAT: Slot<ThreatDetector<'static>> = Slot::new();
 static FAILURE: Slot<FailurePredictor<'static>> = Slot::new();
 static MEMORY: Slot<MemoryPredictor<'static>> = Slot::new();
+
+static WORKLOAD_AB: Ab<WorkloadPredictor<'static>> = Ab::new();
+static THREAT_AB: Ab<ThreatDetector<'static>> = Ab::new();
+static FAILURE_AB: Ab<FailurePredictor<'static>> = Ab::new();
+static MEMORY_AB: Ab<MemoryPredictor<'static>> = Ab::new();
+
+/// `ab` flag of a prediction: the candidate's answer to the same input is attached (shadow
+/// mode); report the outcome with the prediction as usual and both are scored.
+pub const AIML_AB_SHADOW: u8 = 1;
+/// `ab` flag of a prediction: this answer is the candidate's (split mode).
+pub const AIML_AB_CANDIDATE: u8 = 2;
+
+/// `aiml_ab_set` mode: the candidate is not consulted.
+pub const AIML_AB_OFF: u32 = 0;
+/// `aiml_ab_set` mode: every prediction also runs the candidate, whose answer is attached
+/// to the live one (`AIML_AB_SHADOW`) and scored by the same outcome.
+pub const AIML_AB_SHADOW_MODE: u32 = 1;
+/// `aiml_ab_set` mode: the histories whose entity id hashes below the share are answered by
+/// the candidate (`AIML_AB_CANDIDATE`).
+pub const AIML_AB_SPLIT: u32 = 2;
+const _: () = assert!(AIML_AB_OFF == crate::ab::MODE_OFF as u32);
+const _: () = assert!(AIML_AB_SHADOW_MODE == crate::ab::MODE_SHADOW as u32);
+const _: () = assert!(AIML_AB_SPLIT == crate::ab::MODE_SPLIT as u32);
 
 fn status(r: Result<(), AimlStatus>) -> AimlStatus {
     match r {
@@ -111,29 +137,87 @@ where
     Ok(())
 }
 
-/// Runs `predict` of the predictor in `slot` on the history at `h` and writes the answer, in
-/// its C type, to `out`.
+/// Runs one prediction of the live slot `live` under its A/B state `ab` on the history at `h`
+/// (`run(model, role, history)`, see [`Ab::answer`]) and writes the answer, in its C type
+/// with the A/B fields, to `out`.
 ///
 /// # Safety
 /// As [`history::get`] for `h` and [`put`] for `out`.
-unsafe fn predict<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
-    slot: &Slot<P>,
+unsafe fn predict<P: Predictor<'static>, O: Opaque, R: Agree, C: FromAnswer<R>>(
+    live: &Slot<P>,
+    ab: &Ab<P>,
     h: *const O,
     out: *mut C,
-    predict: impl FnOnce(&P, &O::Inner) -> R,
+    run: impl Fn(&P, Role, &O::Inner) -> R,
 ) -> Result<(), AimlStatus>
 where
     O::Inner: Features,
 {
-    timed(&slot.health, || {
+    timed(live, ab, || {
         check_ptr(out)?;
         // SAFETY: forwarded contract; `get` checks null, alignment and the magic word.
         let hist = unsafe { history::get(h) }?;
-        let r = slot.read_or_default(|p| predict(p, hist))?;
-        slot.sample(|| hist.features());
+        live.sample(|| hist.features());
+        // SAFETY: as `get` above.
+        let entity = || unsafe { history::entity(h) }.unwrap_or(0);
+        let a = ab.answer(live, entity, |p, role| run(p, role, hist))?;
         // SAFETY: forwarded contract.
-        unsafe { put(out, r.into()) }
+        unsafe { put_answer(out, a) }
     })
+}
+
+/// As [`predict`], for a predictor that records what it predicted in the history (the
+/// workload model's do-no-harm record). The drift watch samples the features before that.
+///
+/// # Safety
+/// As [`history::get_mut`] for `h` and [`put`] for `out`.
+unsafe fn predict_mut<P: Predictor<'static>, O: Opaque, R: Agree, C: FromAnswer<R>>(
+    live: &Slot<P>,
+    ab: &Ab<P>,
+    h: *mut O,
+    out: *mut C,
+    mut run: impl FnMut(&P, Role, &mut O::Inner) -> R,
+) -> Result<(), AimlStatus>
+where
+    O::Inner: Features,
+{
+    timed(live, ab, || {
+        check_ptr(out)?;
+        // SAFETY: as `get_mut` below, which is the only borrow while `entity` reads.
+        let entity = unsafe { history::entity(h as *const O) }?;
+        // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
+        let hist = unsafe { history::get_mut(h) }?;
+        live.sample(|| hist.features());
+        let a = ab.answer(live, || entity, |p, role| run(p, role, hist))?;
+        // SAFETY: forwarded contract.
+        unsafe { put_answer(out, a) }
+    })
+}
+
+/// Writes an answer with its A/B fields; returns whether the candidate gave it.
+///
+/// # Safety
+/// As [`put`].
+unsafe fn put_answer<R, C: FromAnswer<R>>(out: *mut C, a: Answer<R>) -> Result<bool, AimlStatus> {
+    let by_candidate = a.by_candidate;
+    // SAFETY: forwarded contract.
+    unsafe { put(out, C::from_answer(a)) }?;
+    Ok(by_candidate)
+}
+
+/// A C answer type built from an A/B answer: the answer, its `ab` flags and the shadow's
+/// decision.
+trait FromAnswer<R>: Sized {
+    fn from_answer(a: Answer<R>) -> Self;
+}
+
+/// The `ab` flags of an answer.
+fn ab_flags<R>(a: &Answer<R>) -> u8 {
+    (if a.shadow.is_some() {
+        AIML_AB_SHADOW
+    } else {
+        0
+    }) | (if a.by_candidate { AIML_AB_CANDIDATE } else { 0 })
 }
 
 /// A history whose current feature vector the drift watch samples ([`Slot::sample`]).
@@ -165,15 +249,22 @@ impl Features for inference_core::features::memory::MemoryHistory {
     }
 }
 
-/// Runs one prediction call and counts it in `health`, timed if a clock is set.
-fn timed(
-    health: &health::Health,
-    call: impl FnOnce() -> Result<(), AimlStatus>,
+/// Runs one prediction call and counts it in the health of the slot that answered (the
+/// candidate's when `call` says so), timed if a clock is set; a refused call counts in the
+/// live slot's.
+fn timed<P: Predictor<'static>>(
+    live: &Slot<P>,
+    ab: &Ab<P>,
+    call: impl FnOnce() -> Result<bool, AimlStatus>,
 ) -> Result<(), AimlStatus> {
     let start = health::now();
     let r = call();
-    record(health, start, r.is_ok());
-    r
+    let h = match r {
+        Ok(true) => &ab.candidate.health,
+        _ => &live.health,
+    };
+    record(h, start, r.is_ok());
+    r.map(|_| ())
 }
 
 /// Counts one prediction call in the slot's health counters. Not inlined: one copy for the
@@ -183,40 +274,81 @@ fn record(health: &health::Health, start: Option<health::Timestamp>, answered: b
     health.record(answered, start.filter(|_| answered).map(|t| t.elapsed()));
 }
 
-/// Counts the outcome of a yes/no prediction: an alarm without the event is a false alarm,
-/// the event without an alarm a missed one, either adds 1000 to the error.
-fn binary_outcome<P: Predictor<'static>>(slot: &Slot<P>, alarm: bool, event: bool) {
-    slot.outcome(
-        if alarm == event { 0 } else { 1000 },
-        alarm && !event,
-        event && !alarm,
-    );
+/// One model's score for an outcome: its error (the unit of `AimlHealth::error_sum`), and
+/// whether it raised a false alarm or missed the event.
+#[derive(Clone, Copy)]
+struct Scored {
+    error: u32,
+    false_alarm: bool,
+    missed: bool,
 }
 
-/// As [`predict`], for a predictor that records what it predicted in the history (the
-/// workload model's do-no-harm record).
-///
-/// # Safety
-/// As [`history::get_mut`] for `h` and [`put`] for `out`.
-unsafe fn predict_mut<P: Predictor<'static>, O: Opaque, R, C: From<R>>(
-    slot: &Slot<P>,
-    h: *mut O,
-    out: *mut C,
-    predict: impl FnOnce(&P, &mut O::Inner) -> R,
-) -> Result<(), AimlStatus>
-where
-    O::Inner: Features,
-{
-    timed(&slot.health, || {
-        check_ptr(out)?;
-        // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
-        let hist = unsafe { history::get_mut(h) }?;
-        // the features before `predict` records in the history: what the model read
-        slot.sample(|| hist.features());
-        let r = slot.read_or_default(|p| predict(p, hist))?;
-        // SAFETY: forwarded contract.
-        unsafe { put(out, r.into()) }
-    })
+impl Scored {
+    /// A yes/no decision: an alarm without the event is a false alarm, the event without an
+    /// alarm a missed one, either adds 1000 to the error.
+    fn binary(alarm: bool, event: bool) -> Scored {
+        Scored {
+            error: if alarm == event { 0 } else { 1000 },
+            false_alarm: alarm && !event,
+            missed: event && !alarm,
+        }
+    }
+
+    /// An error alone.
+    fn error(error: u32) -> Scored {
+        Scored {
+            error,
+            false_alarm: false,
+            missed: false,
+        }
+    }
+}
+
+/// Counts an outcome: `answer` in the health of the slot that answered (`ab` flags say
+/// which; `None`: this answer is not scored, as a memory prediction that did not prefetch),
+/// `shadow` in the candidate's, and `paired` (the two errors of a shadowed answer) in the
+/// A/B comparison.
+fn outcome<P: Predictor<'static>>(
+    live: &Slot<P>,
+    ab: &Ab<P>,
+    flags: u8,
+    answer: Option<Scored>,
+    shadow: Option<Scored>,
+    paired: Option<(u32, u32)>,
+) {
+    match answer {
+        Some(s) if flags & AIML_AB_CANDIDATE != 0 => {
+            ab.candidate.outcome(s.error, s.false_alarm, s.missed)
+        }
+        Some(s) => live.outcome(s.error, s.false_alarm, s.missed),
+        None => {}
+    }
+    if flags & AIML_AB_SHADOW == 0 {
+        return;
+    }
+    if let Some(s) = shadow {
+        ab.candidate.outcome(s.error, s.false_alarm, s.missed);
+    }
+    if let Some((l, c)) = paired {
+        ab.paired(l, c);
+    }
+}
+
+/// Counts the outcome of a yes/no prediction whose answer raised `alarm` and whose shadow
+/// (with the `AIML_AB_SHADOW` flag) raised `shadow_alarm`.
+fn binary_outcome<P: Predictor<'static>>(
+    live: &Slot<P>,
+    ab: &Ab<P>,
+    flags: u8,
+    alarm: bool,
+    shadow_alarm: bool,
+    event: bool,
+) {
+    let (a, s) = (
+        Scored::binary(alarm, event),
+        Scored::binary(shadow_alarm, event),
+    );
+    outcome(live, ab, flags, Some(a), Some(s), Some((a.error, s.error)));
 }
 
 /// Puts the built-in model in every slot that holds none. Call once before predicting (e.g.
@@ -390,7 +522,11 @@ unsafe fn revoke(list: *const u8, len: usize) -> Result<(), AimlStatus> {
     WORKLOAD.sweep_revoked()?;
     THREAT.sweep_revoked()?;
     FAILURE.sweep_revoked()?;
-    MEMORY.sweep_revoked()
+    MEMORY.sweep_revoked()?;
+    WORKLOAD_AB.sweep_revoked()?;
+    THREAT_AB.sweep_revoked()?;
+    FAILURE_AB.sweep_revoked()?;
+    MEMORY_AB.sweep_revoked()
 }
 
 /// Freezes the key policy until the shim's state is lost (reboot, module reload): later

@@ -2,8 +2,12 @@
 
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::predictors::ThreatAssessment;
+use inference_core::ThreatDetector;
 
-use super::{binary_outcome, put, status, take, timed, THREAT};
+use super::{
+    ab_flags, binary_outcome, put_answer, status, take, timed, FromAnswer, THREAT, THREAT_AB,
+};
+use crate::ab::{Agree, Answer, Role};
 use crate::history::{self, check_ptr, AimlThreatHistory};
 use crate::status::AimlStatus;
 
@@ -46,6 +50,12 @@ pub struct AimlThreatAssessment {
     pub threat_type: u8,
     /// Recommended action: 0 allow, 1 monitor, 2 throttle, 3 kill.
     pub action: u8,
+    /// With `AIML_AB_SHADOW` in `ab`: 1 if the candidate's score reached its threshold for
+    /// the same window (scored by `aiml_threat_outcome`); else 0.
+    pub shadow_alarm: u8,
+    /// `AIML_AB_SHADOW | AIML_AB_CANDIDATE` (A/B testing, `aiml_ab_set`); 0 when the live
+    /// model answered alone.
+    pub ab: u8,
 }
 
 impl From<AimlProcessWindow> for ProcessWindow {
@@ -72,6 +82,30 @@ impl From<ThreatAssessment> for AimlThreatAssessment {
             threshold: a.threshold,
             threat_type: a.threat_type as u8,
             action: a.action as u8,
+            shadow_alarm: 0,
+            ab: 0,
+        }
+    }
+}
+
+/// Whether a verdict raises the alarm (its score reaches an operating threshold).
+fn alarm(score: u16, threshold: u16) -> bool {
+    threshold > 0 && score >= threshold
+}
+
+impl Agree for ThreatAssessment {
+    /// The same alarm decision.
+    fn agrees(&self, other: &Self) -> bool {
+        alarm(self.score, self.threshold) == alarm(other.score, other.threshold)
+    }
+}
+
+impl FromAnswer<ThreatAssessment> for AimlThreatAssessment {
+    fn from_answer(a: Answer<ThreatAssessment>) -> Self {
+        AimlThreatAssessment {
+            ab: ab_flags(&a),
+            shadow_alarm: a.shadow.is_some_and(|s| alarm(s.score, s.threshold)) as u8,
+            ..a.answer.into()
         }
     }
 }
@@ -116,17 +150,32 @@ unsafe fn assess(
     h: *mut AimlThreatHistory,
     w: *const AimlProcessWindow,
     out: *mut AimlThreatAssessment,
-) -> Result<(), AimlStatus> {
+) -> Result<bool, AimlStatus> {
     check_ptr(out)?;
     // SAFETY: forwarded contract; `take` checks null and alignment.
     let w = unsafe { take(w) }?;
+    // SAFETY: forwarded contract; `entity` checks null, alignment and the magic word.
+    let entity = unsafe { history::entity(h as *const AimlThreatHistory) }?;
     // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
     let hist = unsafe { history::get_mut(h) }?;
     let win = ProcessWindow::from(w);
-    THREAT.sample(|| hist.features(&win));
-    let a = THREAT.read_or_default(|d| d.assess(hist, &win))?;
+    // both models read the features from before the answer's verdict is recorded; a
+    // shadow's verdict is not recorded (the process's verdict history is the answering one's)
+    let f = hist.features(&win);
+    THREAT.sample(|| f);
+    let a = THREAT_AB.answer(
+        &THREAT,
+        || entity,
+        |d, role| {
+            let a = d.assess_features(&f);
+            if role == Role::Answer {
+                ThreatDetector::record(hist, &a, &win);
+            }
+            a
+        },
+    )?;
     // SAFETY: forwarded contract.
-    unsafe { put(out, a.into()) }
+    unsafe { put_answer(out, a) }
 }
 
 /// Assesses one window of a process and records the verdict in its history.
@@ -140,7 +189,7 @@ pub unsafe extern "C" fn aiml_threat_assess(
     out: *mut AimlThreatAssessment,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(timed(&THREAT.health, || unsafe { assess(h, w, out) }))
+    status(timed(&THREAT, &THREAT_AB, || unsafe { assess(h, w, out) }))
 }
 
 /// Reports what followed an assessment: whether the process was in fact an attack. Counted
@@ -156,8 +205,14 @@ pub unsafe extern "C" fn aiml_threat_outcome(
     attack: bool,
 ) -> AimlStatus {
     // SAFETY: forwarded contract; `take` checks null and alignment.
-    status(
-        unsafe { take(a) }
-            .map(|a| binary_outcome(&THREAT, a.score >= a.threshold && a.threshold > 0, attack)),
-    )
+    status(unsafe { take(a) }.map(|a| {
+        binary_outcome(
+            &THREAT,
+            &THREAT_AB,
+            a.ab,
+            alarm(a.score, a.threshold),
+            a.shadow_alarm != 0,
+            attack,
+        )
+    }))
 }

@@ -4,7 +4,11 @@ use inference_core::features::workload::{WorkloadHistory, WorkloadSample};
 use inference_core::predictors::WorkloadPrediction;
 use inference_core::WorkloadPredictor;
 
-use super::{predict_mut, push, status, take, WORKLOAD};
+use super::{
+    ab_flags, outcome, predict_mut, push, status, take, FromAnswer, Scored, AIML_AB_SHADOW,
+    WORKLOAD, WORKLOAD_AB,
+};
+use crate::ab::{Agree, Answer, Role};
 use crate::history::{self, AimlWorkloadHistory};
 use crate::status::AimlStatus;
 
@@ -45,6 +49,12 @@ pub struct AimlWorkloadPrediction {
     pub confidence: u16,
     /// `AIML_HAS_MEM | AIML_HAS_GPU`: which predictions are present.
     pub flags: u16,
+    /// With `AIML_AB_SHADOW` in `ab`: the candidate's next CPU utilisation for the same
+    /// series, percent × 100 (scored by `aiml_workload_outcome`); else 0.
+    pub shadow_cpu: u16,
+    /// `AIML_AB_SHADOW | AIML_AB_CANDIDATE` (A/B testing, `aiml_ab_set`); 0 when the live
+    /// model answered alone.
+    pub ab: u16,
 }
 
 impl From<AimlWorkloadSample> for WorkloadSample {
@@ -69,6 +79,25 @@ impl From<WorkloadPrediction> for AimlWorkloadPrediction {
             expected_error: p.expected_error,
             confidence: p.confidence,
             flags,
+            shadow_cpu: 0,
+            ab: 0,
+        }
+    }
+}
+
+impl Agree for WorkloadPrediction {
+    /// CPU within one percentage point.
+    fn agrees(&self, other: &Self) -> bool {
+        self.cpu.abs_diff(other.cpu) <= 100
+    }
+}
+
+impl FromAnswer<WorkloadPrediction> for AimlWorkloadPrediction {
+    fn from_answer(a: Answer<WorkloadPrediction>) -> Self {
+        AimlWorkloadPrediction {
+            ab: u16::from(ab_flags(&a)),
+            shadow_cpu: a.shadow.map_or(0, |s| s.cpu),
+            ..a.answer.into()
         }
     }
 }
@@ -108,13 +137,26 @@ pub unsafe extern "C" fn aiml_workload_predict(
     out: *mut AimlWorkloadPrediction,
 ) -> AimlStatus {
     // SAFETY: forwarded contract.
-    status(unsafe { predict_mut(&WORKLOAD, h, out, WorkloadPredictor::predict) })
+    status(unsafe {
+        predict_mut(
+            &WORKLOAD,
+            &WORKLOAD_AB,
+            h,
+            out,
+            |p: &WorkloadPredictor, role, h| match role {
+                Role::Answer => p.predict(h),
+                Role::Shadow => p.predict_shadow(h),
+            },
+        )
+    })
 }
 
 /// Reports what followed a prediction: the CPU utilisation (percent × 100) actually measured
 /// at the time the prediction was for. Counted in the slot's health (`aiml_health`): the
 /// error is `|p.cpu − actual_cpu|`, so `rolling_error` is the rolling MAE in percent × 100
-/// (the manifest's `mae_pp` × 100).
+/// (the manifest's `mae_pp` × 100). Under A/B testing the prediction's `ab` flags route the
+/// outcome: a candidate's answer is counted in the candidate's health (`aiml_ab_health`), a
+/// shadow's `shadow_cpu` there too and in the paired comparison (`aiml_ab`).
 ///
 /// # Safety
 /// `p`, if non-null and aligned, must be valid for reads.
@@ -124,8 +166,19 @@ pub unsafe extern "C" fn aiml_workload_outcome(
     actual_cpu: u16,
 ) -> AimlStatus {
     // SAFETY: forwarded contract; `take` checks null and alignment.
-    status(
-        unsafe { take(p) }
-            .map(|p| WORKLOAD.outcome(p.cpu.abs_diff(actual_cpu) as u32, false, false)),
-    )
+    status(unsafe { take(p) }.map(|p| {
+        let (live, shadow) = (
+            p.cpu.abs_diff(actual_cpu) as u32,
+            p.shadow_cpu.abs_diff(actual_cpu) as u32,
+        );
+        let paired = (p.ab & u16::from(AIML_AB_SHADOW) != 0).then_some((live, shadow));
+        outcome(
+            &WORKLOAD,
+            &WORKLOAD_AB,
+            p.ab as u8,
+            Some(Scored::error(live)),
+            Some(Scored::error(shadow)),
+            paired,
+        )
+    }))
 }

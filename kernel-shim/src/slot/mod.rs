@@ -58,6 +58,12 @@ pub const FALLBACK_PREVIOUS: u8 = 2;
 /// answers `TooLarge`).
 pub(crate) const SLOT_BYTES: usize = parse_usize(option_env!("AIML_SHIM_SLOT_BYTES"), 5120);
 
+/// Bytes of each of the two blob buffers of a candidate slot (A/B testing, [`crate::ab`]).
+/// Set at build time with `AIML_SHIM_CANDIDATE_BYTES`; default [`SLOT_BYTES`]. 0 builds a
+/// shim without room for candidates (`aiml_candidate_load` answers `TooLarge`).
+pub(crate) const CANDIDATE_BYTES: usize =
+    parse_usize(option_env!("AIML_SHIM_CANDIDATE_BYTES"), SLOT_BYTES);
+
 const fn parse_usize(s: Option<&str>, default: usize) -> usize {
     let Some(s) = s else { return default };
     let b = s.as_bytes();
@@ -69,7 +75,7 @@ const fn parse_usize(s: Option<&str>, default: usize) -> usize {
     while i < b.len() {
         assert!(
             b[i].is_ascii_digit(),
-            "AIML_SHIM_SLOT_BYTES must be decimal"
+            "AIML_SHIM_SLOT_BYTES and AIML_SHIM_CANDIDATE_BYTES must be decimal"
         );
         v = v * 10 + (b[i] - b'0') as usize;
         i += 1;
@@ -77,8 +83,9 @@ const fn parse_usize(s: Option<&str>, default: usize) -> usize {
     v
 }
 
-/// A double-buffered model slot (see the module docs).
-pub struct Slot<P> {
+/// A double-buffered model slot (see the module docs) whose blob buffers hold `N` bytes each
+/// (a live slot [`SLOT_BYTES`], a candidate [`CANDIDATE_BYTES`]).
+pub struct Slot<P, const N: usize = SLOT_BYTES> {
     /// Active buffer, writer flag, reader counts.
     switch: Switch,
     /// Anti-rollback floor: the version of the last blob loaded (only written under the
@@ -100,20 +107,20 @@ pub struct Slot<P> {
     /// Predictions, refusals and their durations ([`crate::health`]).
     pub health: Health,
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
-    blobs: [UnsafeCell<[u8; SLOT_BYTES]>; 2],
+    blobs: [UnsafeCell<[u8; N]>; 2],
 }
 
 // SAFETY: the buffers are only written by the single writer holding `writer`, and only while
 // no reader uses them (reader counts, module docs); readers only read published buffers.
-unsafe impl<P> Sync for Slot<P> {}
+unsafe impl<P, const N: usize> Sync for Slot<P, N> {}
 
-impl<P: Predictor<'static>> Default for Slot<P> {
+impl<P: Predictor<'static>, const N: usize> Default for Slot<P, N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<P: Predictor<'static>> Slot<P> {
+impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
     /// An empty slot.
     pub const fn new() -> Self {
         Slot {
@@ -136,10 +143,7 @@ impl<P: Predictor<'static>> Slot<P> {
                 UnsafeCell::new(MaybeUninit::uninit()),
                 UnsafeCell::new(MaybeUninit::uninit()),
             ],
-            blobs: [
-                UnsafeCell::new([0; SLOT_BYTES]),
-                UnsafeCell::new([0; SLOT_BYTES]),
-            ],
+            blobs: [UnsafeCell::new([0; N]), UnsafeCell::new([0; N])],
         }
     }
 
@@ -206,7 +210,7 @@ impl<P: Predictor<'static>> Slot<P> {
         force: bool,
     ) -> Result<(), AimlStatus> {
         if let Some((_, len)) = blob {
-            if len > SLOT_BYTES {
+            if len > N {
                 return Err(AimlStatus::TooLarge);
             }
         }
@@ -240,7 +244,7 @@ impl<P: Predictor<'static>> Slot<P> {
             None => None,
             Some((ptr, len)) => {
                 let dst = self.blobs[spare].get() as *mut u8;
-                // SAFETY: len ≤ SLOT_BYTES (checked by `write`); the caller guarantees `ptr`
+                // SAFETY: len ≤ N (checked by `write`); the caller guarantees `ptr`
                 // is readable for `len` bytes; we own the spare buffer (writer flag, no
                 // readers) and the caller's buffer cannot overlap our static one.
                 unsafe {
@@ -392,15 +396,64 @@ impl<P: Predictor<'static>> Slot<P> {
         Ok(())
     }
 
+    /// Rolls back: publishes again the model this slot held before its last load (a
+    /// promotion is a load), kept in the spare buffer, with its rollback floor untouched.
+    /// `NotInitialized` when there is none (nothing loaded since, a fallback or rollback
+    /// already used it, or its key was revoked); `Busy` if a writer holds the slot or a
+    /// prediction that started before the last switch still reads the spare buffer. Clears
+    /// the alerts: an operator's decision, as a load is.
+    pub fn roll_back(&self) -> Result<(), AimlStatus> {
+        self.fall_back_previous()?;
+        self.health.installed(true);
+        Ok(())
+    }
+
+    /// Empties the slot (a candidate withdrawn): later reads answer `NotInitialized`, the
+    /// previous model is forgotten. `Busy` if a writer holds it.
+    pub fn clear(&self) -> Result<(), AimlStatus> {
+        let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
+        lock.unpublish();
+        self.previous.store(0, SeqCst);
+        self.key.store(0, SeqCst);
+        self.previous_key.store(0, SeqCst);
+        self.health.installed(true);
+        Ok(())
+    }
+
+    /// Runs `f` on the bytes of the loaded blob in use (held against writers meanwhile, as a
+    /// prediction is); `NotInitialized` for an empty slot or one running its built-in model.
+    pub fn read_blob<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R, AimlStatus> {
+        let idx = self.switch.enter().ok_or(AimlStatus::NotInitialized)?;
+        // SAFETY: as in `read`: buffer `idx` is published and held by our count; its blob
+        // buffer holds the bytes its predictor was loaded from (the first `blob_len`).
+        let r = unsafe {
+            let p = (*self.predictors[idx].get()).assume_init_ref();
+            match (p.source(), p.model()) {
+                (ModelSource::Loaded { .. }, Some(m)) => (*self.blobs[idx].get())
+                    .get(..m.blob_len())
+                    .map(f)
+                    .ok_or(AimlStatus::NotInitialized),
+                _ => Err(AimlStatus::NotInitialized),
+            }
+        };
+        self.switch.leave(idx);
+        r
+    }
+
     /// Switches to the built-in model if the model in use was verified by a trusted-key
     /// entry that a revocation list has since retired. `Busy` if a writer holds the slot
     /// (call again: the same revocation list may be applied again).
     pub fn sweep_revoked(&self) -> Result<(), AimlStatus> {
-        let k = self.key.load(SeqCst);
-        if k != 0 && crate::policy::is_dead(k as usize - 1) {
+        if self.verified_by_revoked_key() {
             self.reset()?;
         }
         Ok(())
+    }
+
+    /// Whether the model in use was verified by a key a revocation list has since retired.
+    pub fn verified_by_revoked_key(&self) -> bool {
+        let k = self.key.load(SeqCst);
+        k != 0 && crate::policy::is_dead(k as usize - 1)
     }
 
     /// Builds the predictor of a checked blob (or the built-in one) in the spare buffer,

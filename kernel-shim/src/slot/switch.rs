@@ -115,6 +115,15 @@ impl WriteLock<'_> {
     }
 }
 
+impl WriteLock<'_> {
+    /// Makes the slot empty again (later readers get `None`; readers inside finish on the
+    /// buffer they hold, which the next writer then finds busy, as after a switch).
+    pub(crate) fn unpublish(&self) {
+        self.0.active.store(0, SeqCst);
+        sync::full_fence();
+    }
+}
+
 impl Drop for WriteLock<'_> {
     fn drop(&mut self) {
         self.0.writer.store(0, SeqCst);
