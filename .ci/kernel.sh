@@ -74,6 +74,9 @@ echo "  stack budgets held: predictions <= 1536 B, loads <= 2048 B"
 # its fallback (degradation to the built-in model and to the previous one, drift)
 cargo run -q -p trainer -- monitor --dump "$OUT/host.out" >"$OUT/dump.txt"
 grep -q 'raised 3 times, fell back 3 times' "$OUT/dump.txt" || { cat "$OUT/dump.txt"; fail "health dump"; }
+# the A/B part: the shadow comparison of aiml_run_ab (workload, threat, memory; the failure
+# candidate was loaded again since, which restarts its comparison)
+[ "$(grep -c 'A/B shadow:' "$OUT/dump.txt")" = 3 ] || { cat "$OUT/dump.txt"; fail "A/B dump"; }
 echo "  health dump read by trainer monitor --dump: $(grep -c '^[a-z]*: version' "$OUT/dump.txt") models"
 
 step "hot-swap stress from C (pthreads: 2 readers, 1 loader, bare-metal static library)"
@@ -157,6 +160,8 @@ diff -u "$OUT/gen/expected.txt" "$OUT/kernel.txt" >"$OUT/kernel.diff" \
 grep -q 'aiml-done failed_calls=0' "$OUT/serial.txt" || fail "calls failed inside the kernel"
 cargo run -q -p trainer -- monitor --dump "$OUT/serial.txt" >"$OUT/kdump.txt"
 grep -q 'raised 3 times, fell back 3 times' "$OUT/kdump.txt" || { cat "$OUT/kdump.txt"; fail "kernel health dump"; }
+[ "$(grep -c 'A/B shadow:' "$OUT/kdump.txt")" = 3 ] || { cat "$OUT/kdump.txt"; fail "kernel A/B dump"; }
+sed -n 's/.*aiml-vec: \(aiml-ab .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"
 echo "  in-kernel health dump read by trainer monitor --dump: $(grep -c '^[a-z]*: version' "$OUT/kdump.txt") models"
 sed -n 's/.*aiml-vec: \(aiml-stress .*\)/  \1 (in kernel, qemu TCG)/p' "$OUT/serial.txt"
 sed -n 's/.*aiml-vec: \(aiml-policy .*\)/  \1 (in kernel)/p' "$OUT/serial.txt"

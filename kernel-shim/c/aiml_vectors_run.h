@@ -576,7 +576,8 @@ static int aiml_run_drift(void)
 	return bad;
 }
 
-/* Prints dump `seq` of the four slots ("aiml-dump {...}" lines, aiml_dump.h) for
+/* Prints dump `seq` of the four slots and their A/B state ("aiml-dump {...}" lines,
+ * aiml_dump.h) for
  * `trainer monitor --dump`. Returns the number of slots that could not be dumped. */
 static int aiml_run_dump(unsigned int seq)
 {
@@ -585,6 +586,10 @@ static int aiml_run_dump(unsigned int seq)
 	int bad = 0;
 	for (kind = AIML_KIND_WORKLOAD; kind <= AIML_KIND_MEMORY; kind++) {
 		if (aiml_dump_slot(line, sizeof(line), seq, kind) > 0)
+			AIML_PRINT("aiml-dump %s\n", line);
+		else
+			bad++;
+		if (aiml_dump_ab(line, sizeof(line), seq, kind) > 0)
 			AIML_PRINT("aiml-dump %s\n", line);
 		else
 			bad++;
@@ -818,8 +823,9 @@ static int aiml_ab_memory(void)
 }
 
 /* A/B testing against the host's reference: the built-in models live, the vector blobs as
- * candidates; the vectors replayed in shadow mode (phase A: both answer, the outcomes score
- * both) and in split mode (phase S: half the entities answered by the candidate). The lines
+ * candidates; the vectors replayed in split mode (phase S: half the entities answered by the
+ * candidate) and in shadow mode (phase A: both answer, the outcomes score both; its counters
+ * stay for the health dump). The lines
  * must equal expected.txt's. Then promotion (the candidate becomes the live model, the
  * built-in one stays for rollback), rollback, and the refusals. Leaves the vector blobs
  * loaded, no candidates, mode off. Returns the number of failed calls and checks. */
@@ -855,10 +861,10 @@ static int aiml_run_ab(void)
 		bad += aiml_sig_expect("ab candidate", aiml_candidate_load(k, blobs[k], lens[k]), AIML_STATUS_OK);
 	}
 	for (phase = 0; phase < 2; phase++) {
-		char name = phase == 0 ? 'A' : 'S';
+		char name = phase == 0 ? 'S' : 'A';
 		for (k = AIML_KIND_WORKLOAD; k <= AIML_KIND_MEMORY; k++) {
 			bad += aiml_sig_expect("ab mode",
-					       aiml_ab_set(k, phase == 0 ? AIML_AB_SHADOW_MODE : AIML_AB_SPLIT, 500),
+					       aiml_ab_set(k, phase == 0 ? AIML_AB_SPLIT : AIML_AB_SHADOW_MODE, 500),
 					       AIML_STATUS_OK);
 			bad += aiml_ab_begin(k, &base[k]);
 		}

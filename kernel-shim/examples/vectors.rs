@@ -633,7 +633,8 @@ fn expect_memory(out: &mut String, phase: char, mp: &MemoryPredictor, m_ops: &Op
 /// index, from 1) hashes below 500 are answered by the candidate. The outcome of a prediction
 /// is what came next in its series: the next CPU sample, a failure record as the next
 /// event, the next access (64-byte blocks); a threat window's is whether it made privilege
-/// attempts. Written from the documented definitions, apart from the C ABI.
+/// attempts. Written from the documented definitions, apart from the C ABI. Split runs first,
+/// so that the shim's counters hold the shadow comparison afterwards (for the health dump).
 #[derive(Default)]
 struct AbRef {
     shadowed: u32,
@@ -906,10 +907,10 @@ fn ab_memory(
     r
 }
 
-/// The A/B lines of `expected.txt`: phase `A` (shadow), then phase `S` (split).
+/// The A/B lines of `expected.txt`: phase `S` (split), then phase `A` (shadow).
 fn expected_ab(out: &mut String, inputs: &Inputs, loaded: &[Vec<u8>]) {
     let (live, cand) = (Predictors::new(None), Predictors::new(Some(loaded)));
-    for (phase, split) in [('A', false), ('S', true)] {
+    for (phase, split) in [('S', true), ('A', false)] {
         ab_workload(&live.workload, &cand.workload, split, &inputs.workload).line(
             out,
             phase,

@@ -346,7 +346,9 @@ pub struct DumpSlot {
     pub seq: u64,
     /// Model name (`workload`, …).
     pub kind: String,
-    /// `default`, `loaded` or `none`.
+    /// `health` (the slot's model and counters) or `ab` (its A/B state and candidate).
+    pub part: String,
+    /// `default`, `loaded` or `none` (for `ab`: whether a candidate is loaded).
     pub source: String,
     /// Every numeric field of the line, by name (`latency` as `latency0`…`latency7`).
     pub n: std::collections::BTreeMap<String, u64>,
@@ -414,6 +416,10 @@ pub fn read_dump(path: &Path, text: &str) -> Result<Vec<DumpSlot>> {
         out.push(DumpSlot {
             seq,
             kind: text_field("kind")?,
+            part: match obj.get("part") {
+                None => "health".to_string(),
+                Some(_) => text_field("part")?,
+            },
             source: text_field("source")?,
             n,
         });
@@ -452,7 +458,12 @@ pub fn dump_report(slots: &[DumpSlot]) -> String {
     kinds.sort_unstable();
     kinds.dedup();
     for kind in kinds {
-        let of = |seq: u64| slots.iter().rev().find(|s| s.kind == kind && s.seq == seq);
+        let of = |seq: u64| {
+            slots
+                .iter()
+                .rev()
+                .find(|s| s.kind == kind && s.seq == seq && s.part == "health")
+        };
         let Some(b) = of(last) else { continue };
         let workload = kind == "workload";
         let unit = |e: f64| {
@@ -543,19 +554,131 @@ pub fn dump_report(slots: &[DumpSlot]) -> String {
                 d("fallbacks")
             );
         }
+        let ab = slots
+            .iter()
+            .rev()
+            .find(|s| s.kind == kind && s.seq == last && s.part == "ab");
+        let ab_rec = ab.and_then(|a| ab_report(&mut o, a, workload));
         let (alert, drift) = (b.get("alert") > 0, b.get("drift_alert") > 0);
+        let promoted = ab.is_some_and(|a| a.get("promotions") > a.get("rollbacks"));
         let rec = if (alert || drift) && b.get("fallbacks") > 0 {
-            "it fell back: release a fixed model (retrained on recent data), then load it"
+            "it fell back: release a fixed model (retrained on recent data), then load it".into()
+        } else if alert && promoted {
+            "roll back (aiml_rollback): the promoted model's error is above the level it was \
+             released with"
+                .into()
         } else if alert {
-            "roll back: its error is above the level it was released with"
+            "roll back: its error is above the level it was released with".into()
         } else if drift {
-            "retrain: its inputs no longer look like its training data"
+            "retrain: its inputs no longer look like its training data".into()
         } else {
-            "keep"
+            ab_rec.unwrap_or_else(|| "keep".into())
         };
         let _ = writeln!(o, "  recommendation: {rec}");
     }
     o
+}
+
+/// The A/B part of a report: the mode, the shadow comparison (paired outcomes: mean errors,
+/// which model was closer, with a 95 % interval of the candidate's share of the decided
+/// outcomes, a sign test) and the split counts; returns a recommendation when the evidence
+/// is decisive or the comparison is running (`None` without any A/B activity).
+fn ab_report(o: &mut String, a: &DumpSlot, workload: bool) -> Option<String> {
+    let unit = |e: f64| {
+        if workload {
+            format!("{:.2} pp", e / 100.0)
+        } else {
+            format!("{:.1} %", e / 10.0)
+        }
+    };
+    let mode = match a.get("mode") {
+        1 => "shadow",
+        2 => "split",
+        _ => "off",
+    };
+    let has = a.source == "loaded";
+    let (shadowed, paired, routed) = (a.get("shadowed"), a.get("paired"), a.get("routed"));
+    if !has && shadowed + paired + routed + a.get("promotions") + a.get("rollbacks") == 0 {
+        return None;
+    }
+    let _ = writeln!(
+        o,
+        "  A/B: mode {mode}, candidate {}; promotions {}, rollbacks {}",
+        if has {
+            format!("version {}", a.get("candidate_version"))
+        } else {
+            "none (withdrawn or promoted)".into()
+        },
+        a.get("promotions"),
+        a.get("rollbacks")
+    );
+    if routed > 0 {
+        let n = a.get("candidate_outcomes");
+        let _ = writeln!(
+            o,
+            "  A/B split: {routed} predictions answered by the candidate ({} per-mille of the \
+             entities); its outcomes {n}{}",
+            a.get("share_permille"),
+            if n > 0 {
+                format!(
+                    ", mean error {}",
+                    unit(a.get("candidate_errors") as f64 / n as f64)
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    if shadowed == 0 && paired == 0 {
+        return has.then(|| {
+            "keep; A/B: run the candidate in shadow mode for a paired comparison".to_string()
+        });
+    }
+    let (cb, lb) = (a.get("candidate_better"), a.get("live_better"));
+    let decided = cb + lb;
+    let (lo, hi) = wilson(cb, decided);
+    let _ = writeln!(
+        o,
+        "  A/B shadow: {shadowed} predictions by both, agreed on {} ({:.1} %); {paired} paired \
+         outcomes: mean error live {}, candidate {}; candidate closer in {cb}, live in {lb} \
+         (candidate's share {:.1} %, 95 % interval {:.1}-{:.1} %)",
+        a.get("agreed"),
+        100.0 * a.get("agreed") as f64 / shadowed.max(1) as f64,
+        unit(a.get("live_error_sum") as f64 / paired.max(1) as f64),
+        unit(a.get("candidate_error_sum") as f64 / paired.max(1) as f64),
+        100.0 * cb as f64 / decided.max(1) as f64,
+        100.0 * lo,
+        100.0 * hi
+    );
+    let lower_mean = a.get("candidate_error_sum") < a.get("live_error_sum");
+    let verdict = if lo > 0.5 && lower_mean {
+        Some(true)
+    } else if hi < 0.5 {
+        Some(false)
+    } else {
+        None
+    };
+    Some(match (has, verdict) {
+        (true, Some(true)) => "promote (aiml_promote): the candidate was closer in significantly \
+                               more paired outcomes and its mean error is lower"
+            .into(),
+        (true, Some(false)) => "keep the live model; withdraw the candidate \
+                                (aiml_candidate_clear): the live model was closer in \
+                                significantly more paired outcomes"
+            .into(),
+        (true, None) => format!(
+            "keep; A/B undecided after {decided} decided outcomes (the interval holds 50 %): \
+             let the comparison run"
+        ),
+        (false, v) => format!(
+            "keep; the last A/B comparison (its candidate since promoted or withdrawn) {}",
+            match v {
+                Some(true) => "favoured the candidate",
+                Some(false) => "favoured the live model",
+                None => "was undecided",
+            }
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -626,5 +749,59 @@ mod dump_tests {
         // the interval: a proportion's bounds around it
         let (lo, hi) = wilson(30, 100);
         assert!(lo < 0.3 && 0.3 < hi && hi - lo < 0.2);
+    }
+
+    fn ab_line(kind: &str, source: &str, better: (u32, u32), errors: (u32, u32)) -> String {
+        format!(
+            "aiml-dump {{\"v\":1,\"seq\":1,\"kind\":\"{kind}\",\"part\":\"ab\",\
+             \"source\":\"{source}\",\"mode\":1,\"share_permille\":0,\"candidate_version\":4,\
+             \"shadowed\":200,\"agreed\":150,\"routed\":0,\"paired\":100,\
+             \"live_error_sum\":{},\"candidate_error_sum\":{},\"candidate_better\":{},\
+             \"live_better\":{},\"promotions\":0,\"rollbacks\":0}}",
+            errors.0, errors.1, better.0, better.1
+        )
+    }
+
+    /// The A/B part: a decisive shadow comparison recommends promotion (or withdrawal), an
+    /// even one waiting; the health verdict (an alert) comes first.
+    #[test]
+    fn ab_comparisons_are_judged_with_their_interval() {
+        let p = Path::new("dump.txt");
+        let report = |better, errors| {
+            let text = [
+                line(1, "threat", 100, 10, 0, 0),
+                ab_line("threat", "loaded", better, errors),
+            ]
+            .join("\n");
+            let d = read_dump(p, &text).unwrap();
+            assert_eq!((d[1].part.as_str(), d[0].part.as_str()), ("ab", "health"));
+            dump_report(&d)
+        };
+        let r = report((40, 10), (30_000, 12_000));
+        assert!(
+            r.contains("candidate closer in 40, live in 10 (candidate's share 80.0 %"),
+            "{r}"
+        );
+        assert!(r.contains("agreed on 150 (75.0 %)"), "{r}");
+        assert!(
+            r.contains("mean error live 30.0 %, candidate 12.0 %"),
+            "{r}"
+        );
+        assert!(r.contains("recommendation: promote"), "{r}");
+        let r = report((10, 40), (12_000, 30_000));
+        assert!(
+            r.contains("recommendation: keep the live model; withdraw"),
+            "{r}"
+        );
+        let r = report((26, 24), (20_000, 19_000));
+        assert!(r.contains("undecided after 50 decided outcomes"), "{r}");
+        // an alert on the live model outranks the comparison
+        let text = [
+            line(1, "threat", 100, 10, 1, 0),
+            ab_line("threat", "loaded", (40, 10), (30_000, 12_000)),
+        ]
+        .join("\n");
+        let r = dump_report(&read_dump(p, &text).unwrap());
+        assert!(r.contains("recommendation: roll back"), "{r}");
     }
 }
