@@ -2,7 +2,9 @@
 //! through the C ABI (health counters, the drift watch sampling one prediction in 16, and
 //! with `outcome` the outcome report, rolling error and alert check), next to the same
 //! prediction straight from inference-core. Inputs cycle through 256 varied observations.
-//! The built-in models carry monitor sections, so the watch runs in full.
+//! The built-in models carry monitor sections, so the watch runs in full. With `shadow` and
+//! `split` the A/B state is on (a candidate predicting beside the live model, or answering
+//! in its place).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use inference_core::features::failure::{FailureHistory, HealthSample};
@@ -67,6 +69,51 @@ fn workload(c: &mut Criterion) {
             black_box(p.cpu)
         })
     });
+    // A/B: the built-in blob as the candidate, in shadow mode (both models predict, the
+    // outcome scores both) and in split mode (this history's entity routed to the candidate)
+    assert_eq!(
+        // SAFETY: a static blob, its length.
+        unsafe {
+            shim::aiml_set_key(std::ptr::null(), true);
+            let b = inference_core::defaults::WORKLOAD;
+            shim::aiml_candidate_load(shim::AIML_KIND_WORKLOAD, b.as_ptr(), b.len())
+        },
+        shim::AimlStatus::Ok
+    );
+    let w = shim::AIML_KIND_WORKLOAD;
+    assert_eq!(
+        shim::aiml_ab_set(w, shim::AIML_AB_SHADOW_MODE, 0),
+        shim::AimlStatus::Ok
+    );
+    g.bench_function("c_abi_predict_outcome_shadow", |b| {
+        b.iter(|| {
+            k = (k + 1) % samples.len();
+            // SAFETY: as above.
+            unsafe {
+                shim::aiml_workload_push(&mut h, &samples[k]);
+                shim::aiml_workload_predict(&mut h, &mut p);
+                shim::aiml_workload_outcome(&p, samples[(k + 1) % samples.len()].cpu);
+            }
+            black_box(p.shadow_cpu)
+        })
+    });
+    assert_eq!(
+        shim::aiml_ab_set(w, shim::AIML_AB_SPLIT, 1000),
+        shim::AimlStatus::Ok
+    );
+    g.bench_function("c_abi_predict_outcome_split", |b| {
+        b.iter(|| {
+            k = (k + 1) % samples.len();
+            // SAFETY: as above.
+            unsafe {
+                shim::aiml_workload_push(&mut h, &samples[k]);
+                shim::aiml_workload_predict(&mut h, &mut p);
+                shim::aiml_workload_outcome(&p, samples[(k + 1) % samples.len()].cpu);
+            }
+            black_box(p.cpu)
+        })
+    });
+    assert_eq!(shim::aiml_candidate_clear(w), shim::AimlStatus::Ok);
     let core = WorkloadPredictor::new(None);
     let mut ch = inference_core::features::workload::WorkloadHistory::new();
     g.bench_function("core_predict", |b| {
