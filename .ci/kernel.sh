@@ -190,6 +190,10 @@ AIML_SHIM_SLOT_BYTES=0 cargo build -q --release -p kernel-shim --target thumbv7e
   --target-dir "$ROOT/target/thumb-noload"
 "$LLD" -flavor gnu --gc-sections --entry aiml_init "${undef[@]}" -o "$OUT/thumb-noload.elf" \
   "$ROOT/target/thumb-noload/thumbv7em-none-eabi/release/libkernel_shim.a"
+AIML_SHIM_CANDIDATE_BYTES=0 cargo build -q --release -p kernel-shim --target thumbv7em-none-eabi \
+  --target-dir "$ROOT/target/thumb-noab"
+"$LLD" -flavor gnu --gc-sections --entry aiml_init "${undef[@]}" -o "$OUT/thumb-noab.elf" \
+  "$ROOT/target/thumb-noab/thumbv7em-none-eabi/release/libkernel_shim.a"
 sizes() {
   readelf -SW "$1" | python3 -c '
 import re, sys
@@ -205,6 +209,7 @@ for line in sys.stdin:
 print(f"  {sys.argv[1]}: .text {text} B + .rodata {ro} B = {(text + ro) / 1024:.1f} KiB flash; "
       f".data+.bss {ram} B = {ram / 1024:.1f} KiB RAM")' "$2"
 }
-sizes "$OUT/thumb.elf" "loading enabled (2 x 5120-byte buffers per slot)"
+sizes "$OUT/thumb.elf" "loading enabled (2 x 5120-byte buffers per slot and per candidate)"
+sizes "$OUT/thumb-noab.elf" "loading enabled, no candidates (AIML_SHIM_CANDIDATE_BYTES=0)"
 sizes "$OUT/thumb-noload.elf" "defaults only (AIML_SHIM_SLOT_BYTES=0)"
 echo "== kernel-shim: all checks passed"

@@ -61,6 +61,7 @@ pub(crate) const SLOT_BYTES: usize = parse_usize(option_env!("AIML_SHIM_SLOT_BYT
 /// Bytes of each of the two blob buffers of a candidate slot (A/B testing, [`crate::ab`]).
 /// Set at build time with `AIML_SHIM_CANDIDATE_BYTES`; default [`SLOT_BYTES`]. 0 builds a
 /// shim without room for candidates (`aiml_candidate_load` answers `TooLarge`).
+#[cfg_attr(aiml_no_candidates, allow(dead_code))]
 pub(crate) const CANDIDATE_BYTES: usize =
     parse_usize(option_env!("AIML_SHIM_CANDIDATE_BYTES"), SLOT_BYTES);
 

@@ -1,7 +1,8 @@
 //! A/B testing in place: a candidate model beside each live one.
 //!
 //! Each model kind has, beside its live slot, a candidate slot (the same double-buffered
-//! [`Slot`], with [`CANDIDATE_BYTES`] buffers) and a mode:
+//! [`Slot`], with `AIML_SHIM_CANDIDATE_BYTES` buffers; a build where that is 0 has no
+//! candidate storage at all, [`Candidate`]) and a mode:
 //!
 //! - **off**: the candidate, if any, is not consulted;
 //! - **shadow**: every prediction runs the live model, which answers, and then the candidate
@@ -34,9 +35,20 @@ use core::sync::atomic::{AtomicU32, AtomicU8, Ordering::SeqCst};
 
 use inference_core::{ModelSource, Predictor};
 
-use crate::slot::{Slot, CANDIDATE_BYTES};
+use crate::slot::Slot;
 use crate::status::AimlStatus;
 use crate::sync::{add, inc};
+
+#[cfg(aiml_no_candidates)]
+mod none;
+
+/// The candidate slot of a kind: a double-buffered slot like the live one, or, in a build
+/// without room for candidates, a stand-in that has none (`none.rs`).
+#[cfg(not(aiml_no_candidates))]
+pub type Candidate<P> = Slot<P, { crate::slot::CANDIDATE_BYTES }>;
+/// The candidate slot of a kind (this build has no room for candidates: `none.rs`).
+#[cfg(aiml_no_candidates)]
+pub type Candidate<P> = none::NoCandidate<P>;
 
 /// Mode: the candidate is not consulted.
 pub const MODE_OFF: u8 = 0;
@@ -192,7 +204,7 @@ pub struct AimlAb {
 /// The candidate slot, mode and counters of one model kind (see the module docs).
 pub struct Ab<P> {
     /// The candidate model; its health counts its own predictions and outcomes.
-    pub candidate: Slot<P, CANDIDATE_BYTES>,
+    pub candidate: Candidate<P>,
     mode: AtomicU8,
     share: AtomicU32,
     counters: Counters,
@@ -208,7 +220,7 @@ impl<P: Predictor<'static>> Ab<P> {
     /// No candidate, mode off.
     pub const fn new() -> Self {
         Ab {
-            candidate: Slot::new(),
+            candidate: Candidate::new(),
             mode: AtomicU8::new(MODE_OFF),
             share: AtomicU32::new(0),
             counters: Counters::new(),
