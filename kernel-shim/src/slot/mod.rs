@@ -85,7 +85,7 @@ const fn parse_usize(s: Option<&str>, default: usize) -> usize {
 }
 
 /// A double-buffered model slot (see the module docs) whose blob buffers hold `N` bytes each
-/// (a live slot [`SLOT_BYTES`], a candidate [`CANDIDATE_BYTES`]).
+/// (a live slot `AIML_SHIM_SLOT_BYTES`, a candidate `AIML_SHIM_CANDIDATE_BYTES`).
 pub struct Slot<P, const N: usize = SLOT_BYTES> {
     /// Active buffer, writer flag, reader counts.
     switch: Switch,
