@@ -305,6 +305,137 @@ pub fn dense_i8_i32(layer: &DenseLayer<'_>, x: &[i16], y: &mut [i32]) {
     }
 }
 
+/// Rows per 64-bit word of a prepared layer ([`prepare_swar`]).
+pub const SWAR_LANES: usize = 3;
+/// Bits per lane: a lane holds a sum of at most [`MAX_WIDTH`](crate::blob::MAX_WIDTH) = 64
+/// products of a weight in `-127..=127` and a code in `-128..=127`, at most
+/// `64 · 127 · 128 = 1 040 384 < 2^20` in magnitude, so 21 signed bits never overflow and
+/// the top lane has 22.
+const SWAR_BITS: u32 = 21;
+
+/// 64-bit words a layer takes in the prepared (SWAR) layout: `ceil(n_out / 3) · n_in`.
+pub fn swar_words(layer: &DenseLayer<'_>) -> usize {
+    layer.outputs().div_ceil(SWAR_LANES) * layer.inputs()
+}
+
+/// Writes `layer`'s weights in the prepared layout into `out`: for each group of three rows
+/// `3g, 3g+1, 3g+2` and each input `i`, the word `w[3g][i] + w[3g+1][i]·2^21 + w[3g+2][i]·2^42`
+/// (a signed combination, two's complement). One 64-bit multiply of such a word by an input
+/// code then makes three products at once, and a sum of them stays exact lane by lane (see
+/// `SWAR_BITS`). Returns the words written, or `None` (nothing to use) if `out` is too short,
+/// the layer is wider than 64 inputs, or a weight is -128 (outside the range the lanes are
+/// sized for; the trainer's symmetric quantization never writes it).
+pub fn prepare_swar(layer: &DenseLayer<'_>, out: &mut [i64]) -> Option<usize> {
+    let (n_in, n_out) = (layer.inputs(), layer.outputs());
+    let words = swar_words(layer);
+    if n_in > crate::blob::MAX_WIDTH || out.len() < words {
+        return None;
+    }
+    let w = layer.weights();
+    for (g, group) in out
+        .chunks_exact_mut(n_in)
+        .take(words / n_in.max(1))
+        .enumerate()
+    {
+        for (i, word) in group.iter_mut().enumerate() {
+            let mut v = 0i64;
+            for k in 0..SWAR_LANES {
+                let o = g * SWAR_LANES + k;
+                if o >= n_out {
+                    break;
+                }
+                let q = *w.get(o * n_in + i)? as i8;
+                if q == i8::MIN {
+                    return None;
+                }
+                v = v.wrapping_add((q as i64) << (SWAR_BITS * k as u32));
+            }
+            *word = v;
+        }
+    }
+    Some(words)
+}
+
+/// `Σ_i w[o][i] · x[i]` for every row `o` of a prepared layer, three rows per multiply; `f`
+/// receives each row's index and sum, in order. Bit-identical to [`dot_i8_i32`] row by row
+/// (the lanes cannot overflow, see `SWAR_BITS`). Plain 64-bit integer arithmetic: the
+/// kernel-safe path (no SIMD or FPU state), about a third of the scalar loop's work.
+#[inline(always)]
+fn swar_rows(n_in: usize, n_out: usize, prep: &[i64], x: &[i16], mut f: impl FnMut(usize, i32)) {
+    let x = x.get(..n_in).unwrap_or(x);
+    for (g, group) in prep.chunks_exact(n_in.max(1)).enumerate() {
+        let mut acc = 0i64;
+        for (&word, &xi) in group.iter().zip(x) {
+            acc = acc.wrapping_add(word.wrapping_mul(xi as i64));
+        }
+        // peel the lanes off from the bottom: each is a signed 21-bit value
+        let mut rest = acc;
+        for k in 0..SWAR_LANES {
+            let o = g * SWAR_LANES + k;
+            if o >= n_out {
+                break;
+            }
+            let lane = if k + 1 < SWAR_LANES {
+                (rest << (64 - SWAR_BITS)) >> (64 - SWAR_BITS)
+            } else {
+                rest
+            };
+            f(o, lane as i32);
+            rest = (rest - lane) >> SWAR_BITS;
+        }
+    }
+}
+
+/// [`dense_i8_i8`] on a prepared layer (`prep` from [`prepare_swar`] for this layer):
+/// identical outputs.
+pub fn dense_i8_i8_swar(layer: &DenseLayer<'_>, prep: &[i64], x: &[i16], y: &mut [i16]) {
+    let zp = layer.output_zero_point as i32;
+    let lo = match layer.activation {
+        Activation::Relu => zp,
+        Activation::Linear => -128,
+    };
+    let n_out = layer.outputs().min(y.len());
+    let (bias, mult, shifts) = (layer.biases(), layer.multipliers(), layer.shifts());
+    swar_rows(layer.inputs(), n_out, prep, x, |o, dot| {
+        let (Some(b), Some(m), Some(&s), Some(out)) = (
+            le_i32(bias, o),
+            le_i32(mult, o),
+            shifts.get(o),
+            y.get_mut(o),
+        ) else {
+            return;
+        };
+        let rq = Requant {
+            multiplier: m,
+            shift: s as i8,
+        };
+        *out = rq.apply_clamped(b.wrapping_add(dot), zp, lo, 127) as i16;
+    });
+}
+
+/// [`dense_i8_i32`] on a prepared layer: identical outputs.
+pub fn dense_i8_i32_swar(layer: &DenseLayer<'_>, prep: &[i64], x: &[i16], y: &mut [i32]) {
+    let n_out = layer.outputs().min(y.len());
+    let (bias, mult, shifts) = (layer.biases(), layer.multipliers(), layer.shifts());
+    let relu = matches!(layer.activation, Activation::Relu);
+    swar_rows(layer.inputs(), n_out, prep, x, |o, dot| {
+        let (Some(b), Some(m), Some(&s), Some(out)) = (
+            le_i32(bias, o),
+            le_i32(mult, o),
+            shifts.get(o),
+            y.get_mut(o),
+        ) else {
+            return;
+        };
+        let v = Requant {
+            multiplier: m,
+            shift: s as i8,
+        }
+        .apply_valid(b.wrapping_add(dot));
+        *out = if relu && v < 0 { 0 } else { v };
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +553,70 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The prepared (SWAR) kernels give the plain kernels' outputs exactly, on random layers
+    /// of every width up to 64 and on the extremes the lanes are sized for.
+    #[test]
+    fn swar_matches_the_plain_kernels() {
+        let mut rng = crate::test_rng::Rng(0x5A17);
+        let mut data = [0u8; 64 * 64 + 9 * 64 + 3];
+        let mut prep = [0i64; 22 * 64];
+        for case in 0..400 {
+            let n_in = 1 + rng.below(64);
+            let n_out = 1 + rng.below(64);
+            let extreme = case % 5 == 0;
+            for b in data.iter_mut().take(n_in * n_out) {
+                *b = if extreme {
+                    [127i8, -127][rng.below(2)] as u8
+                } else {
+                    (rng.below(255) as i32 - 127) as i8 as u8
+                };
+            }
+            let bias_at = n_in * n_out + 1;
+            let mult_at = bias_at + 4 * n_out + 1;
+            let shift_at = mult_at + 4 * n_out + 1;
+            for o in 0..n_out {
+                let b = (rng.next() as i32) >> 12;
+                let m = (1i32 << 30) + (rng.next() as i32 & 0x3fff_ffff);
+                data[bias_at + 4 * o..bias_at + 4 * o + 4].copy_from_slice(&b.to_le_bytes());
+                data[mult_at + 4 * o..mult_at + 4 * o + 4].copy_from_slice(&m.to_le_bytes());
+                data[shift_at + o] = (rng.below(12) as i8 - 10) as u8;
+            }
+            let act = [Activation::Relu, Activation::Linear][case % 2];
+            let zp = (rng.below(256) as i32 - 128) as i8;
+            let layer =
+                DenseLayer::new(&data, n_in, n_out, bias_at, mult_at, shift_at, act, zp).unwrap();
+            let mut x = [0i16; 64];
+            for v in x.iter_mut().take(n_in) {
+                *v = if extreme {
+                    [-128i16, 127][rng.below(2)]
+                } else {
+                    rng.below(256) as i16 - 128
+                };
+            }
+            let words = prepare_swar(&layer, &mut prep).unwrap();
+            assert_eq!(words, swar_words(&layer));
+            let (mut a, mut b) = ([0i16; 64], [0i16; 64]);
+            dense_i8_i8(&layer, &x, &mut a);
+            dense_i8_i8_swar(&layer, &prep[..words], &x, &mut b);
+            assert_eq!(a, b, "case {case}: {n_in} -> {n_out}");
+            let (mut a, mut b) = ([0i32; 64], [0i32; 64]);
+            dense_i8_i32(&layer, &x, &mut a);
+            dense_i8_i32_swar(&layer, &prep[..words], &x, &mut b);
+            assert_eq!(a, b, "case {case}: {n_in} -> {n_out}");
+        }
+        // a weight of -128, or too little room, is refused: the plain kernel stays in use
+        let w: [u8; 6] = [1, (-2i8) as u8, 3, (-128i8) as u8, 127, 0];
+        let bias = bytes_i32(&[10, -5]);
+        let mult = bytes_i32(&[1 << 30, 1 << 30]);
+        let data = region(&w, &bias[..8], &mult[..8], &[0, 0]);
+        let layer = layer_over(&data, 3, 2, Activation::Linear, 3);
+        assert_eq!(prepare_swar(&layer, &mut prep), None);
+        let data = region(&[1, 2, 3, 4, 5, 6], &bias[..8], &mult[..8], &[0, 0]);
+        let layer = layer_over(&data, 3, 2, Activation::Linear, 3);
+        assert_eq!(prepare_swar(&layer, &mut prep[..2]), None);
+        assert_eq!(prepare_swar(&layer, &mut prep[..3]), Some(3));
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub mod signature;
 #[cfg(test)]
 mod test_rng;
 
-pub use blob::{Checked, Model};
+pub use blob::{Checked, Model, Prepared};
 pub use error::LoadError;
 pub use predictors::{
     FailurePredictor, MemoryPredictor, ModelSource, Predictor, ThreatDetector, WorkloadPredictor,

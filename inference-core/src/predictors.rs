@@ -8,7 +8,7 @@
 
 use core::mem::MaybeUninit;
 
-use crate::blob::{Checked, Model};
+use crate::blob::{Checked, Model, Prepared};
 use crate::error::LoadError;
 use crate::features::failure::{self, FailureHistory, FailureType};
 use crate::features::memory::{self, AccessKind, MemoryHistory};
@@ -74,6 +74,13 @@ pub trait Predictor<'a>: Sized {
 
     /// The model in use, if any.
     fn model(&self) -> Option<&Model<'a>>;
+
+    /// Prepares the model's weights in `buf` ([`Model::prepare`]: three rows per 64-bit
+    /// multiply, for targets without SIMD such as a kernel) and predicts with them from now
+    /// on, with identical results. Returns whether it did: `false` (the blob's weights then
+    /// serve) when there is no model, `buf` is too short ([`Model::prepared_words`]) or a
+    /// layer cannot be prepared. Loading another model drops the preparation.
+    fn prepare(&mut self, buf: &'a mut [i64]) -> bool;
 }
 
 /// A model plus where it came from; what each of the four predictors holds.
@@ -81,6 +88,8 @@ pub trait Predictor<'a>: Sized {
 struct ModelCell<'a> {
     model: Option<Model<'a>>,
     source: ModelSource,
+    /// The model's weights in the prepared layout, when the caller gave room for them.
+    prepared: Option<Prepared<'a>>,
 }
 
 impl<'a> ModelCell<'a> {
@@ -90,6 +99,7 @@ impl<'a> ModelCell<'a> {
         source: ModelSource::None {
             refused: LoadError::NoKey,
         },
+        prepared: None,
     };
 
     fn load(kind: ModelKind, blob: Option<Result<Checked<'a>, LoadError>>) -> ModelCell<'a> {
@@ -100,6 +110,7 @@ impl<'a> ModelCell<'a> {
 
     /// The model of a checked blob, else the built-in one, decoded in place.
     fn fill(&mut self, kind: ModelKind, blob: Option<Result<Checked<'a>, LoadError>>) {
+        self.prepared = None;
         let refused = match blob {
             None => None,
             Some(Err(e)) => Some(e),
@@ -126,9 +137,16 @@ impl<'a> ModelCell<'a> {
     }
 
     fn infer(&self, features: &[i32], out: &mut [i32]) {
-        if let Some(m) = &self.model {
-            m.infer(features, out);
-        }
+        match (&self.model, &self.prepared) {
+            (Some(m), Some(p)) => m.infer_prepared(p, features, out),
+            (Some(m), None) => m.infer(features, out),
+            (None, _) => 0,
+        };
+    }
+
+    fn prepare(&mut self, buf: &'a mut [i64]) -> bool {
+        self.prepared = self.model.as_ref().and_then(|m| m.prepare(buf));
+        self.prepared.is_some()
     }
 
     fn threshold(&self, fallback: u16) -> u16 {
@@ -165,6 +183,9 @@ macro_rules! cell_predictor {
             }
             fn model(&self) -> Option<&Model<'a>> {
                 self.cell.model.as_ref()
+            }
+            fn prepare(&mut self, buf: &'a mut [i64]) -> bool {
+                self.cell.prepare(buf)
             }
         }
     };

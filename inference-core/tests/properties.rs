@@ -272,6 +272,47 @@ fn workload_default_model_tracks_a_steady_load() {
     assert_eq!(p.gpu, None);
 }
 
+/// Every built-in model predicts the same with its weights prepared (three rows per 64-bit
+/// multiply) as with the blob's, on random and extreme features.
+#[test]
+fn prepared_weights_give_identical_predictions() {
+    use inference_core::{FailurePredictor, MemoryPredictor, Predictor, ThreatDetector};
+    fn check<P: Predictor<'static>>(n: usize) {
+        let plain = P::load(None, &inference_core::signature::Policy::OPEN);
+        let mut prepared = P::load(None, &inference_core::signature::Policy::OPEN);
+        let m = plain.model().unwrap();
+        let words = m.prepared_words();
+        let mut buf = vec![0i64; words];
+        let short: &'static mut [i64] = Box::leak(vec![0i64; words - 1].into_boxed_slice());
+        assert!(!prepared.prepare(short));
+        assert!(prepared.prepare(Box::leak(vec![0i64; words].into_boxed_slice())));
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for case in 0..500 {
+            let f: Vec<i32> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    match case % 4 {
+                        0 => [i32::MIN, i32::MAX, 0, -1][(x % 4) as usize],
+                        _ => (x as i32) >> (x % 31),
+                    }
+                })
+                .collect();
+            let (mut a, mut b) = ([0i32; 16], [0i32; 16]);
+            plain.model().unwrap().infer(&f, &mut a);
+            let pm = prepared.model().unwrap();
+            let p = pm.prepare(&mut buf).unwrap();
+            pm.infer_prepared(&p, &f, &mut b);
+            assert_eq!(a, b, "{:?} case {case}", P::KIND);
+        }
+    }
+    check::<WorkloadPredictor>(inference_core::features::workload::N_FEATURES);
+    check::<ThreatDetector>(inference_core::features::threat::N_FEATURES);
+    check::<FailurePredictor>(inference_core::features::failure::N_FEATURES);
+    check::<MemoryPredictor>(inference_core::features::memory::N_FEATURES);
+}
+
 /// A shadow prediction has a do-no-harm record of its own: it answers exactly what the same
 /// model would answer in the live place on the same series, and never touches the live
 /// model's record (whose answers therefore do not depend on whether a shadow runs).

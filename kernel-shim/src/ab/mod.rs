@@ -242,7 +242,9 @@ impl<P: Predictor<'static>> Ab<P> {
     }
 
     /// Runs one prediction: `run(model, role)` on the live model (or, for an entity routed to
-    /// it in split mode, on the candidate) and, in shadow mode, on the candidate as a shadow.
+    /// it in split mode, on the candidate) and, in shadow mode, first on the candidate as a
+    /// shadow (so a shadow sees the history as the answer does, before the answer records in
+    /// it).
     /// A routed entity whose candidate has just been withdrawn is answered by the live model.
     #[inline(always)]
     pub fn answer<R: Agree>(
@@ -262,14 +264,16 @@ impl<P: Predictor<'static>> Ab<P> {
                 });
             }
         }
+        // the shadow first: it then reads exactly what the answer will, before the answer
+        // records anything in the history
+        let shadow = match mode {
+            MODE_SHADOW => self.candidate.read(|p| run(p, Role::Shadow)).ok(),
+            _ => None,
+        };
         let answer = live.read_or_default(|p| run(p, Role::Answer))?;
-        let mut shadow = None;
-        if mode == MODE_SHADOW {
-            shadow = self.candidate.read(|p| run(p, Role::Shadow)).ok();
-            if let Some(s) = &shadow {
-                self.candidate.health.record(true, None);
-                self.counters.shadowed(answer.agrees(s));
-            }
+        if let Some(s) = &shadow {
+            self.candidate.health.record(true, None);
+            self.counters.shadowed(answer.agrees(s));
         }
         Ok(Answer {
             answer,

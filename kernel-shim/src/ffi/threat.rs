@@ -2,7 +2,6 @@
 
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::predictors::ThreatAssessment;
-use inference_core::ThreatDetector;
 
 use super::{
     ab_flags, binary_outcome, put_answer, status, take, timed, FromAnswer, THREAT, THREAT_AB,
@@ -159,19 +158,15 @@ unsafe fn assess(
     // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
     let hist = unsafe { history::get_mut(h) }?;
     let win = ProcessWindow::from(w);
-    // both models read the features from before the answer's verdict is recorded; a
-    // shadow's verdict is not recorded (the process's verdict history is the answering one's)
-    let f = hist.features(&win);
-    THREAT.sample(|| f);
+    THREAT.sample(|| hist.features(&win));
+    // a shadow's verdict is not recorded (the process's verdict history is the answering
+    // model's); the shadow runs first, so both read the history before the verdict
     let a = THREAT_AB.answer(
         &THREAT,
         || entity,
-        |d, role| {
-            let a = d.assess_features(&f);
-            if role == Role::Answer {
-                ThreatDetector::record(hist, &a, &win);
-            }
-            a
+        |d, role| match role {
+            Role::Answer => d.assess(hist, &win),
+            Role::Shadow => d.assess_features(&hist.features(&win)),
         },
     )?;
     // SAFETY: forwarded contract.

@@ -58,6 +58,30 @@ pub const FALLBACK_PREVIOUS: u8 = 2;
 /// answers `TooLarge`).
 pub(crate) const SLOT_BYTES: usize = parse_usize(option_env!("AIML_SHIM_SLOT_BYTES"), 5120);
 
+/// 64-bit words of each of the two prepared-weight buffers of a slot: the model's weights in
+/// the layout of `inference_core::Model::prepare` (three rows per 64-bit multiply), made at
+/// each install, used by every prediction. Set with `AIML_SHIM_PREPARED_WORDS`; default 1152
+/// (9 KiB: the largest built-in model, the workload model, needs 1136) on 64-bit targets whose
+/// dot product is scalar (a kernel: x86-64 without SSE, or AArch64), 0 elsewhere (x86-64 user
+/// space has SSE2, 32-bit firmware keeps its RAM). A model that does not fit runs on the blob's
+/// weights, with the same results.
+pub(crate) const PREPARED_WORDS: usize = parse_usize(
+    option_env!("AIML_SHIM_PREPARED_WORDS"),
+    DEFAULT_PREPARED_WORDS,
+);
+
+/// Whether installs prepare weights (a build with room for them).
+const PREPARE: bool = PREPARED_WORDS != 0;
+
+const DEFAULT_PREPARED_WORDS: usize = if cfg!(all(
+    target_pointer_width = "64",
+    not(all(target_arch = "x86_64", target_feature = "sse2"))
+)) {
+    1152
+} else {
+    0
+};
+
 /// Bytes of each of the two blob buffers of a candidate slot (A/B testing, [`crate::ab`]).
 /// Set at build time with `AIML_SHIM_CANDIDATE_BYTES`; default [`SLOT_BYTES`]. 0 builds a
 /// shim without room for candidates (`aiml_candidate_load` answers `TooLarge`).
@@ -76,7 +100,7 @@ const fn parse_usize(s: Option<&str>, default: usize) -> usize {
     while i < b.len() {
         assert!(
             b[i].is_ascii_digit(),
-            "AIML_SHIM_SLOT_BYTES and AIML_SHIM_CANDIDATE_BYTES must be decimal"
+            "AIML_SHIM_SLOT_BYTES, AIML_SHIM_CANDIDATE_BYTES and AIML_SHIM_PREPARED_WORDS must be decimal"
         );
         v = v * 10 + (b[i] - b'0') as usize;
         i += 1;
@@ -109,6 +133,8 @@ pub struct Slot<P, const N: usize = SLOT_BYTES> {
     pub health: Health,
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
     blobs: [UnsafeCell<[u8; N]>; 2],
+    /// Each predictor's weights in the prepared layout ([`PREPARED_WORDS`]).
+    prepared: [UnsafeCell<[i64; PREPARED_WORDS]>; 2],
 }
 
 // SAFETY: the buffers are only written by the single writer holding `writer`, and only while
@@ -145,6 +171,10 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
                 UnsafeCell::new(MaybeUninit::uninit()),
             ],
             blobs: [UnsafeCell::new([0; N]), UnsafeCell::new([0; N])],
+            prepared: [
+                UnsafeCell::new([0; PREPARED_WORDS]),
+                UnsafeCell::new([0; PREPARED_WORDS]),
+            ],
         }
     }
 
@@ -477,6 +507,18 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         // have no destructor, so overwriting drops nothing. Built in place: a predictor is
         // half a KiB, too much to build on a kernel stack and copy.
         let p = P::load_checked_in(unsafe { &mut *self.predictors[spare].get() }, checked);
+        if PREPARE {
+            // SAFETY: the spare buffer's prepared words are ours alone until `publish`, like its
+            // predictor; the slot is a static (as for the blob buffers), so they live as long
+            // as the predictor that borrows them.
+            let words = unsafe {
+                core::slice::from_raw_parts_mut(
+                    self.prepared[spare].get() as *mut i64,
+                    PREPARED_WORDS,
+                )
+            };
+            prepare(p, words);
+        }
         if given {
             match p.source() {
                 ModelSource::Loaded { version } => {
@@ -520,6 +562,13 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         // SAFETY: forwarded contract.
         unsafe { self.write(Some((ptr, len)), false, force) }
     }
+}
+
+/// Prepares a freshly built predictor's weights, out of line: its frame does not add to the
+/// load's.
+#[inline(never)]
+fn prepare<P: Predictor<'static>>(p: &mut P, words: &'static mut [i64]) {
+    p.prepare(words);
 }
 
 /// An alert's levels, copied out of the model's monitor section.
