@@ -3,6 +3,9 @@
 //! - `from_features`: a prediction from a ready feature vector (quantize, layers, head).
 //! - `from_raw`: push one raw observation into the history, extract features, predict.
 //!
+//! Every input cycles through a fixed set of varied observations (256 feature vectors, or a
+//! varied stream): a constant input would let branch prediction and caches flatter the code.
+//!
 //! `Throughput::Elements` is the model's multiply-accumulates per prediction, so criterion's
 //! element rate reads as MAC/s.
 
@@ -16,16 +19,54 @@ use inference_core::{
 };
 use std::hint::black_box;
 
+/// 256 workload feature vectors of one varied series (a daily swing, noise, bursts; memory
+/// and GPU observed), one per five-minute step.
+fn workload_features() -> Vec<[i32; inference_core::features::workload::N_FEATURES]> {
+    let mut h = aios_benches::workload_history();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..256u64)
+        .map(|k| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let base = 3000.0 + 2000.0 * (k as f64 / 40.0).sin();
+            let burst = if x.is_multiple_of(23) { 4000.0 } else { 0.0 };
+            h.push(WorkloadSample {
+                cpu: (base + (x % 800) as f64 + burst).clamp(0.0, 10_000.0) as u16,
+                mem: Some((4000 + (x >> 20) % 1500) as u16),
+                gpu: Some(((x >> 40) % 10_000) as u16),
+                unix_s: 1_700_003_300 + 300 * k,
+            });
+            h.features()
+        })
+        .collect()
+}
+
 fn workload(c: &mut Criterion) {
     let p = WorkloadPredictor::new(None);
     let mut h = aios_benches::workload_history();
-    let f = h.features();
+    let feats = workload_features();
     let mut g = c.benchmark_group("workload");
     g.throughput(Throughput::Elements(
         p.model().map_or(0, |m| m.macs()) as u64
     ));
+    let mut i = 0usize;
     g.bench_function("from_features", |b| {
-        b.iter(|| p.predict_features(black_box(&f)))
+        b.iter(|| {
+            i = (i + 1) % feats.len();
+            p.predict_features(black_box(&feats[i]))
+        })
+    });
+    // the kernel path's prepared weights (three rows per 64-bit multiply), here beside the
+    // SSE2 kernel of a user-space build
+    let mut prepared = WorkloadPredictor::new(None);
+    let words = p.model().map_or(0, |m| m.prepared_words());
+    assert!(prepared.prepare(Box::leak(vec![0i64; words].into_boxed_slice())));
+    g.bench_function("from_features_prepared", |b| {
+        b.iter(|| {
+            i = (i + 1) % feats.len();
+            prepared.predict_features(black_box(&feats[i]))
+        })
     });
     let mut k = 0u64;
     g.bench_function("from_raw", |b| {
@@ -140,13 +181,31 @@ fn failure(c: &mut Criterion) {
         });
     }
     h.record_failure(100);
-    let f = h.features();
+    // 256 feature vectors of a component whose health wanders, dips and fails now and then
+    let mut fh = h.clone();
+    let feats: Vec<_> = (0..256u64)
+        .map(|k| {
+            let dip = if k % 37 < 5 { 400 } else { 0 };
+            fh.push(HealthSample {
+                health: (1000 - (k * 7919 % 300) - dip) as u16,
+                unix_s: 60 * (25 + k),
+            });
+            if k % 61 == 60 {
+                fh.record_failure(60 * (25 + k) + 30);
+            }
+            fh.features()
+        })
+        .collect();
     let mut g = c.benchmark_group("failure");
     g.throughput(Throughput::Elements(
         p.model().map_or(0, |m| m.macs()) as u64
     ));
+    let mut i = 0usize;
     g.bench_function("from_features", |b| {
-        b.iter(|| p.predict_features(black_box(&f)))
+        b.iter(|| {
+            i = (i + 1) % feats.len();
+            p.predict_features(black_box(&feats[i]))
+        })
     });
     let mut k = 25u64;
     g.bench_function("from_raw", |b| {

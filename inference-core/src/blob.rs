@@ -26,9 +26,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crc::crc32;
+#[cfg(target_pointer_width = "64")]
+use crate::dense::prepare_swar;
 use crate::dense::{
-    dense_i8_i32, dense_i8_i32_swar, dense_i8_i8, dense_i8_i8_swar, le_i32, prepare_swar,
-    swar_words, Activation, DenseLayer,
+    dense_i8_i32, dense_i8_i32_swar, dense_i8_i8, dense_i8_i8_swar, le_i32, swar_words, Activation,
+    DenseLayer,
 };
 use crate::quant::Requant;
 use crate::signature::{self, Policy};
@@ -195,19 +197,36 @@ pub struct Model<'a> {
 
 /// A model's weights in the prepared (SWAR) layout, made by [`Model::prepare`] in a buffer
 /// the caller owns: per layer, three rows per 64-bit word (`dense::prepare_swar`).
+///
+/// Only 64-bit targets prepare: there a 64-bit multiply is one instruction. On 32-bit
+/// targets (firmware) this type is empty, [`Model::prepare`] answers `None`, and the
+/// prepared kernels are not linked.
 #[derive(Debug, Clone, Copy)]
 pub struct Prepared<'p> {
+    #[cfg(target_pointer_width = "64")]
     words: &'p [i64],
     /// Where each layer's words start in `words`.
+    #[cfg(target_pointer_width = "64")]
     starts: [u16; MAX_LAYERS],
+    #[cfg(not(target_pointer_width = "64"))]
+    none: core::marker::PhantomData<&'p [i64]>,
 }
 
 impl<'p> Prepared<'p> {
     /// Layer `i`'s words (`layer` gives their number).
+    #[cfg(target_pointer_width = "64")]
     #[inline(always)]
     fn layer(&self, i: usize, layer: &DenseLayer<'_>) -> Option<&'p [i64]> {
         let start = *self.starts.get(i)? as usize;
         self.words.get(start..start + swar_words(layer))
+    }
+
+    /// Nothing is prepared on 32-bit targets.
+    #[cfg(not(target_pointer_width = "64"))]
+    #[inline(always)]
+    fn layer(&self, _i: usize, _layer: &DenseLayer<'_>) -> Option<&'p [i64]> {
+        let _ = self.none;
+        None
     }
 }
 
@@ -586,8 +605,10 @@ impl<'a> Model<'a> {
     }
 
     /// Prepares this model's weights for [`Model::infer_prepared`] in `buf` (made once, at
-    /// load time; no heap): [`Model::prepared_words`] words. `None` if `buf` is too short or
-    /// a layer cannot be prepared (a weight of -128); the plain [`Model::infer`] then serves.
+    /// load time; no heap): [`Model::prepared_words`] words. `None` if `buf` is too short, a
+    /// layer cannot be prepared (a weight of -128) or the target is 32-bit; the plain
+    /// [`Model::infer`] then serves.
+    #[cfg(target_pointer_width = "64")]
     pub fn prepare<'p>(&self, buf: &'p mut [i64]) -> Option<Prepared<'p>> {
         let mut starts = [0u16; MAX_LAYERS];
         let mut at = 0usize;
@@ -599,6 +620,13 @@ impl<'a> Model<'a> {
             words: buf.get(..at)?,
             starts,
         })
+    }
+
+    /// [`Model::prepare`] on a 32-bit target: `None` (the plain kernels serve).
+    #[cfg(not(target_pointer_width = "64"))]
+    pub fn prepare<'p>(&self, buf: &'p mut [i64]) -> Option<Prepared<'p>> {
+        let _ = buf;
+        None
     }
 
     /// Words [`Model::prepare`] needs.
