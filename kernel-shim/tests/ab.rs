@@ -136,9 +136,10 @@ fn shadow_split_promote_and_rollback() {
 
     // a history that is not one cannot take an entity
     let mut junk = [0u64; 4];
-    // SAFETY: 32 writable bytes.
-    assert_eq!(
-        unsafe { aiml_history_set_entity(junk.as_mut_ptr() as *mut core::ffi::c_void, 1) },
-        AimlStatus::NotInitialized
-    );
+    let status = {
+        let ptr = junk.as_mut_ptr() as *mut core::ffi::c_void;
+        // SAFETY: 32 writable bytes.
+        unsafe { aiml_history_set_entity(ptr, 1) }
+    };
+    assert_eq!(status, AimlStatus::NotInitialized);
 }
