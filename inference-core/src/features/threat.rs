@@ -126,13 +126,30 @@ const MIX: u32 = 0xC2B2_AE3D;
 
 /// Integer square root (floor) of `v < 2^20`: ten fixed steps without data-dependent
 /// branches (a binary search mispredicts about half its steps, which cost more than the math).
-#[inline]
+/// The reference of [`isqrt4`], which the features use.
+#[cfg(test)]
 fn isqrt(v: u32) -> u32 {
     let mut r = 0u32;
     let mut bit = 1u32 << 9;
     while bit != 0 {
         let t = r | bit;
         r |= bit * (t * t <= v) as u32;
+        bit >>= 1;
+    }
+    r
+}
+
+/// `isqrt` of four values in lockstep (the same ten steps; the four chains are
+/// independent, so a processor runs them side by side).
+#[inline]
+fn isqrt4(v: [u32; 4]) -> [u32; 4] {
+    let mut r = [0u32; 4];
+    let mut bit = 1u32 << 9;
+    while bit != 0 {
+        for (r, &v) in r.iter_mut().zip(&v) {
+            let t = *r | bit;
+            *r |= bit * (t * t <= v) as u32;
+        }
         bit >>= 1;
     }
     r
@@ -176,9 +193,17 @@ impl CallSequence {
     fn shares(&self, out: &mut [i32]) {
         const SHIFT: u32 = 20;
         let scale = (1_000_000u64 << SHIFT) / self.triples.max(1) as u64;
-        for (d, &c) in out.iter_mut().zip(&self.trigrams) {
-            let share = ((c as u64 * scale) >> SHIFT).min(1_000_000) as u32;
-            *d = isqrt(share) as i32;
+        let share = |c: u32| ((c as u64 * scale) >> SHIFT).min(1_000_000) as u32;
+        // four buckets at a time: four independent chains of the square root's steps keep
+        // the multiplier busy where one chain would wait on each step
+        for (d, c) in out.chunks_mut(4).zip(self.trigrams.chunks(4)) {
+            let mut v = [0u32; 4];
+            for (v, &c) in v.iter_mut().zip(c) {
+                *v = share(c);
+            }
+            for (d, r) in d.iter_mut().zip(isqrt4(v)) {
+                *d = r as i32;
+            }
         }
     }
 }
@@ -339,6 +364,18 @@ impl ThreatHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn square_roots_in_lockstep_are_exact() {
+        for v in (0..=1_000_000u32).step_by(4) {
+            let q = [v, v + 1, v + 2, v + 3];
+            let r = isqrt4(q);
+            for (&x, &y) in q.iter().zip(&r) {
+                assert_eq!(y, isqrt(x), "{x}");
+                assert!(y * y <= x && (y + 1) * (y + 1) > x, "{x}");
+            }
+        }
+    }
 
     #[test]
     fn features_and_history() {
