@@ -19,24 +19,14 @@ use inference_core::{
 };
 use std::hint::black_box;
 
-/// 256 workload feature vectors of one varied series (a daily swing, noise, bursts; memory
-/// and GPU observed), one per five-minute step.
+/// 256 workload feature vectors of the shared varied series (`aios_benches::varied_load`),
+/// one per five-minute step after a full history.
 fn workload_features() -> Vec<[i32; inference_core::features::workload::N_FEATURES]> {
     let mut h = aios_benches::workload_history();
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..256u64)
-        .map(|k| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let base = 3000.0 + 2000.0 * (k as f64 / 40.0).sin();
-            let burst = if x.is_multiple_of(23) { 4000.0 } else { 0.0 };
-            h.push(WorkloadSample {
-                cpu: (base + (x % 800) as f64 + burst).clamp(0.0, 10_000.0) as u16,
-                mem: Some((4000 + (x >> 20) % 1500) as u16),
-                gpu: Some(((x >> 40) % 10_000) as u16),
-                unix_s: 1_700_003_300 + 300 * k,
-            });
+    aios_benches::varied_load(256)
+        .into_iter()
+        .map(|s| {
+            h.push(s);
             h.features()
         })
         .collect()

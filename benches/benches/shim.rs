@@ -13,24 +13,16 @@ use inference_core::{FailurePredictor, WorkloadPredictor};
 use kernel_shim as shim;
 use std::hint::black_box;
 
-/// 256 workload samples: a daily swing, noise, a burst now and then.
+/// The shared varied series as C samples (memory observed, no GPU).
 fn workload_samples() -> Vec<shim::AimlWorkloadSample> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..256u64)
-        .map(|k| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let base = 3000 + (2000.0 * ((k as f64) / 40.0).sin()) as i64;
-            let burst = if x.is_multiple_of(23) { 4000 } else { 0 };
-            let cpu = (base + (x % 800) as i64 + burst).clamp(0, 10_000) as u16;
-            shim::AimlWorkloadSample {
-                unix_s: 1_700_000_000 + 300 * k,
-                cpu,
-                mem: (4000 + (x >> 20) % 1500) as u16,
-                gpu: 0,
-                flags: shim::AIML_HAS_MEM,
-            }
+    aios_benches::varied_load(256)
+        .into_iter()
+        .map(|s| shim::AimlWorkloadSample {
+            unix_s: s.unix_s,
+            cpu: s.cpu,
+            mem: s.mem.unwrap_or(0),
+            gpu: 0,
+            flags: shim::AIML_HAS_MEM,
         })
         .collect()
 }
@@ -57,20 +49,9 @@ fn workload(c: &mut Criterion) {
             black_box(p.cpu)
         })
     });
-    g.bench_function("c_abi_predict_outcome", |b| {
-        b.iter(|| {
-            k = (k + 1) % samples.len();
-            // SAFETY: as above.
-            unsafe {
-                shim::aiml_workload_push(&mut h, &samples[k]);
-                shim::aiml_workload_predict(&mut h, &mut p);
-                shim::aiml_workload_outcome(&p, samples[(k + 1) % samples.len()].cpu);
-            }
-            black_box(p.cpu)
-        })
-    });
-    // A/B: the built-in blob as the candidate, in shadow mode (both models predict, the
-    // outcome scores both) and in split mode (this history's entity routed to the candidate)
+    // with the outcome report; then A/B: the built-in blob as the candidate, in shadow mode
+    // (both models predict, the outcome scores both) and in split mode (this history's entity
+    // routed to the candidate)
     assert_eq!(
         // SAFETY: a static blob, its length.
         unsafe {
@@ -81,38 +62,25 @@ fn workload(c: &mut Criterion) {
         shim::AimlStatus::Ok
     );
     let w = shim::AIML_KIND_WORKLOAD;
-    assert_eq!(
-        shim::aiml_ab_set(w, shim::AIML_AB_SHADOW_MODE, 0),
-        shim::AimlStatus::Ok
-    );
-    g.bench_function("c_abi_predict_outcome_shadow", |b| {
-        b.iter(|| {
-            k = (k + 1) % samples.len();
-            // SAFETY: as above.
-            unsafe {
-                shim::aiml_workload_push(&mut h, &samples[k]);
-                shim::aiml_workload_predict(&mut h, &mut p);
-                shim::aiml_workload_outcome(&p, samples[(k + 1) % samples.len()].cpu);
-            }
-            black_box(p.shadow_cpu)
-        })
-    });
-    assert_eq!(
-        shim::aiml_ab_set(w, shim::AIML_AB_SPLIT, 1000),
-        shim::AimlStatus::Ok
-    );
-    g.bench_function("c_abi_predict_outcome_split", |b| {
-        b.iter(|| {
-            k = (k + 1) % samples.len();
-            // SAFETY: as above.
-            unsafe {
-                shim::aiml_workload_push(&mut h, &samples[k]);
-                shim::aiml_workload_predict(&mut h, &mut p);
-                shim::aiml_workload_outcome(&p, samples[(k + 1) % samples.len()].cpu);
-            }
-            black_box(p.cpu)
-        })
-    });
+    for (name, mode, share) in [
+        ("c_abi_predict_outcome", shim::AIML_AB_OFF, 0),
+        ("c_abi_predict_outcome_shadow", shim::AIML_AB_SHADOW_MODE, 0),
+        ("c_abi_predict_outcome_split", shim::AIML_AB_SPLIT, 1000),
+    ] {
+        assert_eq!(shim::aiml_ab_set(w, mode, share), shim::AimlStatus::Ok);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                k = (k + 1) % samples.len();
+                // SAFETY: as above.
+                unsafe {
+                    shim::aiml_workload_push(&mut h, &samples[k]);
+                    shim::aiml_workload_predict(&mut h, &mut p);
+                    shim::aiml_workload_outcome(&p, samples[(k + 1) % samples.len()].cpu);
+                }
+                black_box((p.cpu, p.shadow_cpu))
+            })
+        });
+    }
     assert_eq!(shim::aiml_candidate_clear(w), shim::AimlStatus::Ok);
     let core = WorkloadPredictor::new(None);
     let mut ch = inference_core::features::workload::WorkloadHistory::new();

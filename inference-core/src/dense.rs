@@ -395,44 +395,34 @@ pub fn dense_i8_i8_swar(layer: &DenseLayer<'_>, prep: &[i64], x: &[i16], y: &mut
         Activation::Linear => -128,
     };
     let n_out = layer.outputs().min(y.len());
-    let (bias, mult, shifts) = (layer.biases(), layer.multipliers(), layer.shifts());
     swar_rows(layer.inputs(), n_out, prep, x, |o, dot| {
-        let (Some(b), Some(m), Some(&s), Some(out)) = (
-            le_i32(bias, o),
-            le_i32(mult, o),
-            shifts.get(o),
-            y.get_mut(o),
-        ) else {
-            return;
-        };
-        let rq = Requant {
-            multiplier: m,
-            shift: s as i8,
-        };
-        *out = rq.apply_clamped(b.wrapping_add(dot), zp, lo, 127) as i16;
+        if let (Some((b, rq)), Some(out)) = (row_params(layer, o), y.get_mut(o)) {
+            *out = rq.apply_clamped(b.wrapping_add(dot), zp, lo, 127) as i16;
+        }
     });
+}
+
+/// Output channel `o`'s folded bias and requantization.
+#[inline(always)]
+fn row_params(layer: &DenseLayer<'_>, o: usize) -> Option<(i32, Requant)> {
+    Some((
+        le_i32(layer.biases(), o)?,
+        Requant {
+            multiplier: le_i32(layer.multipliers(), o)?,
+            shift: *layer.shifts().get(o)? as i8,
+        },
+    ))
 }
 
 /// [`dense_i8_i32`] on a prepared layer: identical outputs.
 pub fn dense_i8_i32_swar(layer: &DenseLayer<'_>, prep: &[i64], x: &[i16], y: &mut [i32]) {
     let n_out = layer.outputs().min(y.len());
-    let (bias, mult, shifts) = (layer.biases(), layer.multipliers(), layer.shifts());
     let relu = matches!(layer.activation, Activation::Relu);
     swar_rows(layer.inputs(), n_out, prep, x, |o, dot| {
-        let (Some(b), Some(m), Some(&s), Some(out)) = (
-            le_i32(bias, o),
-            le_i32(mult, o),
-            shifts.get(o),
-            y.get_mut(o),
-        ) else {
-            return;
-        };
-        let v = Requant {
-            multiplier: m,
-            shift: s as i8,
+        if let (Some((b, rq)), Some(out)) = (row_params(layer, o), y.get_mut(o)) {
+            let v = rq.apply_valid(b.wrapping_add(dot));
+            *out = if relu && v < 0 { 0 } else { v };
         }
-        .apply_valid(b.wrapping_add(dot));
-        *out = if relu && v < 0 { 0 } else { v };
     });
 }
 

@@ -466,13 +466,7 @@ pub fn dump_report(slots: &[DumpSlot]) -> String {
         };
         let Some(b) = of(last) else { continue };
         let workload = kind == "workload";
-        let unit = |e: f64| {
-            if workload {
-                format!("{:.2} pp", e / 100.0)
-            } else {
-                format!("{:.1} %", e / 10.0)
-            }
-        };
+        let unit = |e: f64| error_unit(e, workload);
         let _ = writeln!(
             o,
             "{kind}: version {} ({}), {} MACs",
@@ -500,14 +494,7 @@ pub fn dump_report(slots: &[DumpSlot]) -> String {
         let _ = writeln!(
             o,
             "  outcomes {outcomes}{}; rolling error {} (alert above {}, clear below {})",
-            if outcomes > 0 {
-                format!(
-                    ", mean error {}",
-                    unit(b.get("error_sum") as f64 / outcomes as f64)
-                )
-            } else {
-                String::new()
-            },
+            mean_error(b.get("error_sum"), outcomes, workload),
             unit(b.get("rolling_error") as f64),
             if b.get("error_alert") > 0 {
                 unit(b.get("error_alert") as f64)
@@ -579,18 +566,33 @@ pub fn dump_report(slots: &[DumpSlot]) -> String {
     o
 }
 
+/// An error in the dump's unit as a reader wants it: percentage points for the workload model
+/// (percent × 100 in the dump), percent for the others (per-mille in the dump).
+fn error_unit(e: f64, workload: bool) -> String {
+    if workload {
+        format!("{:.2} pp", e / 100.0)
+    } else {
+        format!("{:.1} %", e / 10.0)
+    }
+}
+
+/// `", mean error X"` of `n` outcomes whose errors sum to `sum`, or nothing without outcomes.
+fn mean_error(sum: u64, n: u64, workload: bool) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    format!(
+        ", mean error {}",
+        error_unit(sum as f64 / n as f64, workload)
+    )
+}
+
 /// The A/B part of a report: the mode, the shadow comparison (paired outcomes: mean errors,
 /// which model was closer, with a 95 % interval of the candidate's share of the decided
 /// outcomes, a sign test) and the split counts; returns a recommendation when the evidence
 /// is decisive or the comparison is running (`None` without any A/B activity).
 fn ab_report(o: &mut String, a: &DumpSlot, workload: bool) -> Option<String> {
-    let unit = |e: f64| {
-        if workload {
-            format!("{:.2} pp", e / 100.0)
-        } else {
-            format!("{:.1} %", e / 10.0)
-        }
-    };
+    let unit = |e: f64| error_unit(e, workload);
     let mode = match a.get("mode") {
         1 => "shadow",
         2 => "split",
@@ -619,14 +621,7 @@ fn ab_report(o: &mut String, a: &DumpSlot, workload: bool) -> Option<String> {
             "  A/B split: {routed} predictions answered by the candidate ({} per-mille of the \
              entities); its outcomes {n}{}",
             a.get("share_permille"),
-            if n > 0 {
-                format!(
-                    ", mean error {}",
-                    unit(a.get("candidate_errors") as f64 / n as f64)
-                )
-            } else {
-                String::new()
-            }
+            mean_error(a.get("candidate_errors"), n, workload)
         );
     }
     if shadowed == 0 && paired == 0 {
