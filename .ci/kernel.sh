@@ -80,6 +80,18 @@ grep -q 'fell back 3 times' "$OUT/dump.txt" || { cat "$OUT/dump.txt"; fail "heal
 [ "$(grep -c 'A/B shadow:' "$OUT/dump.txt")" = 3 ] || { cat "$OUT/dump.txt"; fail "A/B dump"; }
 echo "  health dump read by trainer monitor --dump: $(grep -c '^[a-z]*: version' "$OUT/dump.txt") models"
 
+step "loading into the caller's memory (AIML_SHIM_SLOT_BYTES=0: no static blob buffers)"
+AIML_SHIM_SLOT_BYTES=0 cargo build -q --release -p kernel-shim --target x86_64-unknown-none \
+  --target-dir "$ROOT/target/x86-noload"
+gcc -std=c11 -O2 -Wall -Wextra -Werror -Wno-unused-function -I "$SHIM/include" -I "$SHIM/c" \
+  -I "$OUT/gen" -o "$OUT/test_external" "$SHIM/c/test_external.c" \
+  "$ROOT/target/x86-noload/x86_64-unknown-none/release/libkernel_shim.a"
+"$OUT/test_external" >"$OUT/external.out" || { grep -v '^L ' "$OUT/external.out"; fail "external buffers"; }
+grep '^L ' "$OUT/external.out" | diff -u <(grep '^L ' "$OUT/gen/expected.txt") - >/dev/null \
+  || fail "predictions from caller-owned buffers differ from inference-core"
+grep '^aiml-' "$OUT/external.out" | sed 's/^/  /'
+echo "  $(grep -c '^L ' "$OUT/external.out") predictions identical"
+
 step "hot-swap stress from C (pthreads: 2 readers, 1 loader, bare-metal static library)"
 gcc -std=c11 -O2 -pthread -Wall -Wextra -Werror -Wno-unused-function -I "$SHIM/include" \
   -I "$SHIM/c" -I "$OUT/gen" -o "$OUT/test_stress" "$SHIM/c/test_stress.c" \
@@ -211,5 +223,5 @@ print(f"  {sys.argv[1]}: .text {text} B + .rodata {ro} B = {(text + ro) / 1024:.
 }
 sizes "$OUT/thumb.elf" "loading enabled (2 x 5120-byte buffers per slot and per candidate)"
 sizes "$OUT/thumb-noab.elf" "loading enabled, no candidates (AIML_SHIM_CANDIDATE_BYTES=0)"
-sizes "$OUT/thumb-noload.elf" "defaults only (AIML_SHIM_SLOT_BYTES=0)"
+sizes "$OUT/thumb-noload.elf" "no static blob buffers (AIML_SHIM_SLOT_BYTES=0: built-in models, or loads into the caller's memory, aiml_set_slot_buffer)"
 echo "== kernel-shim: all checks passed"

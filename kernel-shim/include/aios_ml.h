@@ -950,9 +950,26 @@ typedef struct AimlAb {
 enum AimlStatus aiml_init(void);
 
 /**
- * Bytes a blob may have at most (`AIML_SHIM_SLOT_BYTES` at build time).
+ * Bytes a blob may have at most in the static buffers (`AIML_SHIM_SLOT_BYTES` at build time;
+ * a slot given the caller's memory with `aiml_set_slot_buffer` takes up to half of it).
  */
 size_t aiml_slot_capacity(void);
+
+/**
+ * Gives the slot of `kind` caller-owned memory for its two blob buffers: `len` bytes at
+ * `buf`, split in two halves (each the largest blob it can load), used in place of the
+ * static buffers of `AIML_SHIM_SLOT_BYTES`. A firmware image built with
+ * `AIML_SHIM_SLOT_BYTES=0` keeps almost no static RAM and loads into memory it owns (a
+ * region it can also reuse for nothing else). Call at init, before loading into that slot:
+ * `BUSY` while it runs a loaded model (reset it first) or a writer holds it;
+ * `INVALID_ARGUMENT` for a null buffer or halves under 64 bytes; `UNKNOWN_KIND`;
+ * `POLICY_LOCKED` after `aiml_lock_policy`.
+ *
+ * # Safety
+ * `buf` must be valid for reads and writes of `len` bytes for as long as the shim runs, and
+ * used by nothing else from then on.
+ */
+enum AimlStatus aiml_set_slot_buffer(uint32_t kind, uint8_t *buf, size_t len);
 
 /**
  * Copies `len` bytes at `blob` into the spare buffer of the slot of `kind`, validates them

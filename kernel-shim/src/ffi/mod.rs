@@ -364,7 +364,8 @@ pub extern "C" fn aiml_init() -> AimlStatus {
     status(rs.into_iter().collect())
 }
 
-/// Bytes a blob may have at most (`AIML_SHIM_SLOT_BYTES` at build time).
+/// Bytes a blob may have at most in the static buffers (`AIML_SHIM_SLOT_BYTES` at build time;
+/// a slot given the caller's memory with `aiml_set_slot_buffer` takes up to half of it).
 #[unsafe(no_mangle)]
 pub extern "C" fn aiml_slot_capacity() -> usize {
     SLOT_BYTES
@@ -386,6 +387,35 @@ unsafe fn load(kind: u32, blob: *const u8, len: usize, force: bool) -> Result<()
             _ => Err(AimlStatus::UnknownKind),
         }
     }
+}
+
+/// Gives the slot of `kind` caller-owned memory for its two blob buffers: `len` bytes at
+/// `buf`, split in two halves (each the largest blob it can load), used in place of the
+/// static buffers of `AIML_SHIM_SLOT_BYTES`. A firmware image built with
+/// `AIML_SHIM_SLOT_BYTES=0` keeps almost no static RAM and loads into memory it owns (a
+/// region it can also reuse for nothing else). Call at init, before loading into that slot:
+/// `BUSY` while it runs a loaded model (reset it first) or a writer holds it;
+/// `INVALID_ARGUMENT` for a null buffer or halves under 64 bytes; `UNKNOWN_KIND`;
+/// `POLICY_LOCKED` after `aiml_lock_policy`.
+///
+/// # Safety
+/// `buf` must be valid for reads and writes of `len` bytes for as long as the shim runs, and
+/// used by nothing else from then on.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn aiml_set_slot_buffer(kind: u32, buf: *mut u8, len: usize) -> AimlStatus {
+    if crate::policy::is_locked() {
+        return AimlStatus::PolicyLocked;
+    }
+    // SAFETY: forwarded contract.
+    status(unsafe {
+        match kind {
+            AIML_KIND_WORKLOAD => WORKLOAD.set_buffer(buf, len),
+            AIML_KIND_THREAT => THREAT.set_buffer(buf, len),
+            AIML_KIND_FAILURE => FAILURE.set_buffer(buf, len),
+            AIML_KIND_MEMORY => MEMORY.set_buffer(buf, len),
+            _ => Err(AimlStatus::UnknownKind),
+        }
+    })
 }
 
 /// Copies `len` bytes at `blob` into the spare buffer of the slot of `kind`, validates them

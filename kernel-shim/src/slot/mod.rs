@@ -26,7 +26,9 @@
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering::SeqCst};
+use core::sync::atomic::{
+    AtomicI32, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering::SeqCst,
+};
 
 use inference_core::blob::MAX_WIDTH;
 use inference_core::monitor as drift;
@@ -133,6 +135,11 @@ pub struct Slot<P, const N: usize = SLOT_BYTES> {
     pub health: Health,
     predictors: [UnsafeCell<MaybeUninit<P>>; 2],
     blobs: [UnsafeCell<[u8; N]>; 2],
+    /// Blob buffers the caller provided ([`Slot::set_buffer`]): two halves of one region,
+    /// used instead of `blobs` when set (null: none).
+    external: AtomicPtr<u8>,
+    /// Bytes of each half of `external`.
+    external_half: AtomicUsize,
     /// Each predictor's weights in the prepared layout ([`PREPARED_WORDS`]).
     prepared: [UnsafeCell<[i64; PREPARED_WORDS]>; 2],
 }
@@ -171,6 +178,8 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
                 UnsafeCell::new(MaybeUninit::uninit()),
             ],
             blobs: [UnsafeCell::new([0; N]), UnsafeCell::new([0; N])],
+            external: AtomicPtr::new(core::ptr::null_mut()),
+            external_half: AtomicUsize::new(0),
             prepared: [
                 UnsafeCell::new([0; PREPARED_WORDS]),
                 UnsafeCell::new([0; PREPARED_WORDS]),
@@ -240,11 +249,6 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         only_if_empty: bool,
         force: bool,
     ) -> Result<(), AimlStatus> {
-        if let Some((_, len)) = blob {
-            if len > N {
-                return Err(AimlStatus::TooLarge);
-            }
-        }
         let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
         // SAFETY: forwarded contract; we hold the writer flag (released when `lock` drops).
         unsafe { self.write_locked(&lock, blob, only_if_empty, force) }
@@ -265,6 +269,11 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         if only_if_empty && a != 0 {
             return Ok(());
         }
+        if let Some((_, len)) = blob {
+            if len > self.buffer(0).1 {
+                return Err(AimlStatus::TooLarge);
+            }
+        }
         // The built-in models are part of the image: no policy applies to them.
         let kind = P::KIND as u32;
         let mut persisted = 0;
@@ -274,10 +283,11 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         let bytes: Option<&'static [u8]> = match blob {
             None => None,
             Some((ptr, len)) => {
-                let dst = self.blobs[spare].get() as *mut u8;
-                // SAFETY: len ≤ N (checked by `write`); the caller guarantees `ptr`
+                let (dst, _) = self.buffer(spare);
+                // SAFETY: len ≤ the buffer's size (checked above); the caller guarantees `ptr`
                 // is readable for `len` bytes; we own the spare buffer (writer flag, no
-                // readers) and the caller's buffer cannot overlap our static one.
+                // readers) and the caller's blob cannot overlap it (ours is static; a buffer
+                // given to `set_buffer` belongs to the shim from then on).
                 unsafe {
                     core::ptr::copy_nonoverlapping(ptr, dst, len);
                     Some(core::slice::from_raw_parts(dst, len))
@@ -427,6 +437,51 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         Ok(())
     }
 
+    /// Blob buffer `idx` (0 or 1): its start and size, the caller's half if one was given
+    /// ([`Slot::set_buffer`]), else the static one.
+    fn buffer(&self, idx: usize) -> (*mut u8, usize) {
+        let (ext, half) = (self.external.load(SeqCst), self.external_half.load(SeqCst));
+        if ext.is_null() {
+            (self.blobs[idx & 1].get() as *mut u8, N)
+        } else {
+            // within the region the caller gave: `half` bytes at `idx · half`
+            (ext.wrapping_add((idx & 1) * half), half)
+        }
+    }
+
+    /// Gives the slot caller-owned memory for its two blob buffers (`len` bytes at `buf`,
+    /// split in two halves), in place of the static ones: a build with
+    /// `AIML_SHIM_SLOT_BYTES=0` (no static buffers) can then load blobs too. Only while the
+    /// slot runs no loaded model (before the first load, or after a reset); the model held
+    /// for a fallback or rollback is forgotten. `InvalidArgument` for a null buffer or halves
+    /// under 64 bytes; `Busy` while a writer holds the slot, while it runs a loaded model, or
+    /// while a prediction still reads the spare buffer's model. An empty slot takes it too.
+    ///
+    /// # Safety
+    /// `buf` must be valid for reads and writes of `len` bytes for as long as the shim runs,
+    /// and used by nothing else from now on.
+    pub unsafe fn set_buffer(&self, buf: *mut u8, len: usize) -> Result<(), AimlStatus> {
+        let half = len / 2;
+        if buf.is_null() || half < 64 {
+            return Err(AimlStatus::InvalidArgument);
+        }
+        let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
+        // the model in use must not borrow the buffers being replaced, nor may a reader that
+        // entered before the last switch still use the spare one
+        let loaded = self
+            .read(|p| matches!(p.source(), ModelSource::Loaded { .. }))
+            .unwrap_or(false);
+        if loaded {
+            return Err(AimlStatus::Busy);
+        }
+        lock.spare().ok_or(AimlStatus::Busy)?;
+        self.previous.store(0, SeqCst);
+        self.external_half.store(0, SeqCst);
+        self.external.store(buf, SeqCst);
+        self.external_half.store(half, SeqCst);
+        Ok(())
+    }
+
     /// Rolls back: publishes again the model this slot held before its last load (a
     /// promotion is a load), kept in the spare buffer, with its rollback floor untouched.
     /// `NotInitialized` when there is none (nothing loaded since, a fallback or rollback
@@ -460,10 +515,13 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         let r = unsafe {
             let p = (*self.predictors[idx].get()).assume_init_ref();
             match (p.source(), p.model()) {
-                (ModelSource::Loaded { .. }, Some(m)) => (*self.blobs[idx].get())
-                    .get(..m.blob_len())
-                    .map(f)
-                    .ok_or(AimlStatus::NotInitialized),
+                (ModelSource::Loaded { .. }, Some(m)) => {
+                    let (ptr, cap) = self.buffer(idx);
+                    core::slice::from_raw_parts(ptr, cap)
+                        .get(..m.blob_len())
+                        .map(f)
+                        .ok_or(AimlStatus::NotInitialized)
+                }
                 _ => Err(AimlStatus::NotInitialized),
             }
         };
