@@ -206,6 +206,10 @@ AIML_SHIM_CANDIDATE_BYTES=0 cargo build -q --release -p kernel-shim --target thu
   --target-dir "$ROOT/target/thumb-noab"
 "$LLD" -flavor gnu --gc-sections --entry aiml_init "${undef[@]}" -o "$OUT/thumb-noab.elf" \
   "$ROOT/target/thumb-noab/thumbv7em-none-eabi/release/libkernel_shim.a"
+AIML_SHIM_SLOT_BYTES=0 cargo build -q --profile firmware -p kernel-shim --target thumbv7em-none-eabi \
+  --target-dir "$ROOT/target/thumb-firmware"
+"$LLD" -flavor gnu --gc-sections --entry aiml_init "${undef[@]}" -o "$OUT/thumb-firmware.elf" \
+  "$ROOT/target/thumb-firmware/thumbv7em-none-eabi/firmware/libkernel_shim.a"
 sizes() {
   readelf -SW "$1" | python3 -c '
 import re, sys
@@ -224,4 +228,5 @@ print(f"  {sys.argv[1]}: .text {text} B + .rodata {ro} B = {(text + ro) / 1024:.
 sizes "$OUT/thumb.elf" "loading enabled (2 x 5120-byte buffers per slot and per candidate)"
 sizes "$OUT/thumb-noab.elf" "loading enabled, no candidates (AIML_SHIM_CANDIDATE_BYTES=0)"
 sizes "$OUT/thumb-noload.elf" "no static blob buffers (AIML_SHIM_SLOT_BYTES=0: built-in models, or loads into the caller's memory, aiml_set_slot_buffer)"
+sizes "$OUT/thumb-firmware.elf" "the same with the firmware profile (opt-level z, fat LTO; goal <= 64 KiB flash, <= 4 KiB RAM)"
 echo "== kernel-shim: all checks passed"

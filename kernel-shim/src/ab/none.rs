@@ -1,17 +1,21 @@
 //! The candidate of a build without room for candidates (`AIML_SHIM_CANDIDATE_BYTES=0`, or
 //! `AIML_SHIM_SLOT_BYTES=0` without it): the same calls as a [`Slot`](crate::slot::Slot)
-//! has for a candidate, answering that there is none, and no storage beyond its (idle)
-//! health counters. A firmware image that cannot load blobs pays nothing for A/B testing.
+//! has for a candidate, answering that there is none, and no storage beyond a pointer to
+//! one shared, idle set of health counters. A firmware image that cannot load blobs pays nothing for A/B testing.
 
 use core::marker::PhantomData;
 
 use crate::health::Health;
 use crate::status::AimlStatus;
 
+/// The counters every kind's absent candidate reports: always zero.
+static IDLE: Health = Health::new();
+
 /// No candidate, ever.
 pub struct NoCandidate<P> {
-    /// Always zero: nothing is predicted or scored by a candidate.
-    pub health: Health,
+    /// Always zero: nothing is predicted or scored by a candidate (one shared set of
+    /// counters, so that the four kinds spend a pointer each, not a set).
+    pub health: &'static Health,
     kind: PhantomData<fn() -> P>,
 }
 
@@ -19,7 +23,7 @@ impl<P> NoCandidate<P> {
     /// The only state.
     pub const fn new() -> Self {
         NoCandidate {
-            health: Health::new(),
+            health: &IDLE,
             kind: PhantomData,
         }
     }
@@ -52,10 +56,8 @@ impl<P> NoCandidate<P> {
         Err(AimlStatus::TooLarge)
     }
 
-    /// Never called (no answer carries the candidate's flags); counts like a slot would.
-    pub fn outcome(&self, error: u32, false_alarm: bool, missed: bool) {
-        self.health.outcome(error, false_alarm, missed);
-    }
+    /// Never called (no answer carries the candidate's flags); counts nothing.
+    pub fn outcome(&self, _error: u32, _false_alarm: bool, _missed: bool) {}
 
     /// No candidate, so none verified by a revoked key.
     pub fn verified_by_revoked_key(&self) -> bool {
