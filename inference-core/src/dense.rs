@@ -332,8 +332,9 @@ pub fn prepare_swar(layer: &DenseLayer<'_>, out: &mut [i64]) -> Option<usize> {
         return None;
     }
     let w = layer.weights();
+    // `max(1)`: a layer without inputs has no words, and a chunk size of 0 would panic
     for (g, group) in out
-        .chunks_exact_mut(n_in)
+        .chunks_exact_mut(n_in.max(1))
         .take(words / n_in.max(1))
         .enumerate()
     {
