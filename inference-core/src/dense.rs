@@ -364,26 +364,52 @@ pub fn prepare_swar(layer: &DenseLayer<'_>, out: &mut [i64]) -> Option<usize> {
 #[inline(always)]
 fn swar_rows(n_in: usize, n_out: usize, prep: &[i64], x: &[i16], mut f: impl FnMut(usize, i32)) {
     let x = x.get(..n_in).unwrap_or(x);
-    for (g, group) in prep.chunks_exact(n_in.max(1)).enumerate() {
-        let mut acc = 0i64;
-        for (&word, &xi) in group.iter().zip(x) {
-            acc = acc.wrapping_add(word.wrapping_mul(xi as i64));
-        }
-        // peel the lanes off from the bottom: each is a signed 21-bit value
-        let mut rest = acc;
-        for k in 0..SWAR_LANES {
-            let o = g * SWAR_LANES + k;
-            if o >= n_out {
-                break;
+    let mut groups = prep.chunks_exact(n_in.max(1));
+    let mut g = 0;
+    // two groups at a time: each input code is loaded once for six rows, and the two
+    // accumulators are independent
+    while let Some(g0) = groups.next() {
+        match groups.next() {
+            Some(g1) => {
+                let (mut a0, mut a1) = (0i64, 0i64);
+                for ((&w0, &w1), &xi) in g0.iter().zip(g1).zip(x) {
+                    let xi = xi as i64;
+                    a0 = a0.wrapping_add(w0.wrapping_mul(xi));
+                    a1 = a1.wrapping_add(w1.wrapping_mul(xi));
+                }
+                lanes(a0, g, n_out, &mut f);
+                lanes(a1, g + 1, n_out, &mut f);
+                g += 2;
             }
-            let lane = if k + 1 < SWAR_LANES {
-                (rest << (64 - SWAR_BITS)) >> (64 - SWAR_BITS)
-            } else {
-                rest
-            };
-            f(o, lane as i32);
-            rest = (rest - lane) >> SWAR_BITS;
+            None => {
+                let mut a0 = 0i64;
+                for (&w0, &xi) in g0.iter().zip(x) {
+                    a0 = a0.wrapping_add(w0.wrapping_mul(xi as i64));
+                }
+                lanes(a0, g, n_out, &mut f);
+                g += 1;
+            }
         }
+    }
+}
+
+/// Hands the three row sums packed in `acc` (group `g`) to `f`, peeled off from the bottom:
+/// each is a signed 21-bit value.
+#[inline(always)]
+fn lanes(acc: i64, g: usize, n_out: usize, f: &mut impl FnMut(usize, i32)) {
+    let mut rest = acc;
+    for k in 0..SWAR_LANES {
+        let o = g * SWAR_LANES + k;
+        if o >= n_out {
+            break;
+        }
+        let lane = if k + 1 < SWAR_LANES {
+            (rest << (64 - SWAR_BITS)) >> (64 - SWAR_BITS)
+        } else {
+            rest
+        };
+        f(o, lane as i32);
+        rest = (rest - lane) >> SWAR_BITS;
     }
 }
 
