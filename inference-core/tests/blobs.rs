@@ -39,26 +39,37 @@ fn round_trip_reproduces_the_bytes() {
         let b = defaults::blob(kind);
         let m = Model::from_blob(b).unwrap();
         // Rebuild the parts from the parsed model and re-encode.
-        let layers: Vec<_> = m.layers().iter().map(wire_of).collect();
-        let owned: Vec<_> = layers.iter().map(|l| l.as_wire()).collect();
-        let (input, offsets) = input_and_offsets(&m);
-        let parts = BlobParts {
-            header: *m.header(),
-            input: blob::InputQuantWire { records: &input },
-            layers: &owned,
-            output: blob::OutputWire { offsets: &offsets },
-            metadata: m.metadata(),
-            monitor: m.monitor(),
-        };
-        let mut buf = vec![0u8; 16 * 1024];
-        let n = blob::encode(&parts, &mut buf).unwrap();
-        assert_eq!(&buf[..n], b, "{kind}");
-        // too small a buffer is an error, not a panic
-        for cut in [0, 5, 10, n / 2, n - 1] {
-            let mut small = vec![0u8; cut];
-            assert!(blob::encode(&parts, &mut small).is_err());
-        }
+        with_parts(&m, m.monitor(), |parts| {
+            let mut buf = vec![0u8; 16 * 1024];
+            let n = blob::encode(parts, &mut buf).unwrap();
+            assert_eq!(&buf[..n], b, "{kind}");
+            // too small a buffer is an error, not a panic
+            for cut in [0, 5, 10, n / 2, n - 1] {
+                let mut small = vec![0u8; cut];
+                assert!(blob::encode(parts, &mut small).is_err());
+            }
+        });
     }
+}
+
+/// Runs `f` on the parts of a parsed model, rebuilt from it, with the monitor section
+/// `monitor`.
+fn with_parts<R>(
+    m: &Model<'_>,
+    monitor: Option<blob::MonitorWire<'_>>,
+    f: impl FnOnce(&BlobParts<'_>) -> R,
+) -> R {
+    let layers: Vec<_> = m.layers().iter().map(wire_of).collect();
+    let owned: Vec<_> = layers.iter().map(|l| l.as_wire()).collect();
+    let (input, offsets) = input_and_offsets(m);
+    f(&BlobParts {
+        header: *m.header(),
+        input: blob::InputQuantWire { records: &input },
+        layers: &owned,
+        output: blob::OutputWire { offsets: &offsets },
+        metadata: m.metadata(),
+        monitor,
+    })
 }
 
 struct OwnedLayer {
@@ -260,22 +271,13 @@ fn old_threat_layout_is_refused_with_both_schema_ids() {
 fn monitor_section() {
     use inference_core::blob::MonitorWire;
     let m = Model::from_blob(defaults::blob(ModelKind::Failure)).unwrap();
-    let layers: Vec<_> = m.layers().iter().map(wire_of).collect();
-    let owned: Vec<_> = layers.iter().map(|l| l.as_wire()).collect();
-    let (input, offsets) = input_and_offsets(&m);
     let encode = |monitor: Option<MonitorWire>| {
-        let parts = BlobParts {
-            header: *m.header(),
-            input: blob::InputQuantWire { records: &input },
-            layers: &owned,
-            output: blob::OutputWire { offsets: &offsets },
-            metadata: m.metadata(),
-            monitor,
-        };
-        let mut buf = vec![0u8; 16 * 1024];
-        let n = blob::encode(&parts, &mut buf).unwrap();
-        buf.truncate(n);
-        buf
+        with_parts(&m, monitor, |parts| {
+            let mut buf = vec![0u8; 16 * 1024];
+            let n = blob::encode(parts, &mut buf).unwrap();
+            buf.truncate(n);
+            buf
+        })
     };
     let stats = vec![0u8; 4 * m.n_features()];
     let good = MonitorWire {

@@ -222,12 +222,16 @@ impl Health {
 
     /// Raises the drift alert; false if it was raised already.
     pub fn raise_drift_alert(&self) -> bool {
-        if crate::sync::try_lock(&self.drift_alert) {
+        self.raise(&self.drift_alert)
+    }
+
+    /// Raises `flag` and counts the alert; false if it was raised already.
+    fn raise(&self, flag: &AtomicU8) -> bool {
+        let raised = crate::sync::try_lock(flag);
+        if raised {
             inc(&self.alerts);
-            true
-        } else {
-            false
         }
+        raised
     }
 
     /// Lowers the drift alert.
@@ -263,12 +267,7 @@ impl Health {
 
     /// Raises the alert; false if it was raised already (by another CPU).
     pub fn raise_alert(&self) -> bool {
-        if crate::sync::try_lock(&self.alert) {
-            inc(&self.alerts);
-            true
-        } else {
-            false
-        }
+        self.raise(&self.alert)
     }
 
     /// Keeps the alert that caused a fallback (the drift alert if `drift`) raised after the

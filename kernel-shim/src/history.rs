@@ -182,6 +182,22 @@ pub(crate) unsafe fn entity<O: Opaque>(h: *const O) -> Result<u64, AimlStatus> {
     }
 }
 
+/// [`get_mut`] and the history's entity id, with one check of pointer and magic.
+///
+/// # Safety
+/// As [`get_mut`].
+pub(crate) unsafe fn get_mut_entity<'a, O: Opaque>(
+    h: *mut O,
+) -> Result<(u64, &'a mut O::Inner), AimlStatus> {
+    // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word, after
+    // which the entity word (the second field of `Wrapped`) is readable.
+    unsafe {
+        let inner = get_mut(h)?;
+        let w = h as *const Wrapped<O::Inner>;
+        Ok((core::ptr::addr_of!((*w).entity).read(), inner))
+    }
+}
+
 /// Mutable variant of [`get`].
 ///
 /// # Safety

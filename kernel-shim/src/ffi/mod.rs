@@ -183,10 +183,9 @@ where
 {
     timed(live, ab, || {
         check_ptr(out)?;
-        // SAFETY: as `get_mut` below, which is the only borrow while `entity` reads.
-        let entity = unsafe { history::entity(h as *const O) }?;
-        // SAFETY: forwarded contract; `get_mut` checks null, alignment and the magic word.
-        let hist = unsafe { history::get_mut(h) }?;
+        // SAFETY: forwarded contract; `get_mut_entity` checks null, alignment and the magic
+        // word.
+        let (entity, hist) = unsafe { history::get_mut_entity(h) }?;
         live.sample(|| hist.features());
         let a = ab.answer(live, || entity, |p, role| run(p, role, hist))?;
         // SAFETY: forwarded contract.
