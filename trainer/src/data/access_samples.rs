@@ -6,8 +6,10 @@
 //! cache, or the resident set of pages, that the prefetcher serves):
 //! - **unlabelled** (NaN, left out of the loss) when its block is resident at that moment:
 //!   prefetching it costs nothing and gains nothing;
-//! - **useful** (1) when the block is demanded before `capacity` further misses have passed,
-//!   i.e. while a prefetched copy would still be resident;
+//! - **useful** (1) when the block is demanded while a prefetched copy would still be
+//!   resident: before every block of the memory has been used since the prefetch (the copy,
+//!   never used, is then the least recently used and goes at the next miss), and before
+//!   `capacity` further misses have passed;
 //! - **useless** (0) otherwise: a prefetch that would pollute the memory.
 //!
 //! The kind of the access right after the change is the last target. A sampler over pages
@@ -51,6 +53,13 @@ impl Lru {
         self.last_use.contains_key(&block)
     }
 
+    /// Whether a block inserted (and not used) at `clock` would have been evicted by now:
+    /// the memory is full and every resident block was used after it.
+    fn evicted_since(&self, clock: u64) -> bool {
+        self.last_use.len() >= self.capacity
+            && self.by_age.first_key_value().is_some_and(|(&t, _)| t > clock)
+    }
+
     /// A demand access; returns whether it missed.
     fn touch(&mut self, block: u64) -> bool {
         self.clock += 1;
@@ -80,6 +89,9 @@ struct Pending {
     targets: [f32; N_TARGETS],
     /// Misses of the reference memory when the proposals were made.
     misses_at: u64,
+    /// The memory's clock then: a prefetched copy made at that moment is evicted once every
+    /// resident block has been used since (it is then the least recently used).
+    clock_at: u64,
 }
 
 /// Turns one access stream into samples.
@@ -149,7 +161,9 @@ impl AccessSampler {
         self.memory.touch(block);
         // retire the proposals whose prefetched copy would have been evicted by now
         while let Some(p) = self.pending.front() {
-            if self.memory.misses - p.misses_at < self.capacity {
+            if self.memory.misses - p.misses_at < self.capacity
+                && !self.memory.evicted_since(p.clock_at)
+            {
                 break;
             }
             let p = self.pending.pop_front().expect("front exists");
@@ -173,6 +187,7 @@ impl AccessSampler {
             features: self.history.features().to_vec(),
             targets,
             misses_at: self.memory.misses,
+            clock_at: self.memory.clock,
         });
         // forget index entries of retired samples now and then
         if seq.is_multiple_of(4096) {
@@ -224,8 +239,9 @@ mod tests {
                 |f, t| out.push((f.to_vec(), t.to_vec())),
             );
         }
-        // every change makes a sample once 64 further misses have passed
-        assert_eq!(out.len(), 400 - 64);
+        // every change makes a sample once the 64 lines of the memory have all been used
+        // since (63 further changes: the copy is then the least recently used)
+        assert_eq!(out.len(), 400 - 63);
         let (f, t) = &out[100];
         assert_eq!(
             f[field::DELTAS.start],
@@ -280,6 +296,52 @@ mod tests {
             "{unlabelled} of {}",
             labels.len()
         );
+    }
+
+    #[test]
+    fn a_copy_is_useless_once_every_resident_block_was_used_after_it() {
+        // every round: a strided page (its own PC, so the PC stride names the next one),
+        // a hot set of 6 pages, `fresh` pages never seen again, the hot set again. With 8
+        // pages of memory and two fresh pages, a copy of the next strided page made at this
+        // one is the least recently used page before it is demanded and has gone, although
+        // only 2 misses passed; with one fresh page it survives.
+        let stride_label = |fresh: u64| {
+            let mut s = AccessSampler::new(memory::PAGE_BYTES, 8);
+            let mut out: Vec<Vec<f32>> = Vec::new();
+            let mut t = 0u64;
+            let mut next = 0u64;
+            let mut touch = |s: &mut AccessSampler, page: u64, pc: u64| {
+                t += 1;
+                s.push(read(page * 4096, pc, t, AccessKind::Read), |_, l| {
+                    out.push(l.to_vec())
+                });
+            };
+            for r in 0..60u64 {
+                touch(&mut s, 1_000 + 2 * r, 0x500000);
+                for h in 0..6 {
+                    touch(&mut s, 10 + h, 0x400000);
+                }
+                for _ in 0..fresh {
+                    touch(&mut s, 100_000 + next, 0x600000);
+                    next += 1;
+                }
+                for h in 0..6 {
+                    touch(&mut s, 10 + h, 0x400000);
+                }
+            }
+            drop(touch);
+            let per_round = 1 + 12 + fresh as usize;
+            out.iter()
+                .step_by(per_round)
+                .skip(10)
+                .take(40)
+                .map(|l| l[class::PC_STRIDE])
+                .collect::<Vec<f32>>()
+        };
+        let survives = stride_label(1);
+        assert!(survives.iter().all(|&v| v == 1.0), "{survives:?}");
+        let evicted = stride_label(2);
+        assert!(evicted.iter().all(|&v| v == 0.0), "{evicted:?}");
     }
 
     #[test]
