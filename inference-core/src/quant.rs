@@ -183,7 +183,7 @@ impl Reciprocal {
     fn new(d: u64) -> Reciprocal {
         let d = d.max(1);
         Reciprocal {
-            m: ((1u64 << Self::SHIFT) + d - 1) / d,
+            m: (1u64 << Self::SHIFT).div_ceil(d),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod predict;
 pub mod quantize;
 pub mod registry;
+pub mod report;
 pub mod retrain;
 pub mod rng;
 pub mod train;

@@ -58,6 +58,10 @@ enum Command {
     /// the kernel shim and write their health counters as Prometheus metrics for
     /// node_exporter's textfile collector (`aiosml.prom`).
     Monitor(cli::monitor::MonitorArgs),
+    /// Write one self-contained HTML file (inline SVG charts, no script) of a registry's
+    /// training runs: loss curves, the headline against the baselines per version, ROC and
+    /// confusion counts (threat, failure), predicted against actual (workload).
+    Report(cli::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Models(a) => cli::models::run(a),
         Command::Retrain(a) => cli::retrain::run(a),
         Command::Monitor(a) => cli::monitor::run(a),
+        Command::Report(a) => cli::report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ use crate::data::dataset::{hex, Dataset};
 use crate::data::synth;
 use crate::error::{Error, Result};
 use crate::eval::baselines::{self, Baseline};
+use crate::eval::diagnostics::{self, Diagnostics};
 use crate::eval::events::{self, MAX_FALSE_ALARMS_PER_DAY};
 use crate::eval::int8::{int8_failure_probabilities, int8_metrics, int8_threat_score};
 use crate::eval::metrics::{self, Metrics};
@@ -125,6 +126,9 @@ pub struct Trained {
     pub blob: Vec<u8>,
     /// int8 metrics on the validation data (inference-core's outputs).
     pub int8: Metrics,
+    /// ROC, confusion counts or predicted against actual of the int8 model on the validation
+    /// data (what `trainer report` draws).
+    pub diagnostics: Diagnostics,
     /// Baselines on the validation data.
     pub baselines: Vec<Baseline>,
     /// Training and validation sizes.
@@ -221,6 +225,8 @@ pub fn train(
         monitor: None,
     };
     let draft = quantized.to_blob(&meta)?;
+    // the threat model is judged on validation rows whose history holds its own scores
+    let mut judged: Option<Dataset> = None;
     let int8 = {
         let model = Model::from_blob(&draft)?;
         if val.is_empty() {
@@ -232,6 +238,7 @@ pub fn train(
             let t = metrics::process_threshold_permille(&v, &s, MAX_PROCESS_FPR);
             let mut m = int8_metrics(&model, &v, Some(t));
             m.threshold_permille = Some(t);
+            judged = Some(v);
             m
         } else if data.kind == ModelKind::Failure && !data.synthetic {
             // real incidents: the operating point is at most one false alarm per machine-day
@@ -268,11 +275,17 @@ pub fn train(
         quantized.threshold_permille,
     );
     let blob = quantized.to_blob(&meta)?;
+    let diagnostics = diagnostics::of(
+        &Model::from_blob(&blob)?,
+        judged.as_ref().unwrap_or(&val),
+        quantized.threshold_permille,
+    );
     Ok(Trained {
         fit,
         quantized,
         blob,
         int8,
+        diagnostics,
         baselines,
         sizes: (train.len(), val.len()),
         seconds: start.elapsed().as_secs_f64(),
@@ -368,6 +381,7 @@ impl Trained {
             },
             "metrics_f32": self.fit.val_metrics,
             "metrics_int8": self.int8,
+            "diagnostics": self.diagnostics,
             "baselines": self.baselines,
             "blob_sha256": hex(&Sha256::digest(&self.blob)),
             "blob_bytes": self.blob.len(),

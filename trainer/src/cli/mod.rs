@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod models;
 pub mod monitor;
 pub mod predict;
+pub mod report;
 pub mod retrain;
 pub mod sign;
 pub mod train;

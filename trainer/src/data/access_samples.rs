@@ -57,7 +57,10 @@ impl Lru {
     /// the memory is full and every resident block was used after it.
     fn evicted_since(&self, clock: u64) -> bool {
         self.last_use.len() >= self.capacity
-            && self.by_age.first_key_value().is_some_and(|(&t, _)| t > clock)
+            && self
+                .by_age
+                .first_key_value()
+                .is_some_and(|(&t, _)| t > clock)
     }
 
     /// A demand access; returns whether it missed.
@@ -329,7 +332,6 @@ mod tests {
                     touch(&mut s, 10 + h, 0x400000);
                 }
             }
-            drop(touch);
             let per_round = 1 + 12 + fresh as usize;
             out.iter()
                 .step_by(per_round)

@@ -4,6 +4,7 @@
 
 pub mod baselines;
 pub mod boosting;
+pub mod diagnostics;
 pub mod evaluate;
 pub mod events;
 pub mod int8;

@@ -396,7 +396,10 @@ fn flatten(v: &Value) -> std::collections::BTreeMap<String, String> {
         match v {
             Value::Object(o) => {
                 for (k, x) in o {
-                    if matches!(k.as_str(), "epochs" | "baselines" | "version" | "file") {
+                    if matches!(
+                        k.as_str(),
+                        "epochs" | "baselines" | "diagnostics" | "version" | "file"
+                    ) {
                         continue;
                     }
                     let key = if prefix.is_empty() {
