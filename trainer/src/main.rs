@@ -62,6 +62,11 @@ enum Command {
     /// training runs: loss curves, the headline against the baselines per version, ROC and
     /// confusion counts (threat, failure), predicted against actual (workload).
     Report(cli::report::ReportArgs),
+    /// Search the training parameters (widths, epochs, batch size, learning rate, weight
+    /// decay) within the deployment budget, scored by cross-validation that keeps series,
+    /// processes, components or programs apart; writes every trial and the best parameters
+    /// (`train --params FILE`).
+    Tune(cli::tune::TuneArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Command::Retrain(a) => cli::retrain::run(a),
         Command::Monitor(a) => cli::monitor::run(a),
         Command::Report(a) => cli::report::run(a),
+        Command::Tune(a) => cli::tune::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

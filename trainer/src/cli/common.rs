@@ -12,9 +12,14 @@ use trainer::Error;
 /// What `train` and `retrain` share: how the network is fitted, and how data is read.
 #[derive(clap::Args)]
 pub struct FitArgs {
-    /// Training epochs.
-    #[arg(long, default_value_t = Params::default().epochs)]
-    pub epochs: usize,
+    /// Training epochs [default: 50, or the --params file's].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Parameters found by `trainer tune` (`params-MODEL.json`): widths, epochs, batch size,
+    /// learning rate and weight decay of that model (other models keep the defaults; an
+    /// explicit --epochs wins; a warm start keeps its model's widths).
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
     /// Share of the data held out for validation (split by series/process/component), in
     /// (0, 0.9): 0 is refused, since a model without validation figures cannot be judged.
     /// `retrain` judges champion and challenger on it.
@@ -49,7 +54,7 @@ impl FitArgs {
             _ => None,
         };
         let params = Params::default()
-            .with_epochs(self.epochs)
+            .with_epochs(self.epochs.unwrap_or(Params::default().epochs))
             .with_seed(self.seed)
             .with_distill(distill);
         params.validate()?;
@@ -58,6 +63,24 @@ impl FitArgs {
             return Err(Error::param("--samples", "must be at least 1"));
         }
         Ok(params)
+    }
+
+    /// `params` for `kind`, with the `--params` file's values if the file is for `kind`.
+    pub fn params_for(&self, params: Params, kind: ModelKind) -> Result<Params, Error> {
+        let Some(path) = &self.params else {
+            return Ok(params);
+        };
+        let tuned = super::tune::read_params(path)?;
+        if tuned.model != kind.name() {
+            return Ok(params);
+        }
+        let mut p = tuned.apply(params);
+        if let Some(e) = self.epochs {
+            p.epochs = e;
+        }
+        p.validate()
+            .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+        Ok(p)
     }
 
     /// How `--data` is read.

@@ -13,3 +13,4 @@ pub mod report;
 pub mod retrain;
 pub mod sign;
 pub mod train;
+pub mod tune;

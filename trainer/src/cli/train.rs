@@ -105,7 +105,7 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     con.line(format!(
         "  models: {}  epochs: {}  validation: {:.0}%  seed: {}  registry: {}",
         names.join(", "),
-        a.fit.epochs,
+        params.epochs,
         a.fit.val_split * 100.0,
         a.fit.seed,
         a.out.display()
@@ -139,9 +139,12 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     // registry as it was
     let mut ready = Vec::new();
     for d in &sets {
-        let params = params
-            .clone()
-            .with_init(init(&a, &registry, d.kind, kinds.len())?);
+        let params = a.fit.params_for(params.clone(), d.kind)?.with_init(init(
+            &a,
+            &registry,
+            d.kind,
+            kinds.len(),
+        )?);
         let r = train_one(&mut con, &registry, d, &params, &a, sign_key.as_ref())
             .map_err(|e| e.in_model(d.kind))?;
         ready.push(r);

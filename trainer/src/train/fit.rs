@@ -78,7 +78,7 @@ pub fn fit(
     let tv = task.targets(val);
     let mut rng = Rng::new(params.seed ^ (kind as u64) << 32);
     let mut widths = vec![kind.n_features()];
-    widths.extend(hidden(kind));
+    widths.extend(params.hidden.clone().unwrap_or_else(|| hidden(kind)));
     widths.push(kind.n_outputs());
     let fresh = Mlp::new(&widths, &mut rng);
     let mut mlp = init.unwrap_or(fresh);

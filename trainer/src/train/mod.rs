@@ -7,6 +7,7 @@ pub mod fit;
 pub mod mlp;
 pub mod params;
 pub mod task;
+pub mod tune;
 pub mod warm;
 
 pub use fit::{fit, EpochLog, Fit};

@@ -22,6 +22,9 @@ pub struct Params {
     pub distill: Option<bool>,
     /// Warm start: the published model training starts from, and the layers it keeps.
     pub init: Option<super::warm::Init>,
+    /// Hidden-layer widths (`None`: the kind's default, [`super::task::hidden`]); a warm start
+    /// keeps the shape of the model it starts from.
+    pub hidden: Option<Vec<usize>>,
 }
 
 impl Default for Params {
@@ -34,6 +37,7 @@ impl Default for Params {
             seed: 42,
             distill: None,
             init: None,
+            hidden: None,
         }
     }
 }
@@ -60,8 +64,30 @@ impl Params {
         self
     }
 
+    /// Sets the hidden-layer widths (`None`: the kind's default).
+    pub fn with_hidden(mut self, hidden: Option<Vec<usize>>) -> Self {
+        self.hidden = hidden;
+        self
+    }
+
     /// Checks the values; the error names the bad one.
     pub fn validate(&self) -> Result<(), Error> {
+        if let Some(h) = &self.hidden {
+            let max_hidden = inference_core::blob::MAX_LAYERS - 1;
+            if h.is_empty()
+                || h.len() > max_hidden
+                || h.iter()
+                    .any(|&w| w == 0 || w > inference_core::blob::MAX_WIDTH)
+            {
+                return Err(Error::param(
+                    "hidden",
+                    format!(
+                        "must be 1 to {max_hidden} widths of 1..={} each, got {h:?}",
+                        inference_core::blob::MAX_WIDTH
+                    ),
+                ));
+            }
+        }
         if self.epochs == 0 || self.epochs > 100_000 {
             let got = self.epochs;
             return Err(Error::param(

@@ -1,0 +1,95 @@
+//! `trainer tune` writes every trial and the best parameters; `train --params` uses them.
+
+mod common;
+
+use std::process::Command;
+
+use inference_core::features::workload;
+
+use common::{ok, refused, temp_dir};
+
+#[test]
+fn tune_writes_its_trials_and_train_uses_the_best() {
+    let dir = temp_dir("tune", "cli");
+    let out = dir.join("tune");
+    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args([
+            "tune",
+            "--model",
+            "workload",
+            "--samples",
+            "4000",
+            "--trials",
+            "3",
+            "--folds",
+            "2",
+            "--seed",
+            "9",
+            "--time-budget",
+            "5m",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = ok(&o);
+    assert!(text.contains("trial   0"), "{text}");
+    let table = std::fs::read_to_string(out.join("tune-workload.csv")).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 1 + 3, "{table}");
+    assert!(lines[0].starts_with("trial,hidden,") && lines[0].ends_with("fold0,fold1"));
+    // trial 0 is the defaults
+    assert!(lines[1].starts_with("0,48-24,50,64,"), "{}", lines[1]);
+    let best: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("params-workload.json")).unwrap())
+            .unwrap();
+    assert_eq!(best["model"], "workload");
+    assert!(best["cv_score"].as_f64().unwrap() >= best["defaults_cv_score"].as_f64().unwrap());
+
+    // a file with other widths: train builds exactly them
+    let params = dir.join("p.json");
+    let mut p = best.clone();
+    p["hidden"] = serde_json::json!([24, 8]);
+    p["epochs"] = serde_json::json!(3);
+    std::fs::write(&params, p.to_string()).unwrap();
+    let reg = dir.join("models");
+    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args([
+            "train",
+            "--model",
+            "workload",
+            "--samples",
+            "4000",
+            "--allow-worse",
+        ])
+        .arg("--params")
+        .arg(&params)
+        .arg("--out")
+        .arg(&reg)
+        .output()
+        .unwrap();
+    ok(&o);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reg.join("workload/manifest.json")).unwrap())
+            .unwrap();
+    let h = &m["versions"][0]["hyperparameters"];
+    assert_eq!(
+        h["widths"],
+        serde_json::json!([workload::N_FEATURES, 24, 8, workload::N_OUTPUTS])
+    );
+    assert_eq!(h["epochs"], 3);
+
+    // widths the blob format cannot hold are refused, naming the file
+    p["hidden"] = serde_json::json!([100]);
+    std::fs::write(&params, p.to_string()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["train", "--model", "workload", "--samples", "4000"])
+        .arg("--params")
+        .arg(&params)
+        .arg("--out")
+        .arg(&reg)
+        .output()
+        .unwrap();
+    let err = refused(&o);
+    assert!(err.contains("p.json") && err.contains("hidden"), "{err}");
+}
