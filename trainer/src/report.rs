@@ -18,6 +18,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use inference_core::ModelKind;
+use plotters::chart::{ChartContext, MeshStyle};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
@@ -240,6 +242,80 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Axes and labels drawn once for every chart: an SVG of `size` with `x` and `y` ranges and
+/// axis names, the series drawn by `draw`, and a legend when `legend`.
+struct Axes<'s> {
+    size: (u32, u32),
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    x_desc: &'s str,
+    y_desc: &'s str,
+    legend: bool,
+}
+
+impl Axes<'_> {
+    fn svg(
+        self,
+        mesh: impl FnOnce(&mut MeshStyle<'_, '_, RangedCoordf64, RangedCoordf64, SVGBackend<'_>>),
+        draw: impl FnOnce(&mut Chart<'_, '_>) -> Result<()>,
+    ) -> Result<String> {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, self.size).into_drawing_area();
+            root.fill(&WHITE).map_err(plot_error)?;
+            let mut chart = ChartBuilder::on(&root)
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(55)
+                .build_cartesian_2d(self.x, self.y)
+                .map_err(plot_error)?;
+            let mut m = chart.configure_mesh();
+            m.label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 13))
+                .x_desc(self.x_desc)
+                .y_desc(self.y_desc);
+            mesh(&mut m);
+            m.draw().map_err(plot_error)?;
+            draw(&mut chart)?;
+            if self.legend {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(plot_error)?;
+            }
+            root.present().map_err(plot_error)?;
+        }
+        Ok(svg)
+    }
+}
+
+/// A line with its legend entry.
+fn line(
+    chart: &mut Chart<'_, '_>,
+    pts: Vec<(f64, f64)>,
+    color: RGBColor,
+    name: &str,
+) -> Result<()> {
+    chart
+        .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+        .map_err(plot_error)?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
+    Ok(())
+}
+
+/// A dashed reference line from `a` to `b`.
+fn dashed(chart: &mut Chart<'_, '_>, a: (f64, f64), b: (f64, f64), color: RGBColor) -> Result<()> {
+    chart
+        .draw_series(DashedLineSeries::new([a, b], 5, 4, color.stroke_width(1)))
+        .map_err(plot_error)?;
+    Ok(())
+}
+
 fn curves(v: &Value) -> Result<String> {
     let epochs: Vec<(f64, Option<f64>, Option<f64>)> = v["epochs"]
         .as_array()
@@ -255,58 +331,29 @@ fn curves(v: &Value) -> Result<String> {
         .collect();
     let best = v["hyperparameters"]["best_epoch"].as_f64();
     let (ylo, yhi) = range(epochs.iter().flat_map(|e| [e.1, e.2]).flatten());
+    let ylo = ylo.min(0.0);
     let xmax = epochs.iter().map(|e| e.0).fold(1.0, f64::max);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0..xmax + 1.0, ylo.min(0.0)..yhi)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .x_desc("epoch")
-            .y_desc("loss")
-            .draw()
-            .map_err(plot_error)?;
-        for (name, color, pick) in [
-            ("training loss", MODEL, 1usize),
-            ("validation loss", OTHER[0], 2usize),
-        ] {
-            let pts: Vec<(f64, f64)> = epochs
-                .iter()
-                .filter_map(|e| Some((e.0, if pick == 1 { e.1 } else { e.2 }?)))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
-        }
-        if let Some(b) = best {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(b, ylo.min(0.0)), (b, yhi)],
-                    5,
-                    4,
-                    BLACK.stroke_width(1),
-                ))
-                .map_err(plot_error)?;
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
+    let axes = Axes {
+        size: (WIDTH, HEIGHT),
+        x: 0.0..xmax + 1.0,
+        y: ylo..yhi,
+        x_desc: "epoch",
+        y_desc: "loss",
+        legend: true,
+    };
+    axes.svg(
+        |_| {},
+        |chart| {
+            let training = epochs.iter().filter_map(|e| Some((e.0, e.1?))).collect();
+            line(chart, training, MODEL, "training loss")?;
+            let validation = epochs.iter().filter_map(|e| Some((e.0, e.2?))).collect();
+            line(chart, validation, OTHER[0], "validation loss")?;
+            match best {
+                Some(b) => dashed(chart, (b, ylo), (b, yhi), BLACK),
+                None => Ok(()),
+            }
+        },
+    )
 }
 
 fn headline_per_version(versions: &[Value], headline: &str) -> Result<String> {
@@ -333,50 +380,34 @@ fn headline_per_version(versions: &[Value], headline: &str) -> Result<String> {
         .iter()
         .filter_map(|v| v["version"].as_f64())
         .fold(1.0, f64::max);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.5..xmax + 0.5, ylo..yhi)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .x_desc("version")
-            .y_desc(headline)
-            .x_labels(versions.len().clamp(2, 12))
-            .x_label_formatter(&|x| format!("v{x:.0}"))
-            .draw()
-            .map_err(plot_error)?;
-        for (i, (name, pts)) in series.into_iter().enumerate() {
-            let color = if i == 0 {
-                MODEL
-            } else {
-                OTHER[(i - 1) % OTHER.len()]
-            };
-            chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
-            chart
-                .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
-                .map_err(plot_error)?;
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
+    let axes = Axes {
+        size: (WIDTH, HEIGHT),
+        x: 0.5..xmax + 0.5,
+        y: ylo..yhi,
+        x_desc: "version",
+        y_desc: headline,
+        legend: true,
+    };
+    axes.svg(
+        |m| {
+            m.x_labels(versions.len().clamp(2, 12))
+                .x_label_formatter(&|x| format!("v{x:.0}"));
+        },
+        |chart| {
+            for (i, (name, pts)) in series.into_iter().enumerate() {
+                let color = if i == 0 {
+                    MODEL
+                } else {
+                    OTHER[(i - 1) % OTHER.len()]
+                };
+                line(chart, pts.clone(), color, &name)?;
+                chart
+                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+                    .map_err(plot_error)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 fn pairs(v: &[Value]) -> Vec<(f64, f64)> {
@@ -387,78 +418,47 @@ fn pairs(v: &[Value]) -> Vec<(f64, f64)> {
 
 fn roc_chart(roc: &[Value]) -> Result<String> {
     let pts = pairs(roc);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (HEIGHT + 40, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(45)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.0)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .x_desc("false-positive rate")
-            .y_desc("true-positive rate")
-            .draw()
-            .map_err(plot_error)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                5,
-                4,
-                OTHER[5].stroke_width(1),
-            ))
-            .map_err(plot_error)?;
-        chart
-            .draw_series(LineSeries::new(pts, MODEL.stroke_width(2)))
-            .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
+    let axes = Axes {
+        size: (HEIGHT + 40, HEIGHT),
+        x: 0.0..1.0,
+        y: 0.0..1.0,
+        x_desc: "false-positive rate",
+        y_desc: "true-positive rate",
+        legend: false,
+    };
+    axes.svg(
+        |_| {},
+        |chart| {
+            dashed(chart, (0.0, 0.0), (1.0, 1.0), OTHER[5])?;
+            line(chart, pts, MODEL, "model")
+        },
+    )
 }
 
 fn scatter(points: &[Value]) -> Result<String> {
     let pts = pairs(points);
     let (lo, hi) = range(pts.iter().flat_map(|p| [p.0, p.1]));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (HEIGHT + 40, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(45)
-            .build_cartesian_2d(lo..hi, lo..hi)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .x_desc("actual CPU %")
-            .y_desc("predicted CPU %")
-            .draw()
-            .map_err(plot_error)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(lo, lo), (hi, hi)],
-                5,
-                4,
-                OTHER[5].stroke_width(1),
-            ))
-            .map_err(plot_error)?;
-        chart
-            .draw_series(
-                pts.into_iter()
-                    .map(|p| Circle::new(p, 2, MODEL.mix(0.6).filled())),
-            )
-            .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
+    let axes = Axes {
+        size: (HEIGHT + 40, HEIGHT),
+        x: lo..hi,
+        y: lo..hi,
+        x_desc: "actual CPU %",
+        y_desc: "predicted CPU %",
+        legend: false,
+    };
+    axes.svg(
+        |_| {},
+        |chart| {
+            dashed(chart, (lo, lo), (hi, hi), OTHER[5])?;
+            chart
+                .draw_series(
+                    pts.into_iter()
+                        .map(|p| Circle::new(p, 2, MODEL.mix(0.6).filled())),
+                )
+                .map_err(plot_error)?;
+            Ok(())
+        },
+    )
 }
 
 /// Grouped bars: miss reduction of each policy at line and page level (the `line` and `page`
@@ -504,64 +504,52 @@ fn miss_reduction(e: &Value) -> Result<String> {
             .chain([0.0]),
     );
     let n = bars.len() as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0..n, lo..hi)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc("miss reduction")
-            .draw()
-            .map_err(plot_error)?;
-        // the policy names under their bars, inside the plot (the axis has no categories)
-        let label = TextStyle::from(("sans-serif", 12).into_font())
-            .pos(Pos::new(HPos::Center, VPos::Bottom));
-        chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                Text::new(
-                    b.0.clone(),
-                    (i as f64 + 0.5, lo + (hi - lo) * 0.02),
-                    label.clone(),
-                )
-            }))
-            .map_err(plot_error)?;
-        for (level, color, offset) in [("cache lines", MODEL, 0.1), ("pages", OTHER[0], 0.5)] {
-            let rects: Vec<_> = bars
-                .iter()
-                .enumerate()
-                .filter_map(|(i, b)| {
-                    let v = if offset < 0.3 { b.1 } else { b.2 };
-                    v.is_finite().then(|| {
-                        let x = i as f64 + offset;
-                        Rectangle::new([(x, 0.0), (x + 0.4, v.max(-1.0))], color.filled())
-                    })
-                })
-                .collect();
+    let axes = Axes {
+        size: (WIDTH, HEIGHT),
+        x: 0.0..n,
+        y: lo..hi,
+        x_desc: "",
+        y_desc: "miss reduction",
+        legend: true,
+    };
+    axes.svg(
+        |m| {
+            m.disable_x_mesh().x_labels(0);
+        },
+        |chart| {
+            // the policy names under their bars, inside the plot (the axis has no categories)
+            let label = TextStyle::from(("sans-serif", 12).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
             chart
-                .draw_series(rects)
-                .map_err(plot_error)?
-                .label(level)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
+                .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                    Text::new(
+                        b.0.clone(),
+                        (i as f64 + 0.5, lo + (hi - lo) * 0.02),
+                        label.clone(),
+                    )
+                }))
+                .map_err(plot_error)?;
+            for (level, color, offset) in [("cache lines", MODEL, 0.1), ("pages", OTHER[0], 0.5)] {
+                let rects: Vec<_> = bars
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, b)| {
+                        let v = if offset < 0.3 { b.1 } else { b.2 };
+                        v.is_finite().then(|| {
+                            let x = i as f64 + offset;
+                            Rectangle::new([(x, 0.0), (x + 0.4, v.max(-1.0))], color.filled())
+                        })
+                    })
+                    .collect();
+                chart
+                    .draw_series(rects)
+                    .map_err(plot_error)?
+                    .label(level)
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                    });
+            }
+            Ok(())
+        },
+    )
 }

@@ -2,11 +2,24 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use inference_core::features::workload;
 
 use common::{ok, refused, temp_dir};
+
+/// Runs `trainer ARGS --params FILE --out DIR` (training with a parameter file).
+fn train_with(args: &[&str], params: &Path, out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .arg("--params")
+        .arg(params)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
 
 #[test]
 fn tune_writes_its_trials_and_train_uses_the_best() {
@@ -82,14 +95,11 @@ fn tune_writes_its_trials_and_train_uses_the_best() {
     // widths the blob format cannot hold are refused, naming the file
     p["hidden"] = serde_json::json!([100]);
     std::fs::write(&params, p.to_string()).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(["train", "--model", "workload", "--samples", "4000"])
-        .arg("--params")
-        .arg(&params)
-        .arg("--out")
-        .arg(&reg)
-        .output()
-        .unwrap();
+    let o = train_with(
+        &["train", "--model", "workload", "--samples", "4000"],
+        &params,
+        &reg,
+    );
     let err = refused(&o);
     assert!(err.contains("p.json") && err.contains("hidden"), "{err}");
 }
