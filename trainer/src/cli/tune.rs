@@ -41,7 +41,11 @@ pub struct TuneArgs {
     /// Samples (synthetic data), or a cap per real source.
     #[arg(long)]
     samples: Option<usize>,
-    /// Folder for `tune-MODEL.csv` (every trial) and `params-MODEL.json` (the best, for
+    /// Smallest gain over the defaults, relative to their score, for a trial to replace them
+    /// (it must also be no worse on any fold); otherwise the defaults are written.
+    #[arg(long, default_value_t = 0.01)]
+    min_gain: f64,
+    /// Folder for `tune-MODEL.csv` (every trial) and `params-MODEL.json` (the chosen, for
     /// `train --params`).
     #[arg(long, default_value = "tune")]
     out: PathBuf,
@@ -132,7 +136,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
     }
     let table = a.out.join(format!("tune-{}.csv", kind.name()));
     write_atomic(&table, csv.as_bytes(), false)?;
-    let best = tune::best(&trials).ok_or_else(|| {
+    let best = tune::chosen(&trials, a.min_gain).ok_or_else(|| {
         Error::Usage("no trial completed on every fold (see the table)".to_string())
     })?;
     let defaults = &trials[0];
@@ -160,10 +164,12 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         false,
     )?;
     println!(
-        "best: trial {} ({name} {:.4}; defaults {:.4}) -> {}; all trials -> {}",
+        "chosen: trial {} ({name} {:.4}; defaults {:.4}; a trial must gain {:.1} % on the \
+         mean and lose on no fold) -> {}; all trials -> {}",
         best.id,
         best.score,
         defaults.score,
+        a.min_gain * 100.0,
         params.display(),
         table.display()
     );
