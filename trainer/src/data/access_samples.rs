@@ -8,8 +8,8 @@
 //!   prefetching it costs nothing and gains nothing;
 //! - **useful** (1) when the block is demanded while a prefetched copy would still be
 //!   resident: before every block of the memory has been used since the prefetch (the copy,
-//!   never used, is then the least recently used and goes at the next miss), and before
-//!   `capacity` further misses have passed;
+//!   never used, is then the least recently used and goes at the next miss; `capacity`
+//!   further misses imply it);
 //! - **useless** (0) otherwise: a prefetch that would pollute the memory.
 //!
 //! The kind of the access right after the change is the last target. A sampler over pages
@@ -38,7 +38,6 @@ struct Lru {
     last_use: HashMap<u64, u64>,
     by_age: BTreeMap<u64, u64>,
     clock: u64,
-    misses: u64,
 }
 
 impl Lru {
@@ -72,7 +71,6 @@ impl Lru {
                 false
             }
             None => {
-                self.misses += 1;
                 if self.last_use.len() > self.capacity {
                     if let Some((_, victim)) = self.by_age.pop_first() {
                         self.last_use.remove(&victim);
@@ -90,9 +88,7 @@ impl Lru {
 struct Pending {
     features: Vec<i32>,
     targets: [f32; N_TARGETS],
-    /// Misses of the reference memory when the proposals were made.
-    misses_at: u64,
-    /// The memory's clock then: a prefetched copy made at that moment is evicted once every
+    /// The memory's clock when the proposals were made: a prefetched copy made at that moment is evicted once every
     /// resident block has been used since (it is then the least recently used).
     clock_at: u64,
 }
@@ -102,7 +98,6 @@ struct Pending {
 pub struct AccessSampler {
     history: MemoryHistory,
     memory: Lru,
-    capacity: u64,
     /// Block changes not yet labelled, oldest first; `first` is the sequence number of the
     /// front.
     pending: VecDeque<Pending>,
@@ -120,7 +115,6 @@ impl AccessSampler {
         AccessSampler {
             history: MemoryHistory::with_block_bytes(block_bytes),
             memory: Lru::new(capacity),
-            capacity: capacity.max(1) as u64,
             pending: VecDeque::new(),
             first: 0,
             open: HashMap::new(),
@@ -164,9 +158,7 @@ impl AccessSampler {
         self.memory.touch(block);
         // retire the proposals whose prefetched copy would have been evicted by now
         while let Some(p) = self.pending.front() {
-            if self.memory.misses - p.misses_at < self.capacity
-                && !self.memory.evicted_since(p.clock_at)
-            {
+            if !self.memory.evicted_since(p.clock_at) {
                 break;
             }
             let p = self.pending.pop_front().expect("front exists");
@@ -189,7 +181,6 @@ impl AccessSampler {
         self.pending.push_back(Pending {
             features: self.history.features().to_vec(),
             targets,
-            misses_at: self.memory.misses,
             clock_at: self.memory.clock,
         });
         // forget index entries of retired samples now and then
