@@ -4,12 +4,11 @@
 //! `trainer report` needs nothing but the registry.
 
 use inference_core::blob::ABSENT;
-use inference_core::features::{failure, threat, workload};
-use inference_core::quant::{sigmoid_permille, softmax_permille};
+use inference_core::features::workload;
 use inference_core::{Model, ModelKind};
 use serde::{Deserialize, Serialize};
 
-use super::int8::int8_outputs;
+use super::int8::{int8_failure_probabilities, int8_outputs, int8_threat_score};
 use crate::data::dataset::Dataset;
 
 /// Points of predicted against actual CPU kept for the scatter plot.
@@ -52,23 +51,18 @@ pub fn of(model: &Model<'_>, d: &Dataset, threshold_permille: u16) -> Diagnostic
     if d.is_empty() {
         return Diagnostics::default();
     }
-    let out = int8_outputs(model, d);
     match d.kind {
         ModelKind::Threat | ModelKind::Failure => {
-            let (scores, labels): (Vec<u16>, Vec<bool>) = (0..d.len())
-                .map(|i| {
-                    if d.kind == ModelKind::Threat {
-                        let logits: Vec<i32> =
-                            (0..threat::N_OUTPUTS).map(|c| out[[i, c]] as i32).collect();
-                        let mut p = [0u16; threat::N_OUTPUTS];
-                        softmax_permille(&logits, &mut p);
-                        (threat::score_permille(p[0]), d.target(i)[0] > 0.0)
-                    } else {
-                        let logit = out[[i, failure::OUT_FAIL]] as i32;
-                        (sigmoid_permille(logit), d.target(i)[0] > 0.5)
-                    }
-                })
-                .unzip();
+            let (scores, labels): (Vec<u16>, Vec<bool>) = if d.kind == ModelKind::Threat {
+                (0..d.len())
+                    .map(|i| (int8_threat_score(model, d.row(i)), d.target(i)[0] > 0.0))
+                    .unzip()
+            } else {
+                let p = int8_failure_probabilities(model, d);
+                (0..d.len())
+                    .map(|i| ((p[i] * 1000.0).round() as u16, d.target(i)[0] > 0.5))
+                    .unzip()
+            };
             Diagnostics {
                 roc: roc(&scores, &labels),
                 confusion: Some(confusion(&scores, &labels, threshold_permille)),
@@ -76,6 +70,7 @@ pub fn of(model: &Model<'_>, d: &Dataset, threshold_permille: u16) -> Diagnostic
             }
         }
         ModelKind::Workload => {
+            let out = int8_outputs(model, d);
             let rows: Vec<usize> = (0..d.len())
                 .filter(|&i| {
                     d.target(i)[workload::OUT_CPU].is_finite()
