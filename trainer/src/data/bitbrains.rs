@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
+use inference_core::features::workload::WorkloadSample;
 use inference_core::ModelKind;
 
 use super::dataset::Dataset;
@@ -117,25 +117,16 @@ pub fn read_vm(path: &Path, opts: &ReadOptions, skips: &mut Skips) -> Result<Vec
 
 /// Appends the workload samples of one VM as group `g`: target = change until the next row.
 pub fn append_workload(d: &mut Dataset, rows: &[Row], g: u32) {
-    let mut h = WorkloadHistory::new();
-    for (k, w) in rows.windows(2).enumerate() {
-        let (r, next) = (w[0], w[1]);
-        h.push(WorkloadSample {
+    let raw: Vec<WorkloadSample> = rows
+        .iter()
+        .map(|r| WorkloadSample {
             cpu: r.cpu,
             mem: Some(r.mem),
             gpu: None,
             unix_s: r.unix_s,
-        });
-        if k < HISTORY {
-            continue;
-        }
-        let target = [
-            next.cpu as f32 - r.cpu as f32,
-            next.mem as f32 - r.mem as f32,
-            f32::NAN,
-        ];
-        d.push(&h.features(), &target, g, r.unix_s as i64);
-    }
+        })
+        .collect();
+    d.push_workload_series(&raw, g);
 }
 
 fn csv(name: &str) -> bool {
@@ -157,7 +148,7 @@ pub fn load_workload(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataErro
 mod tests {
     use super::*;
     use inference_core::blob::ABSENT;
-    use inference_core::features::workload::{self, field};
+    use inference_core::features::workload::{self, field, HISTORY};
     use std::path::PathBuf;
 
     fn write(name: &str, text: &str) -> PathBuf {

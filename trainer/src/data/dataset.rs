@@ -1,6 +1,7 @@
 //! Data sets: raw integer feature vectors (exactly what inference-core extracts), targets, and
 //! the grouping that keeps validation data from leaking the future.
 
+use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
 use inference_core::ModelKind;
 
 use crate::rng::Rng;
@@ -90,6 +91,30 @@ impl Dataset {
         self.time.push(time);
         self.event_time.push(i64::MAX);
         self.in_incident.push(false);
+    }
+
+    /// Appends the workload samples of one machine's telemetry (in time order) as group `g`:
+    /// features from the first full history on, target = change until the next sample (NaN where
+    /// a channel is not observed in either).
+    pub fn push_workload_series(&mut self, raw: &[WorkloadSample], g: u32) {
+        let mut h = WorkloadHistory::new();
+        for (k, w) in raw.windows(2).enumerate() {
+            let (cur, next) = (w[0], w[1]);
+            h.push(cur);
+            if k < HISTORY {
+                continue;
+            }
+            let dm = |a: Option<u16>, b: Option<u16>| match (a, b) {
+                (Some(a), Some(b)) => b as f32 - a as f32,
+                _ => f32::NAN,
+            };
+            let t = [
+                next.cpu as f32 - cur.cpu as f32,
+                dm(cur.mem, next.mem),
+                dm(cur.gpu, next.gpu),
+            ];
+            self.push(&h.features(), &t, g, cur.unix_s as i64);
+        }
     }
 
     /// Appends a row inside the incident that started at `onset` (not a sample: no targets).

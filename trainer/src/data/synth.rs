@@ -6,7 +6,7 @@
 use inference_core::features::failure::{FailureHistory, FailureType, HealthSample};
 use inference_core::features::memory::{AccessKind, MemoryAccess, LINE_BYTES};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory, ThreatType};
-use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
+use inference_core::features::workload::{WorkloadSample, HISTORY};
 use inference_core::ModelKind;
 
 use super::access_samples::{AccessSampler, LINE_CAPACITY};
@@ -51,80 +51,68 @@ fn workload(samples: usize, rng: &mut Rng, source: String) -> Dataset {
     let per_series = 400;
     let series = samples.div_ceil(per_series).max(5);
     for s in 0..series {
-        let mut r = rng.fork(s as u64);
-        let has_gpu = r.chance(0.5);
-        let has_mem = true;
-        let base = r.range(5.0, 35.0);
-        let amp = r.range(10.0, 40.0);
-        let weekend = r.range(0.2, 0.9);
-        let peak_h = r.range(10.0, 16.0);
-        let noise = r.range(0.8, 2.5);
-        let mem_base = r.range(20.0, 50.0);
-        let t0 = 1_700_000_000u64 + r.below(7 * 86_400) / 300 * 300;
-        let steps = per_series + HISTORY + 1;
-        let (mut ar, mut burst_left, mut burst) = (0.0, 0u32, 0.0);
-        let (mut gpu_on, mut gpu_level) = (false, 0.0);
-        let mut mem = mem_base;
-        let mut raw = Vec::with_capacity(steps);
-        for k in 0..steps as u64 {
-            let t = t0 + 300 * k;
-            let hour = (t % 86_400) as f64 / 3600.0;
-            let dow = (t / 86_400 + 3) % 7;
-            let busy = (-((hour - peak_h) / 4.0).powi(2)).exp();
-            let dayf = if dow >= 5 { weekend } else { 1.0 };
-            ar = 0.85 * ar + noise * r.normal();
-            if burst_left == 0 && r.chance(0.01) {
-                burst_left = 1 + r.below(12) as u32;
-                burst = r.range(15.0, 45.0);
-            }
-            let b = if burst_left > 0 {
-                burst_left -= 1;
-                burst
-            } else {
-                0.0
-            };
-            let cpu = (base + amp * busy * dayf + ar + b).clamp(0.0, 100.0);
-            mem += 0.2 * (mem_base + 0.4 * cpu - mem) + 0.4 * r.normal();
-            if gpu_on {
-                if r.chance(0.04) {
-                    gpu_on = false;
-                }
-            } else if r.chance(0.015) {
-                gpu_on = true;
-                gpu_level = r.range(55.0, 98.0);
-            }
-            let gpu = if gpu_on {
-                gpu_level + 2.0 * r.normal()
-            } else {
-                (1.0 + r.normal()).abs()
-            };
-            raw.push(WorkloadSample {
-                cpu: pct(cpu),
-                mem: has_mem.then(|| pct(mem)),
-                gpu: has_gpu.then(|| pct(gpu)),
-                unix_s: t,
-            });
-        }
-        let mut h = WorkloadHistory::new();
-        for k in 0..steps - 1 {
-            h.push(raw[k]);
-            if k < HISTORY {
-                continue;
-            }
-            let (cur, next) = (raw[k], raw[k + 1]);
-            let dm = |a: Option<u16>, b: Option<u16>| match (a, b) {
-                (Some(a), Some(b)) => b as f32 - a as f32,
-                _ => f32::NAN,
-            };
-            let t = [
-                next.cpu as f32 - cur.cpu as f32,
-                dm(cur.mem, next.mem),
-                dm(cur.gpu, next.gpu),
-            ];
-            d.push(&h.features(), &t, s as u32, cur.unix_s as i64);
-        }
+        let raw = machine(&mut rng.fork(s as u64), per_series + HISTORY + 1);
+        d.push_workload_series(&raw, s as u32);
     }
     d
+}
+
+/// `steps` five-minute samples of one synthetic machine (see [`generate`]); `r` decides the
+/// machine's rhythm, noise and devices.
+pub fn machine(r: &mut Rng, steps: usize) -> Vec<WorkloadSample> {
+    let has_gpu = r.chance(0.5);
+    let has_mem = true;
+    let base = r.range(5.0, 35.0);
+    let amp = r.range(10.0, 40.0);
+    let weekend = r.range(0.2, 0.9);
+    let peak_h = r.range(10.0, 16.0);
+    let noise = r.range(0.8, 2.5);
+    let mem_base = r.range(20.0, 50.0);
+    let t0 = 1_700_000_000u64 + r.below(7 * 86_400) / 300 * 300;
+    let (mut ar, mut burst_left, mut burst) = (0.0, 0u32, 0.0);
+    let (mut gpu_on, mut gpu_level) = (false, 0.0);
+    let mut mem = mem_base;
+    let mut raw = Vec::with_capacity(steps);
+    for k in 0..steps as u64 {
+        let t = t0 + 300 * k;
+        let hour = (t % 86_400) as f64 / 3600.0;
+        let dow = (t / 86_400 + 3) % 7;
+        let busy = (-((hour - peak_h) / 4.0).powi(2)).exp();
+        let dayf = if dow >= 5 { weekend } else { 1.0 };
+        ar = 0.85 * ar + noise * r.normal();
+        if burst_left == 0 && r.chance(0.01) {
+            burst_left = 1 + r.below(12) as u32;
+            burst = r.range(15.0, 45.0);
+        }
+        let b = if burst_left > 0 {
+            burst_left -= 1;
+            burst
+        } else {
+            0.0
+        };
+        let cpu = (base + amp * busy * dayf + ar + b).clamp(0.0, 100.0);
+        mem += 0.2 * (mem_base + 0.4 * cpu - mem) + 0.4 * r.normal();
+        if gpu_on {
+            if r.chance(0.04) {
+                gpu_on = false;
+            }
+        } else if r.chance(0.015) {
+            gpu_on = true;
+            gpu_level = r.range(55.0, 98.0);
+        }
+        let gpu = if gpu_on {
+            gpu_level + 2.0 * r.normal()
+        } else {
+            (1.0 + r.normal()).abs()
+        };
+        raw.push(WorkloadSample {
+            cpu: pct(cpu),
+            mem: has_mem.then(|| pct(mem)),
+            gpu: has_gpu.then(|| pct(gpu)),
+            unix_s: t,
+        });
+    }
+    raw
 }
 
 /// Mean per-window behaviour of a process profile:

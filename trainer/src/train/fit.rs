@@ -2,9 +2,11 @@
 
 use inference_core::features::threat;
 use inference_core::quant::softmax_permille;
-use ndarray::Array2;
+use ndarray::{Array1, Array2};
+use rayon::prelude::*;
 
-use super::mlp::{gather, Adam, Mlp};
+use super::encoded::Encoded;
+use super::mlp::{Adam, Mlp};
 use super::params::Params;
 use super::task::{hidden, Task};
 use crate::data::dataset::Dataset;
@@ -54,7 +56,7 @@ pub fn fit(
     train: &Dataset,
     val: &Dataset,
     params: &Params,
-    mut on_epoch: impl FnMut(&EpochLog),
+    on_epoch: impl FnMut(&EpochLog),
 ) -> Result<Fit, Error> {
     params.validate()?;
     if train.is_empty() {
@@ -72,8 +74,48 @@ pub fn fit(
         }
         None => (InputQuant::fit(train), None),
     };
-    let xt = input.network_input(train);
-    let tt = task.targets(train);
+    let encoded = Encoded::new(&input, &task, train);
+    fit_encoded(
+        Start { task, input, init },
+        &encoded,
+        val,
+        params,
+        on_epoch,
+    )
+}
+
+/// What training starts from: the task (output scales, heads), the input quantization, and
+/// for a warm start the network (`None`: fresh weights from the seed).
+#[derive(Debug, Clone)]
+pub struct Start {
+    /// Task of the model kind, fitted on training data.
+    pub task: Task,
+    /// Input quantization, fitted on training data (or the warm start's).
+    pub input: InputQuant,
+    /// Warm-start network.
+    pub init: Option<Mlp>,
+}
+
+/// [`fit`] on samples already encoded with `start.input` (e.g. streamed from a file too large
+/// to hold as a [`Dataset`]). Each mini-batch is cut into `params.threads` shards whose
+/// gradients are computed in parallel and summed in shard order, so a run is reproducible for
+/// a given seed and thread count.
+pub fn fit_encoded(
+    start: Start,
+    train: &Encoded,
+    val: &Dataset,
+    params: &Params,
+    mut on_epoch: impl FnMut(&EpochLog),
+) -> Result<Fit, Error> {
+    params.validate()?;
+    let Start { task, input, init } = start;
+    let kind = task.kind;
+    if train.is_empty() {
+        return Err(Error::NotEnoughData {
+            kind,
+            message: "no training samples".into(),
+        });
+    }
     let xv = input.network_input(val);
     let tv = task.targets(val);
     let mut rng = Rng::new(params.seed ^ (kind as u64) << 32);
@@ -84,6 +126,16 @@ pub fn fit(
     let mut mlp = init.unwrap_or(fresh);
     let frozen = params.init.as_ref().map_or(0, |i| i.freeze);
     let mut adam = Adam::new(&mlp, params.learning_rate, params.weight_decay).freeze(frozen);
+    let pool = if params.threads > 1 {
+        Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(params.threads)
+                .build()
+                .map_err(|e| Error::param("threads", e))?,
+        )
+    } else {
+        None
+    };
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut best: Option<(f64, f64, Mlp, usize, Metrics)> = None;
     let mut log = Vec::with_capacity(params.epochs);
@@ -92,14 +144,20 @@ pub fn fit(
         let mut total = 0.0;
         let mut batches = 0;
         for idx in order.chunks(params.batch_size) {
-            let xb = gather(xt.view(), idx);
-            let tb = gather(tt.view(), idx);
-            let acts = mlp.forward_all(xb.view());
-            let out = acts.last().map(|a| a.view()).unwrap_or(xb.view());
-            let (l, g) = task.loss_grad(out, tb.view());
+            let (l, grads) = match &pool {
+                None => shard_gradient(&mlp, &task, train, idx, idx.len()),
+                Some(pool) => {
+                    let per = idx.len().div_ceil(params.threads);
+                    let parts: Vec<_> = pool.install(|| {
+                        idx.par_chunks(per)
+                            .map(|s| shard_gradient(&mlp, &task, train, s, idx.len()))
+                            .collect()
+                    });
+                    sum_shards(parts)
+                }
+            };
             total += l;
             batches += 1;
-            let grads = mlp.backward(xb.view(), &acts, g);
             adam.step(&mut mlp, &grads);
         }
         let (val_loss, metrics) = if val.is_empty() {
@@ -136,6 +194,45 @@ pub fn fit(
         best_epoch,
         val_metrics,
     })
+}
+
+type Gradients = Vec<(Array2<f32>, Array1<f32>)>;
+
+/// Loss and gradients of the samples `idx`, one shard of a mini-batch of `batch` samples: both
+/// weighted by the shard's share, so that the shards add up to the whole batch's.
+fn shard_gradient(
+    mlp: &Mlp,
+    task: &Task,
+    train: &Encoded,
+    idx: &[usize],
+    batch: usize,
+) -> (f64, Gradients) {
+    let (xb, tb) = train.batch(idx);
+    let acts = mlp.forward_all(xb.view());
+    let out = acts.last().map(|a| a.view()).unwrap_or(xb.view());
+    let (mut l, mut g) = task.loss_grad(out, tb.view());
+    if idx.len() != batch {
+        let share = idx.len() as f32 / batch as f32;
+        g.mapv_inplace(|v| v * share);
+        l *= share as f64;
+    }
+    (l, mlp.backward(xb.view(), &acts, g))
+}
+
+/// The sum of the shards' losses and gradients, in shard order.
+fn sum_shards(parts: Vec<(f64, Gradients)>) -> (f64, Gradients) {
+    let mut parts = parts.into_iter();
+    let Some((mut loss, mut grads)) = parts.next() else {
+        return (0.0, Vec::new());
+    };
+    for (l, g) in parts {
+        loss += l;
+        for ((aw, ab), (w, b)) in grads.iter_mut().zip(g) {
+            *aw += &w;
+            *ab += &b;
+        }
+    }
+    (loss, grads)
 }
 
 impl Fit {

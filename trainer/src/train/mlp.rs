@@ -3,7 +3,7 @@
 //! Hidden layers use ReLU; the output layer is linear and its units are interpreted by the
 //! task's heads ([`super::task::Head`]), which also supply the output gradient.
 
-use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::rng::Rng;
 
@@ -186,15 +186,6 @@ impl Adam {
                 });
         }
     }
-}
-
-/// Rows `idx` of `a`, as a new matrix.
-pub fn gather(a: ArrayView2<f32>, idx: &[usize]) -> Array2<f32> {
-    let mut out = Array2::zeros((idx.len(), a.ncols()));
-    for (r, &i) in idx.iter().enumerate() {
-        out.slice_mut(s![r, ..]).assign(&a.slice(s![i, ..]));
-    }
-    out
 }
 
 #[cfg(test)]

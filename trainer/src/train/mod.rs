@@ -1,8 +1,9 @@
 //! The network and how it is fitted: the MLP ([`mlp`]), what each model learns and its losses
-//! ([`task`]), hyperparameters ([`params`]), the fit loop ([`fit`](mod@fit)) and training-only data
+//! ([`task`]), hyperparameters ([`params`]), the fit loop ([`fit`](mod@fit)) over int8-encoded samples ([`encoded`]) and training-only data
 //! augmentation ([`augment`]); warm start from a published blob ([`warm`]).
 
 pub mod augment;
+pub mod encoded;
 pub mod fit;
 pub mod mlp;
 pub mod params;

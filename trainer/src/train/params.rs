@@ -25,6 +25,10 @@ pub struct Params {
     /// Hidden-layer widths (`None`: the kind's default, [`super::task::hidden`]); a warm start
     /// keeps the shape of the model it starts from.
     pub hidden: Option<Vec<usize>>,
+    /// Gradient shards of each mini-batch, computed on as many threads and summed in a fixed
+    /// order: a run is reproducible for a given seed and thread count (1: one core, the
+    /// results of earlier versions).
+    pub threads: usize,
 }
 
 impl Default for Params {
@@ -38,6 +42,7 @@ impl Default for Params {
             distill: None,
             init: None,
             hidden: None,
+            threads: 1,
         }
     }
 }
@@ -70,8 +75,21 @@ impl Params {
         self
     }
 
+    /// Sets the number of gradient shards (threads) per mini-batch.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
     /// Checks the values; the error names the bad one.
     pub fn validate(&self) -> Result<(), Error> {
+        if self.threads == 0 || self.threads > 1024 {
+            let got = self.threads;
+            return Err(Error::param(
+                "threads",
+                format!("must be 1..=1024, got {got}"),
+            ));
+        }
         if let Some(h) = &self.hidden {
             let max_hidden = inference_core::blob::MAX_LAYERS - 1;
             if h.is_empty()

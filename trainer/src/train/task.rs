@@ -247,6 +247,17 @@ impl Task {
     /// are thereby judged relative to how much a series moves: an idle VM's 0.1 point counts as
     /// much as a busy VM's several points, so the network learns to leave idle series alone.
     pub fn targets(&self, d: &Dataset) -> Array2<f32> {
+        let mut out = self.unweighted_targets(d);
+        let means = self.weight_means(out.view());
+        self.normalize_weights(out.view_mut(), &means);
+        out
+    }
+
+    /// [`targets`](Self::targets) before the weights are normalised: the weight columns hold
+    /// the raw inverse volatility (data streamed in parts is normalised once, over all parts,
+    /// with [`weight_means`](Self::weight_means) and
+    /// [`normalize_weights`](Self::normalize_weights)).
+    pub fn unweighted_targets(&self, d: &Dataset) -> Array2<f32> {
         let t = target_matrix(d);
         if self.kind != ModelKind::Workload {
             return t;
@@ -254,23 +265,41 @@ impl Task {
         let mut out = Array2::zeros((d.len(), N_TARGETS + 3));
         out.slice_mut(ndarray::s![.., ..N_TARGETS]).assign(&t);
         for c in 0..3 {
-            let mut sum = 0f64;
             for i in 0..d.len() {
                 let h = &d.row(i)[workload::field::history(c)];
-                let w = if h[0] == ABSENT {
+                out[[i, N_TARGETS + c]] = if h[0] == ABSENT {
                     0.0
                 } else {
                     let h: Vec<i32> = h.iter().map(|&v| workload::expand(v)).collect();
                     let steps = h[0].abs() + h.windows(2).map(|p| (p[1] - p[0]).abs()).sum::<i32>();
                     1.0 / (steps as f32 / workload::HISTORY as f32).max(VOLATILITY_FLOOR)
                 };
-                out[[i, N_TARGETS + c]] = w;
-                sum += w as f64;
             }
-            let mean = (sum / d.len().max(1) as f64).max(1e-12) as f32;
-            out.column_mut(N_TARGETS + c).mapv_inplace(|w| w / mean);
         }
         out
+    }
+
+    /// Per weight column of `t` (unnormalised targets), its sum and row count, to be added
+    /// over the parts of a streamed data set.
+    pub fn weight_means(&self, t: ndarray::ArrayView2<f32>) -> Vec<(f64, usize)> {
+        if self.kind != ModelKind::Workload {
+            return Vec::new();
+        }
+        (0..3)
+            .map(|c| {
+                let col = t.column(N_TARGETS + c);
+                (col.iter().map(|&w| w as f64).sum(), col.len())
+            })
+            .collect()
+    }
+
+    /// Divides each weight column of `t` by its mean (`sums`: from
+    /// [`weight_means`](Self::weight_means), over the whole training set).
+    pub fn normalize_weights(&self, mut t: ndarray::ArrayViewMut2<f32>, sums: &[(f64, usize)]) {
+        for (c, &(sum, n)) in sums.iter().enumerate() {
+            let mean = (sum / n.max(1) as f64).max(1e-12) as f32;
+            t.column_mut(N_TARGETS + c).mapv_inplace(|w| w / mean);
+        }
     }
 
     /// Network outputs → fixed units.
