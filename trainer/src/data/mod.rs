@@ -17,6 +17,7 @@ pub mod encoding;
 pub mod jsonl;
 pub mod lackey;
 pub mod nab;
+pub mod parquet;
 pub mod prometheus;
 pub mod rotate;
 pub mod smd;
@@ -207,7 +208,7 @@ pub fn files(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, D
 }
 
 /// Loads one `--data` source for `kind`: `jsonl:PATH`, `nab:PATH`, `bitbrains:PATH`,
-/// `smd:PATH`, `adfa:PATH`, `strace:PATH`, `lackey:PATH`, `prometheus:URL?PARAMS`.
+/// `parquet:PATH`, `smd:PATH`, `adfa:PATH`, `strace:PATH`, `lackey:PATH`, `prometheus:URL?PARAMS`.
 pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
     let (scheme, path) = spec.split_once(':').ok_or_else(|| {
         Error::Usage(format!(
@@ -221,6 +222,7 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
         ("nab", ModelKind::Failure) => nab::load_failure(path, opts),
         ("smd", ModelKind::Failure) => smd::load(path, opts),
         ("bitbrains", ModelKind::Workload) => bitbrains::load_workload(path, opts),
+        ("parquet", ModelKind::Workload) => parquet::load_workload(path, opts),
         ("adfa", ModelKind::Threat) => adfa::load(path, opts),
         ("strace", ModelKind::Threat) => strace::load(path, opts),
         ("lackey", ModelKind::Memory) => {
@@ -230,14 +232,14 @@ pub fn load(kind: ModelKind, spec: &str, opts: &ReadOptions) -> Result<Loaded> {
             // the URL is not a path: the whole rest of the spec
             return prometheus::load(kind, &spec["prometheus:".len()..]);
         }
-        ("nab" | "smd" | "bitbrains" | "adfa" | "strace" | "lackey" | "prometheus", _) => {
+        ("nab" | "smd" | "bitbrains" | "parquet" | "adfa" | "strace" | "lackey" | "prometheus", _) => {
             return Err(Error::Usage(format!(
-                "--data {scheme}: has no {kind} data (nab: workload, failure; bitbrains: workload; smd: failure; adfa, strace: threat; lackey: memory; prometheus: workload, failure)"
+                "--data {scheme}: has no {kind} data (nab: workload, failure; bitbrains, parquet: workload; smd: failure; adfa, strace: threat; lackey: memory; prometheus: workload, failure)"
             )))
         }
         _ => {
             return Err(Error::Usage(format!(
-                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, bitbrains, smd, adfa, strace, lackey, prometheus)"
+                "--data '{spec}': unknown source '{scheme}' (synthetic, jsonl, nab, bitbrains, parquet, smd, adfa, strace, lackey, prometheus)"
             )))
         }
     };

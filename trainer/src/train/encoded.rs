@@ -87,7 +87,11 @@ impl Encoded {
             for (dst, &c) in x.row_mut(r).iter_mut().zip(codes) {
                 *dst = c as f32 * scale;
             }
-            for (dst, &v) in t.row_mut(r).iter_mut().zip(&self.targets[i * nt..(i + 1) * nt]) {
+            for (dst, &v) in t
+                .row_mut(r)
+                .iter_mut()
+                .zip(&self.targets[i * nt..(i + 1) * nt])
+            {
                 *dst = v;
             }
         }
@@ -114,7 +118,10 @@ mod tests {
         for (r, &i) in idx.iter().enumerate() {
             assert_eq!(x.row(r), xf.row(i));
             let (a, b) = (t.row(r), tf.row(i));
-            assert!(a.iter().zip(b).all(|(p, q)| p == q || (p.is_nan() && q.is_nan())));
+            assert!(a
+                .iter()
+                .zip(b)
+                .all(|(p, q)| p == q || (p.is_nan() && q.is_nan())));
         }
     }
 

@@ -75,13 +75,7 @@ pub fn fit(
         None => (InputQuant::fit(train), None),
     };
     let encoded = Encoded::new(&input, &task, train);
-    fit_encoded(
-        Start { task, input, init },
-        &encoded,
-        val,
-        params,
-        on_epoch,
-    )
+    fit_encoded(Start { task, input, init }, &encoded, val, params, on_epoch)
 }
 
 /// What training starts from: the task (output scales, heads), the input quantization, and
