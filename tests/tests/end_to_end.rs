@@ -54,7 +54,7 @@ fn synthetic_tasks_reach_their_targets() {
     let w = run(&wd);
     assert!(w.int8.within_5pp.unwrap() >= 0.90, "workload {:?}", w.int8);
     // the manifest keeps every epoch's figures, for plotting later
-    let entry = w.manifest_entry(&wd, &params, 0.2, 0);
+    let entry = w.manifest_entry(&params, 0.2, 0);
     let epochs = entry["epochs"].as_array().unwrap();
     assert_eq!(epochs.len(), 30);
     assert!(epochs

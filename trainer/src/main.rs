@@ -67,6 +67,9 @@ enum Command {
     /// processes, components or programs apart; writes every trial and the best parameters
     /// (`train --params FILE`).
     Tune(cli::tune::TuneArgs),
+    /// Write the workload telemetry of a synthetic fleet as a Parquet file (series, time, cpu,
+    /// memory, gpu), the layout `--data parquet:FILE` reads.
+    Synth(cli::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Monitor(a) => cli::monitor::run(a),
         Command::Report(a) => cli::report::run(a),
         Command::Tune(a) => cli::tune::run(a),
+        Command::Synth(a) => cli::synth::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Train one model end to end: split, fit, quantize, run the int8 model through
 //! inference-core, compare with baselines, and produce the blob plus its manifest entry.
 
+use std::path::Path;
 use std::time::Instant;
 
 use inference_core::features::threat::DEFAULT_THRESHOLD;
@@ -9,7 +10,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::data::dataset::{hex, Dataset};
-use crate::data::synth;
+use crate::data::encoding::InputQuant;
+use crate::data::{parquet, synth, ReadOptions};
 use crate::error::{Error, Result};
 use crate::eval::baselines::{self, Baseline};
 use crate::eval::diagnostics::{self, Diagnostics};
@@ -19,6 +21,10 @@ use crate::eval::metrics::{self, Metrics};
 use crate::eval::replay::{replay_threat, zero_history};
 use crate::quantize::{quantize, BlobMeta, QuantizedModel};
 use crate::train::augment::augment_levels;
+use crate::rng::Rng;
+use crate::train::encoded::Encoded;
+use crate::train::fit::{fit_encoded, Start};
+use crate::train::task::Task;
 use crate::train::{fit, EpochLog, Fit, Params};
 
 /// Highest share of benign validation processes the threat detector may flag: its operating
@@ -135,6 +141,8 @@ pub struct Trained {
     pub sizes: (usize, usize),
     /// Wall time of the run, seconds.
     pub seconds: f64,
+    /// The data it was trained on.
+    pub about: About,
 }
 
 /// Replaces the CPU and memory targets of `train` (observed changes) by what gradient-boosted
@@ -211,17 +219,190 @@ pub fn train(
         let fit = fit(&train, &val, params, on_epoch)?;
         (train, val, None, fit)
     };
-    let mut quantized = quantize(&fit.mlp, &fit.task, &fit.input, &train);
+    let about = About {
+        source: data.source.clone(),
+        sha256: data.sha256(),
+        synthetic: data.synthetic,
+        train_samples: train.len(),
+    };
+    finish(fit, &train, val, val_raw, about, params, version, created_unix_s, start)
+}
+
+/// Training samples kept, evenly spaced, when [`train_streamed`] streams a file: they fit
+/// the input and output scales and calibrate the quantization and the monitor thresholds.
+pub const STREAM_SAMPLE: usize = 100_000;
+
+/// Trains the workload model on a Parquet telemetry file ([`crate::data::parquet`]) without
+/// holding it: fleet-sized data in bounded memory.
+///
+/// Two streamed passes, one series at a time. The first keeps every validation series (a
+/// share `val_split` of the series, picked by `seed`) and [`STREAM_SAMPLE`] evenly spaced
+/// training samples, which fit the scales; the second encodes every training sample to its
+/// int8 codes and targets ([`Encoded`], 59 bytes each). The fit then runs over all of them
+/// ([`fit_encoded`], `params.threads` threads). The file needs at least 10 series (whole series
+/// are held out). Unlike [`train`], no tree distillation and no level augmentation: both would
+/// need the training set in memory.
+#[allow(clippy::too_many_arguments)]
+pub fn train_streamed(
+    path: &Path,
+    opts: &ReadOptions,
+    params: &Params,
+    val_split: f64,
+    version: u32,
+    created_unix_s: u64,
+    on_epoch: impl FnMut(&EpochLog),
+) -> Result<Trained> {
+    let start = Instant::now();
+    check_val_split(val_split)?;
+    params.validate()?;
+    if params.distill == Some(true) {
+        return Err(Error::param(
+            "distill",
+            "tree distillation needs the training set in memory: not with a streamed file",
+        ));
+    }
+    let kind = ModelKind::Workload;
+    let source = format!("parquet:{}", path.display());
+    let rows = parquet::rows(path)?;
+    let stride = (rows as usize / STREAM_SAMPLE).max(1);
+    let held_out = |g: u32| {
+        let mut r = Rng::new(params.seed ^ 0x5_1117 ^ (g as u64) << 24);
+        r.f64() < val_split
+    };
+    // pass 1: validation series, an even sample of the training samples, counts
+    let mut sample = Dataset::new(kind, source.clone());
+    let mut val = Dataset::new(kind, source.clone());
+    let (mut n_train, mut series, mut val_series) = (0usize, 0usize, 0usize);
+    parquet::for_each_series(path, opts, |s| {
+        series += 1;
+        if held_out(s.group) {
+            val_series += 1;
+            val.push_workload_series(&s.samples, s.group);
+            return Ok(());
+        }
+        let mut d = Dataset::new(kind, "");
+        d.push_workload_series(&s.samples, s.group);
+        let keep: Vec<usize> = (0..d.len())
+            .filter(|i| (n_train + i) % stride == 0)
+            .collect();
+        n_train += d.len();
+        sample.extend_rows(&d, &keep);
+        Ok(())
+    })?;
+    if series < 10 || n_train < MIN_SAMPLES || val.len() < MIN_VAL_SAMPLES || val_series == 0 {
+        return Err(Error::NotEnoughData {
+            kind,
+            message: format!(
+                "a streamed file needs at least 10 series, {MIN_SAMPLES} training and {MIN_VAL_SAMPLES} validation samples; {} has {series} series, {n_train} training and {} validation samples in {val_series} series (--val-split {val_split}; read a smaller file without --stream)",
+                path.display(),
+                val.len()
+            ),
+        });
+    }
+    let task = Task::new(kind, &sample);
+    let (input, init) = match &params.init {
+        Some(init) => {
+            let (input, mlp) = crate::train::warm::network(init, kind, &task)?;
+            (input, Some(mlp))
+        }
+        None => (InputQuant::fit(&sample), None),
+    };
+    // pass 2: every training sample, encoded
+    let n_targets = task.targets(&sample).ncols();
+    let mut encoded = Encoded::with_capacity(kind.n_features(), n_targets, n_train);
+    parquet::for_each_series(path, opts, |s| {
+        if !held_out(s.group) {
+            let mut d = Dataset::new(kind, "");
+            d.push_workload_series(&s.samples, s.group);
+            encoded.push(&input, &d, &task.unweighted_targets(&d));
+        }
+        Ok(())
+    })?;
+    encoded.normalize_weights(&task);
+    let fit = fit_encoded(
+        Start { task, input, init },
+        &encoded,
+        &val,
+        params,
+        on_epoch,
+    )?;
+    drop(encoded);
+    let about = About {
+        source,
+        sha256: file_sha256(path)?,
+        synthetic: false,
+        train_samples: n_train,
+    };
+    finish(
+        fit,
+        &sample,
+        val,
+        None,
+        about,
+        params,
+        version,
+        created_unix_s,
+        start,
+    )
+}
+
+/// SHA-256 of a file's bytes, read in 1 MiB blocks.
+fn file_sha256(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// What a run's data was, for the blob and the manifest.
+#[derive(Debug, Clone)]
+pub struct About {
+    /// The `--data` sources.
+    pub source: String,
+    /// SHA-256 of the samples (or of the file they were streamed from).
+    pub sha256: String,
+    /// Made by the synthetic generators.
+    pub synthetic: bool,
+    /// Training samples (all of them, also when only a sample of them is held).
+    pub train_samples: usize,
+}
+
+/// Quantizes a fit and judges it: int8 figures on `val` (for the threat detector, `val_raw`:
+/// the rows before replay), baselines, monitor thresholds, diagnostics. `train` calibrates
+/// the quantization and the monitor (all training samples or an even sample of them).
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    fit: Fit,
+    train: &Dataset,
+    val: Dataset,
+    val_raw: Option<(Dataset, Dataset)>,
+    about: About,
+    params: &Params,
+    version: u32,
+    created_unix_s: u64,
+    start: Instant,
+) -> Result<Trained> {
+    let kind = fit.task.kind;
+    let mut quantized = quantize(&fit.mlp, &fit.task, &fit.input, train);
     let mut meta = BlobMeta {
         version,
         created_unix_s,
-        train_samples: train.len() as u32,
+        train_samples: about.train_samples as u32,
         val_samples: val.len() as u32,
-        metric: metrics::headline_name(data.kind).to_string(),
+        metric: metrics::headline_name(kind).to_string(),
         metric_f32: fit.val_metrics.headline(),
         metric_int8: f64::NAN,
         baseline: f64::NAN,
-        source: data.source.clone(),
+        source: about.source.clone(),
         monitor: None,
     };
     let draft = quantized.to_blob(&meta)?;
@@ -240,7 +421,7 @@ pub fn train(
             m.threshold_permille = Some(t);
             judged = Some(v);
             m
-        } else if data.kind == ModelKind::Failure && !data.synthetic {
+        } else if kind == ModelKind::Failure && !about.synthetic {
             // real incidents: the operating point is at most one false alarm per machine-day
             // on the validation machines, not a probability of one half
             let p = int8_failure_probabilities(&model, &val);
@@ -259,7 +440,7 @@ pub fn train(
     // baselines see behaviour only: no learned model's scores in their features
     let baselines = match &val_raw {
         Some((t0, v0)) => baselines::evaluate(t0, v0, params.seed),
-        None => baselines::evaluate(&train, &val, params.seed),
+        None => baselines::evaluate(train, &val, params.seed),
     };
     meta.metric_int8 = int8.headline();
     meta.baseline = baselines
@@ -270,7 +451,7 @@ pub fn train(
     // the operating point just chosen
     meta.monitor = crate::eval::monitor::monitor(
         &Model::from_blob(&quantized.to_blob(&meta)?)?,
-        &train,
+        train,
         &val,
         quantized.threshold_permille,
     );
@@ -287,8 +468,9 @@ pub fn train(
         int8,
         diagnostics,
         baselines,
-        sizes: (train.len(), val.len()),
+        sizes: (about.train_samples, val.len()),
         seconds: start.elapsed().as_secs_f64(),
+        about,
     })
 }
 
@@ -351,7 +533,6 @@ impl Trained {
     /// blob; `Registry::publish` replaces them (and sets `signed`) from the bytes it writes.
     pub fn manifest_entry(
         &self,
-        data: &Dataset,
         params: &Params,
         val_split: f64,
         created_unix_s: u64,
@@ -360,8 +541,8 @@ impl Trained {
         let widths = self.fit.mlp.widths();
         json!({
             "created_unix_s": created_unix_s,
-            "data_source": data.source,
-            "data_sha256": data.sha256(),
+            "data_source": self.about.source,
+            "data_sha256": self.about.sha256,
             "train_samples": self.sizes.0,
             "val_samples": self.sizes.1,
             "hyperparameters": Hyper {

@@ -270,7 +270,7 @@ fn publish(
     reason: &str,
 ) -> Result<()> {
     let kind = data.kind;
-    let mut entry = trained.manifest_entry(data, params, val_split, created_unix_s);
+    let mut entry = trained.manifest_entry(params, val_split, created_unix_s);
     let blob = signing::sign_for_publish(&trained.blob, key, &mut entry)?;
     entry["retrain"] = json!({"reason": reason});
     let mut event = decision;

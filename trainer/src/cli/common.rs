@@ -43,6 +43,14 @@ pub struct FitArgs {
     /// Skip malformed rows (and report how many) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_rows: bool,
+    /// Threads per fit (0: every core): each mini-batch is cut into this many gradient shards,
+    /// computed in parallel and summed in a fixed order. A run is reproducible for a given
+    /// seed and thread count; 1 gives the results of single-threaded versions.
+    #[arg(long, default_value_t = Params::default().threads)]
+    pub threads: usize,
+    /// Samples per Adam step [default: 64, or the --params file's].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
 }
 
 impl FitArgs {
@@ -53,10 +61,18 @@ impl FitArgs {
             "off" => Some(false),
             _ => None,
         };
-        let params = Params::default()
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let mut params = Params::default()
             .with_epochs(self.epochs.unwrap_or(Params::default().epochs))
             .with_seed(self.seed)
-            .with_distill(distill);
+            .with_distill(distill)
+            .with_threads(threads);
+        if let Some(b) = self.batch_size {
+            params.batch_size = b;
+        }
         params.validate()?;
         trainer::pipeline::check_val_split(self.val_split)?;
         if self.samples == Some(0) {
@@ -77,6 +93,9 @@ impl FitArgs {
         let mut p = tuned.apply(params);
         if let Some(e) = self.epochs {
             p.epochs = e;
+        }
+        if let Some(b) = self.batch_size {
+            p.batch_size = b;
         }
         p.validate()
             .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;

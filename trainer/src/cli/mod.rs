@@ -12,5 +12,6 @@ pub mod predict;
 pub mod report;
 pub mod retrain;
 pub mod sign;
+pub mod synth;
 pub mod train;
 pub mod tune;

@@ -55,6 +55,20 @@ pub struct TrainArgs {
     /// With --init-from: leave the first N layers as they are (0: fine-tune every layer).
     #[arg(long, default_value_t = 0, requires = "init_from")]
     freeze: usize,
+    /// Workload only, one `--data parquet:FILE`: train from the file in two streamed passes
+    /// instead of loading it, for fleet-sized files (10⁷ samples train in about 0.6 GiB). No
+    /// tree distillation or level augmentation (see docs/SCALE.md).
+    #[arg(long)]
+    stream: bool,
+}
+
+/// What one model is trained on.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    /// Samples loaded in memory.
+    Loaded(&'a Dataset),
+    /// A Parquet telemetry file read in streamed passes.
+    Streamed(&'a Path),
 }
 
 /// Human output: stdout, or stderr when stdout carries the JSON summary.
@@ -110,6 +124,9 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
         a.fit.seed,
         a.out.display()
     ));
+    if a.stream {
+        return run_streamed(a, con, &registry, &params, sign_key.as_ref(), start);
+    }
     con.line("");
     con.line("Step 1: Collecting training data");
     let mut sets = Vec::new();
@@ -145,10 +162,67 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
             d.kind,
             kinds.len(),
         )?);
-        let r = train_one(&mut con, &registry, d, &params, &a, sign_key.as_ref())
-            .map_err(|e| e.in_model(d.kind))?;
+        let r = train_one(
+            &mut con,
+            &registry,
+            Input::Loaded(d),
+            &params,
+            &a,
+            sign_key.as_ref(),
+        )
+        .map_err(|e| e.in_model(d.kind))?;
         ready.push(r);
     }
+    publish(&a, con, &registry, ready, start)
+}
+
+/// `train --stream`: the workload model from one Parquet file, streamed.
+fn run_streamed(
+    a: TrainArgs,
+    mut con: Console,
+    registry: &Registry,
+    params: &Params,
+    sign_key: Option<&SigningKey>,
+    start: Instant,
+) -> Result<(), Error> {
+    let path = match (a.model.as_str(), a.data.as_slice()) {
+        ("workload", [one]) => one.strip_prefix("parquet:").map(PathBuf::from),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        Error::Usage("--stream trains --model workload from one --data parquet:FILE".into())
+    })?;
+    let params = a
+        .fit
+        .params_for(params.clone(), ModelKind::Workload)?
+        .with_init(init(&a, registry, ModelKind::Workload, 1)?);
+    con.line("");
+    con.line(format!(
+        "Streaming {} ({} thread(s))",
+        path.display(),
+        params.threads
+    ));
+    let r = train_one(
+        &mut con,
+        registry,
+        Input::Streamed(&path),
+        &params,
+        &a,
+        sign_key,
+    )
+    .map_err(|e| e.in_model(ModelKind::Workload))?;
+    publish(&a, con, registry, vec![r], start)
+}
+
+/// Publishes models trained and judged, and prints the summary.
+fn publish(
+    a: &TrainArgs,
+    mut con: Console,
+    registry: &Registry,
+    ready: Vec<Ready>,
+    start: Instant,
+) -> Result<(), Error> {
+    let n = ready.len();
     let mut summary = Vec::new();
     for r in ready {
         let path = registry
@@ -164,8 +238,7 @@ pub fn run(a: TrainArgs) -> Result<(), Error> {
     let secs = start.elapsed().as_secs_f64();
     con.line("");
     con.line(format!(
-        "Done: {} model(s) trained and published to {} in {secs:.2} s",
-        kinds.len(),
+        "Done: {n} model(s) trained and published to {} in {secs:.2} s",
         registry.root().display()
     ));
     if a.json {
@@ -226,24 +299,34 @@ struct Ready {
 fn train_one(
     con: &mut Console,
     registry: &Registry,
-    d: &Dataset,
+    input: Input<'_>,
     params: &Params,
     a: &TrainArgs,
     sign_key: Option<&SigningKey>,
 ) -> Result<Ready, Error> {
-    let kind = d.kind;
+    let kind = match input {
+        Input::Loaded(d) => d.kind,
+        Input::Streamed(_) => ModelKind::Workload,
+    };
     let version = registry.next_version(kind);
     let created = unix_now();
-    con.line(format!(
-        "Training {}... on {} samples",
-        struct_name(kind),
-        d.len()
-    ));
+    match input {
+        Input::Loaded(d) => con.line(format!(
+            "Training {}... on {} samples",
+            struct_name(kind),
+            d.len()
+        )),
+        Input::Streamed(p) => con.line(format!(
+            "Training {}... on {}",
+            struct_name(kind),
+            p.display()
+        )),
+    }
     let metric_name = headline_name(kind);
     let template = "  [{bar:30}] {pos}/{len} epochs {msg}";
     let bar = common::progress(con.tty, Some(params.epochs as u64), template);
     // each epoch is printed as it ends (above the bar on a terminal, so the history stays)
-    let trained = pipeline::train(d, params, a.fit.val_split, version, created, |e| {
+    let on_epoch = |e: &trainer::train::EpochLog| {
         let line = format!(
             "  Epoch {}/{} - loss {} val_loss {} {metric_name} {}",
             e.epoch,
@@ -260,11 +343,23 @@ fn train_one(
             }
             None => con.line(line),
         }
-    })?;
+    };
+    let trained = match input {
+        Input::Loaded(d) => pipeline::train(d, params, a.fit.val_split, version, created, on_epoch),
+        Input::Streamed(p) => pipeline::train_streamed(
+            p,
+            &a.fit.read_options(),
+            params,
+            a.fit.val_split,
+            version,
+            created,
+            on_epoch,
+        ),
+    }?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut entry = trained.manifest_entry(d, params, a.fit.val_split, created);
+    let mut entry = trained.manifest_entry(params, a.fit.val_split, created);
     let blob = signing::sign_for_publish(&trained.blob, sign_key, &mut entry)?;
     // the entry describes the bytes on disk (signed or not), as publish records them
     registry::describe_published(&mut entry, &blob);

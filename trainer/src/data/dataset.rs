@@ -144,15 +144,20 @@ impl Dataset {
             synthetic: self.synthetic,
             ..Dataset::new(self.kind, self.source.clone())
         };
-        for &i in idx {
-            d.features.extend_from_slice(self.row(i));
-            d.targets.extend_from_slice(self.target(i));
-            d.group.push(self.group[i]);
-            d.time.push(self.time[i]);
-            d.event_time.push(self.event_time[i]);
-            d.in_incident.push(self.in_incident[i]);
-        }
+        d.extend_rows(self, idx);
         d
+    }
+
+    /// Appends the samples `idx` of `other` (groups kept as they are).
+    pub fn extend_rows(&mut self, other: &Dataset, idx: &[usize]) {
+        for &i in idx {
+            self.features.extend_from_slice(other.row(i));
+            self.targets.extend_from_slice(other.target(i));
+            self.group.push(other.group[i]);
+            self.time.push(other.time[i]);
+            self.event_time.push(other.event_time[i]);
+            self.in_incident.push(other.in_incident[i]);
+        }
     }
 
     /// The samples only: every row but those inside incidents.

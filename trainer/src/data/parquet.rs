@@ -203,6 +203,13 @@ pub fn for_each_series(
     Ok(pass)
 }
 
+/// Rows of `path`, from its footer (nothing else is read).
+pub fn rows(path: &Path) -> Result<u64, DataError> {
+    let file = File::open(path).map_err(|e| DataError::file(path, e))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DataError::file(path, e))?;
+    Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
+}
+
 /// Workload samples of every series of `path` (one group per series).
 pub fn load_workload(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
     let mut d = Dataset::new(ModelKind::Workload, format!("parquet:{}", path.display()));
