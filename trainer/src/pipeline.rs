@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use inference_core::features::threat::DEFAULT_THRESHOLD;
 use inference_core::{Model, ModelKind};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -20,8 +21,8 @@ use crate::eval::int8::{int8_failure_probabilities, int8_metrics, int8_threat_sc
 use crate::eval::metrics::{self, Metrics};
 use crate::eval::replay::{replay_threat, zero_history};
 use crate::quantize::{quantize, BlobMeta, QuantizedModel};
-use crate::train::augment::augment_levels;
 use crate::rng::Rng;
+use crate::train::augment::augment_levels;
 use crate::train::encoded::Encoded;
 use crate::train::fit::{fit_encoded, Start};
 use crate::train::task::Task;
@@ -225,7 +226,17 @@ pub fn train(
         synthetic: data.synthetic,
         train_samples: train.len(),
     };
-    finish(fit, &train, val, val_raw, about, params, version, created_unix_s, start)
+    finish(
+        fit,
+        &train,
+        val,
+        val_raw,
+        about,
+        params,
+        version,
+        created_unix_s,
+        start,
+    )
 }
 
 /// Training samples kept, evenly spaced, when [`train_streamed`] streams a file: they fit
@@ -273,21 +284,25 @@ pub fn train_streamed(
     let mut sample = Dataset::new(kind, source.clone());
     let mut val = Dataset::new(kind, source.clone());
     let (mut n_train, mut series, mut val_series) = (0usize, 0usize, 0usize);
-    parquet::for_each_series(path, opts, |s| {
-        series += 1;
-        if held_out(s.group) {
-            val_series += 1;
-            val.push_workload_series(&s.samples, s.group);
-            return Ok(());
-        }
+    let samples_of = |s: &parquet::Series| {
         let mut d = Dataset::new(kind, "");
         d.push_workload_series(&s.samples, s.group);
-        let keep: Vec<usize> = (0..d.len())
-            .filter(|i| (n_train + i) % stride == 0)
-            .collect();
-        n_train += d.len();
-        sample.extend_rows(&d, &keep);
-        Ok(())
+        d
+    };
+    series_in_parallel(path, opts, params.threads, samples_of, |s, d| {
+        series += 1;
+        let all: Vec<usize> = (0..d.len()).collect();
+        if held_out(s.group) {
+            val_series += 1;
+            val.extend_rows(&d, &all);
+        } else {
+            let keep: Vec<usize> = all
+                .into_iter()
+                .filter(|i| (n_train + i) % stride == 0)
+                .collect();
+            n_train += d.len();
+            sample.extend_rows(&d, &keep);
+        }
     })?;
     if series < 10 || n_train < MIN_SAMPLES || val.len() < MIN_VAL_SAMPLES || val_series == 0 {
         return Err(Error::NotEnoughData {
@@ -310,13 +325,19 @@ pub fn train_streamed(
     // pass 2: every training sample, encoded
     let n_targets = task.targets(&sample).ncols();
     let mut encoded = Encoded::with_capacity(kind.n_features(), n_targets, n_train);
-    parquet::for_each_series(path, opts, |s| {
-        if !held_out(s.group) {
-            let mut d = Dataset::new(kind, "");
-            d.push_workload_series(&s.samples, s.group);
-            encoded.push(&input, &d, &task.unweighted_targets(&d));
+    let encode = |s: &parquet::Series| {
+        (!held_out(s.group)).then(|| {
+            let d = samples_of(s);
+            let t = task.unweighted_targets(&d);
+            let mut e = Encoded::with_capacity(d.n_features(), n_targets, d.len());
+            e.push(&input, &d, &t);
+            e
+        })
+    };
+    series_in_parallel(path, opts, params.threads, encode, |_, e| {
+        if let Some(e) = e {
+            encoded.append(&e);
         }
-        Ok(())
     })?;
     encoded.normalize_weights(&task);
     let fit = fit_encoded(
@@ -344,6 +365,38 @@ pub fn train_streamed(
         created_unix_s,
         start,
     )
+}
+
+/// Streams the series of a Parquet file: `work` runs on `threads` threads over blocks of 64
+/// series, `take` sees each series and its result in file order.
+fn series_in_parallel<T: Send>(
+    path: &Path,
+    opts: &ReadOptions,
+    threads: usize,
+    work: impl Fn(&parquet::Series) -> T + Sync,
+    mut take: impl FnMut(parquet::Series, T),
+) -> Result<()> {
+    const BLOCK: usize = 64;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::param("threads", e))?;
+    let mut flush = |block: &mut Vec<parquet::Series>| {
+        let out: Vec<T> = pool.install(|| block.par_iter().map(&work).collect());
+        for (s, t) in block.drain(..).zip(out) {
+            take(s, t);
+        }
+    };
+    let mut block = Vec::with_capacity(BLOCK);
+    parquet::for_each_series(path, opts, |s| {
+        block.push(s);
+        if block.len() == BLOCK {
+            flush(&mut block);
+        }
+        Ok(())
+    })?;
+    flush(&mut block);
+    Ok(())
 }
 
 /// SHA-256 of a file's bytes, read in 1 MiB blocks.
@@ -531,12 +584,7 @@ impl Trained {
 
     /// The manifest entry of this run. `blob_sha256` and `blob_bytes` describe the unsigned
     /// blob; `Registry::publish` replaces them (and sets `signed`) from the bytes it writes.
-    pub fn manifest_entry(
-        &self,
-        params: &Params,
-        val_split: f64,
-        created_unix_s: u64,
-    ) -> Value {
+    pub fn manifest_entry(&self, params: &Params, val_split: f64, created_unix_s: u64) -> Value {
         use sha2::{Digest, Sha256};
         let widths = self.fit.mlp.widths();
         json!({

@@ -61,6 +61,16 @@ impl Encoded {
         self.targets.extend(t.iter());
     }
 
+    /// Appends the samples of `other` (same feature and target counts).
+    pub fn append(&mut self, other: &Encoded) {
+        debug_assert_eq!(
+            (self.n_features, self.n_targets),
+            (other.n_features, other.n_targets)
+        );
+        self.codes.extend_from_slice(&other.codes);
+        self.targets.extend_from_slice(&other.targets);
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.codes.len() / self.n_features.max(1)

@@ -157,7 +157,10 @@ pub fn fit_encoded(
         let (val_loss, metrics) = if val.is_empty() {
             (f64::NAN, Metrics::default())
         } else {
-            let yv = mlp.forward(xv.view());
+            let yv = match &pool {
+                None => mlp.forward(xv.view()),
+                Some(pool) => forward_parallel(pool, &mlp, xv.view(), params.threads),
+            };
             let (vl, _) = task.loss_grad(yv.view(), tv.view());
             (vl, metrics::evaluate(val, &task.to_fixed(yv.view())))
         };
@@ -191,6 +194,26 @@ pub fn fit_encoded(
 }
 
 type Gradients = Vec<(Array2<f32>, Array1<f32>)>;
+
+/// `mlp`'s outputs for `x`, its rows cut into `parts` blocks run on `pool` (each row's outputs
+/// are those of [`Mlp::forward`]: rows do not interact).
+fn forward_parallel(
+    pool: &rayon::ThreadPool,
+    mlp: &Mlp,
+    x: ndarray::ArrayView2<f32>,
+    parts: usize,
+) -> Array2<f32> {
+    let per = x.nrows().div_ceil(parts).max(1);
+    let blocks: Vec<Array2<f32>> = pool.install(|| {
+        x.axis_chunks_iter(ndarray::Axis(0), per)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|b| mlp.forward(b))
+            .collect()
+    });
+    let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
+    ndarray::concatenate(ndarray::Axis(0), &views).unwrap_or_else(|_| mlp.forward(x))
+}
 
 /// Loss and gradients of the samples `idx`, one shard of a mini-batch of `batch` samples: both
 /// weighted by the shard's share, so that the shards add up to the whole batch's.
