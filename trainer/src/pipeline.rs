@@ -176,6 +176,38 @@ pub fn distil_workload(train: &mut Dataset) {
     }
 }
 
+/// Replaces the observed CPU, memory and GPU changes of `train` by the mean prediction of
+/// `params.ensemble` workload networks trained on it with seeds `seed + 1 …` (each as the
+/// final model is trained: level augmentation, best epoch on `val`). The final network, of the
+/// default size, then learns the ensemble's average, which varies less with the seed than any
+/// one member (docs/EVALUATION.md, "Ensembles").
+pub fn distil_ensemble(train: &mut Dataset, val: &Dataset, params: &Params) -> Result<()> {
+    params.validate()?;
+    let nt = train.n_targets();
+    let mut sum = ndarray::Array2::<f64>::zeros((train.len(), 3));
+    for k in 0..params.ensemble {
+        let p = Params {
+            seed: params.seed.wrapping_add(1 + k as u64),
+            ensemble: 1,
+            ..params.clone()
+        };
+        let member = fit(&augment_levels(train, p.seed), val, &p, |_| {})?;
+        let x = member.input.network_input(train);
+        let y = member.task.to_fixed(member.mlp.forward(x.view()).view());
+        sum += &y.slice(ndarray::s![.., ..3]);
+    }
+    let n = params.ensemble as f64;
+    for i in 0..train.len() {
+        for c in 0..3 {
+            let t = &mut train.targets[i * nt + c];
+            if t.is_finite() {
+                *t = (sum[[i, c]] / n) as f32;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Trains `kind` on `data`: split, fit with `params`, quantize, evaluate, encode as `version`.
 /// Refuses data that [`check_data`] refuses. The validation figures may still be undefined
 /// (e.g. no attack among the validation processes): see [`Trained::refusal`].
@@ -214,6 +246,9 @@ pub fn train(
         }
         (t1, v1, Some((t0, v0)), fit)
     } else if data.kind == ModelKind::Workload {
+        if params.ensemble > 1 {
+            distil_ensemble(&mut train, &val, params)?;
+        }
         let fit = fit(&augment_levels(&train, params.seed), &val, params, on_epoch)?;
         (train, val, None, fit)
     } else {
@@ -270,6 +305,12 @@ pub fn train_streamed(
         return Err(Error::param(
             "distill",
             "tree distillation needs the training set in memory: not with a streamed file",
+        ));
+    }
+    if params.ensemble > 1 {
+        return Err(Error::param(
+            "ensemble",
+            "a seed ensemble is distilled on the training set in memory: not with a streamed file",
         ));
     }
     let kind = ModelKind::Workload;
@@ -674,5 +715,44 @@ mod tests {
             assert!(a == b || (a.is_nan() && b.is_nan()));
         }
         assert_eq!(d.features, before.features);
+    }
+
+    #[test]
+    fn a_seed_ensemble_replaces_observed_changes_by_its_smoother_mean() {
+        let d = synth::generate(ModelKind::Workload, 2400, 8);
+        let (mut train, val) = d.split(0.2, 8);
+        let before = train.clone();
+        let params = Params {
+            ensemble: 2,
+            ..Params::default().with_epochs(3)
+        };
+        distil_ensemble(&mut train, &val, &params).unwrap();
+        let nt = train.n_targets();
+        for k in 0..3 {
+            let col =
+                |d: &Dataset| -> Vec<f32> { (0..d.len()).map(|i| d.targets[i * nt + k]).collect() };
+            let (a, b) = (col(&before), col(&train));
+            // the same entries are observed (synthetic machines without a GPU stay unobserved)
+            assert!(a
+                .iter()
+                .zip(&b)
+                .all(|(x, y)| x.is_finite() == y.is_finite()));
+            let spread = |v: &[f32]| {
+                let f: Vec<f64> = v
+                    .iter()
+                    .filter(|x| x.is_finite())
+                    .map(|&x| x as f64)
+                    .collect();
+                let m = f.iter().sum::<f64>() / f.len() as f64;
+                f.iter().map(|x| (x - m).abs()).sum::<f64>() / f.len() as f64
+            };
+            assert!(spread(&b) < spread(&a), "channel {k}");
+        }
+        assert_eq!(train.features, before.features);
+        let none = Params {
+            ensemble: 0,
+            ..params
+        };
+        assert!(distil_ensemble(&mut train, &val, &none).is_err());
     }
 }

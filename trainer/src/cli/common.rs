@@ -48,6 +48,10 @@ pub struct FitArgs {
     /// seed and thread count; 1 gives the results of single-threaded versions.
     #[arg(long, default_value_t = Params::default().threads)]
     pub threads: usize,
+    /// Workload: distil a seed ensemble of this many networks into the published one (same
+    /// size and cost; training takes this many times longer). 1: no ensemble.
+    #[arg(long, default_value_t = Params::default().ensemble)]
+    pub ensemble: usize,
     /// Samples per Adam step [default: 64, or the --params file's].
     #[arg(long)]
     pub batch_size: Option<usize>,
@@ -70,6 +74,7 @@ impl FitArgs {
             .with_seed(self.seed)
             .with_distill(distill)
             .with_threads(threads);
+        params.ensemble = self.ensemble;
         if let Some(b) = self.batch_size {
             params.batch_size = b;
         }

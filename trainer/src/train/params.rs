@@ -29,6 +29,10 @@ pub struct Params {
     /// order: a run is reproducible for a given seed and thread count (1: one core, the
     /// results of earlier versions).
     pub threads: usize,
+    /// Workload only: train this many networks with seeds `seed + 1 …`, and the final one
+    /// (seed `seed`) on their mean prediction instead of the targets (seed ensemble distilled
+    /// into one network of the same size: the blob and its cost do not change). 1: none.
+    pub ensemble: usize,
 }
 
 impl Default for Params {
@@ -43,6 +47,7 @@ impl Default for Params {
             init: None,
             hidden: None,
             threads: 1,
+            ensemble: 1,
         }
     }
 }
@@ -83,6 +88,13 @@ impl Params {
 
     /// Checks the values; the error names the bad one.
     pub fn validate(&self) -> Result<(), Error> {
+        if self.ensemble == 0 || self.ensemble > 64 {
+            let got = self.ensemble;
+            return Err(Error::param(
+                "ensemble",
+                format!("must be 1..=64, got {got}"),
+            ));
+        }
         if self.threads == 0 || self.threads > 1024 {
             let got = self.threads;
             return Err(Error::param(
