@@ -25,6 +25,7 @@ use crate::rng::Rng;
 use crate::train::augment::augment_levels;
 use crate::train::encoded::Encoded;
 use crate::train::fit::{fit_encoded, Start};
+use crate::train::params::AUTO_ENSEMBLE;
 use crate::train::task::Task;
 use crate::train::{fit, EpochLog, Fit, Params};
 
@@ -177,18 +178,26 @@ pub fn distil_workload(train: &mut Dataset) {
 }
 
 /// Replaces the observed CPU, memory and GPU changes of `train` by the mean prediction of
-/// `params.ensemble` workload networks trained on it with seeds `seed + 1 …` (each as the
+/// `members` workload networks trained on it with seeds `seed + 1 …` (each as the
 /// final model is trained: level augmentation, best epoch on `val`). The final network, of the
 /// default size, then learns the ensemble's average, which varies less with the seed than any
 /// one member (docs/EVALUATION.md, "Ensembles").
-pub fn distil_ensemble(train: &mut Dataset, val: &Dataset, params: &Params) -> Result<()> {
+pub fn distil_ensemble(
+    train: &mut Dataset,
+    val: &Dataset,
+    params: &Params,
+    members: usize,
+) -> Result<()> {
     params.validate()?;
+    if members == 0 {
+        return Err(Error::param("ensemble", "must be at least 1"));
+    }
     let nt = train.n_targets();
     let mut sum = ndarray::Array2::<f64>::zeros((train.len(), 3));
-    for k in 0..params.ensemble {
+    for k in 0..members {
         let p = Params {
             seed: params.seed.wrapping_add(1 + k as u64),
-            ensemble: 1,
+            ensemble: Some(1),
             ..params.clone()
         };
         let member = fit(&augment_levels(train, p.seed), val, &p, |_| {})?;
@@ -196,7 +205,7 @@ pub fn distil_ensemble(train: &mut Dataset, val: &Dataset, params: &Params) -> R
         let y = member.task.to_fixed(member.mlp.forward(x.view()).view());
         sum += &y.slice(ndarray::s![.., ..3]);
     }
-    let n = params.ensemble as f64;
+    let n = members as f64;
     for i in 0..train.len() {
         for c in 0..3 {
             let t = &mut train.targets[i * nt + c];
@@ -246,8 +255,11 @@ pub fn train(
         }
         (t1, v1, Some((t0, v0)), fit)
     } else if data.kind == ModelKind::Workload {
-        if params.ensemble > 1 {
-            distil_ensemble(&mut train, &val, params)?;
+        let members = params
+            .ensemble
+            .unwrap_or(if data.synthetic { 1 } else { AUTO_ENSEMBLE });
+        if members > 1 {
+            distil_ensemble(&mut train, &val, params, members)?;
         }
         let fit = fit(&augment_levels(&train, params.seed), &val, params, on_epoch)?;
         (train, val, None, fit)
@@ -307,7 +319,7 @@ pub fn train_streamed(
             "tree distillation needs the training set in memory: not with a streamed file",
         ));
     }
-    if params.ensemble > 1 {
+    if params.ensemble.is_some_and(|k| k > 1) {
         return Err(Error::param(
             "ensemble",
             "a seed ensemble is distilled on the training set in memory: not with a streamed file",
@@ -722,11 +734,8 @@ mod tests {
         let d = synth::generate(ModelKind::Workload, 2400, 8);
         let (mut train, val) = d.split(0.2, 8);
         let before = train.clone();
-        let params = Params {
-            ensemble: 2,
-            ..Params::default().with_epochs(3)
-        };
-        distil_ensemble(&mut train, &val, &params).unwrap();
+        let params = Params::default().with_epochs(3);
+        distil_ensemble(&mut train, &val, &params, 2).unwrap();
         let nt = train.n_targets();
         for k in 0..3 {
             let col =
@@ -749,10 +758,6 @@ mod tests {
             assert!(spread(&b) < spread(&a), "channel {k}");
         }
         assert_eq!(train.features, before.features);
-        let none = Params {
-            ensemble: 0,
-            ..params
-        };
-        assert!(distil_ensemble(&mut train, &val, &none).is_err());
+        assert!(distil_ensemble(&mut train, &val, &params, 0).is_err());
     }
 }

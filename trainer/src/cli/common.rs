@@ -49,9 +49,10 @@ pub struct FitArgs {
     #[arg(long, default_value_t = Params::default().threads)]
     pub threads: usize,
     /// Workload: distil a seed ensemble of this many networks into the published one (same
-    /// size and cost; training takes this many times longer). 1: no ensemble.
-    #[arg(long, default_value_t = Params::default().ensemble)]
-    pub ensemble: usize,
+    /// size and cost; training takes this many times longer). 1: no ensemble. Default: 3 on
+    /// real data, 1 on synthetic data.
+    #[arg(long)]
+    pub ensemble: Option<usize>,
     /// Samples per Adam step [default: 64, or the --params file's].
     #[arg(long)]
     pub batch_size: Option<usize>,

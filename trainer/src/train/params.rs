@@ -3,6 +3,11 @@
 
 use crate::error::Error;
 
+/// Workload networks in the seed ensemble distilled into the published one on real data, when
+/// [`Params::ensemble`] is not set: chosen by leave-series-out CV of the NAB training series
+/// and leave-VMs-out CV of the Bitbrains training VMs (docs/EVALUATION.md, "Ensembles").
+pub const AUTO_ENSEMBLE: usize = 3;
+
 /// Training hyperparameters (validated before training).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
@@ -31,8 +36,9 @@ pub struct Params {
     pub threads: usize,
     /// Workload only: train this many networks with seeds `seed + 1 …`, and the final one
     /// (seed `seed`) on their mean prediction instead of the targets (seed ensemble distilled
-    /// into one network of the same size: the blob and its cost do not change). 1: none.
-    pub ensemble: usize,
+    /// into one network of the same size: the blob and its cost do not change). 1: none;
+    /// `None` (the default): [`AUTO_ENSEMBLE`] on real data, none on synthetic data.
+    pub ensemble: Option<usize>,
 }
 
 impl Default for Params {
@@ -47,7 +53,7 @@ impl Default for Params {
             init: None,
             hidden: None,
             threads: 1,
-            ensemble: 1,
+            ensemble: None,
         }
     }
 }
@@ -88,8 +94,7 @@ impl Params {
 
     /// Checks the values; the error names the bad one.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.ensemble == 0 || self.ensemble > 64 {
-            let got = self.ensemble;
+        if let Some(got @ (0 | 65..)) = self.ensemble {
             return Err(Error::param(
                 "ensemble",
                 format!("must be 1..=64, got {got}"),
