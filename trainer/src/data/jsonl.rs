@@ -7,7 +7,7 @@ use std::path::Path;
 
 use inference_core::features::failure::{FailureHistory, FailureType, HealthSample};
 use inference_core::features::threat::{ProcessWindow, ThreatType};
-use inference_core::features::workload::{WorkloadHistory, WorkloadSample, HISTORY};
+use inference_core::features::workload::WorkloadSample;
 use inference_core::ModelKind;
 use serde_json::{json, Value};
 
@@ -278,23 +278,7 @@ pub fn dataset(kind: ModelKind, records: Vec<Record>, source: String) -> Dataset
                         _ => None,
                     })
                     .collect();
-                let mut h = WorkloadHistory::new();
-                for (k, w) in s.windows(2).enumerate() {
-                    h.push(w[0]);
-                    if k < HISTORY {
-                        continue;
-                    }
-                    let dm = |a: Option<u16>, b: Option<u16>| match (a, b) {
-                        (Some(a), Some(b)) => b as f32 - a as f32,
-                        _ => f32::NAN,
-                    };
-                    let t = [
-                        w[1].cpu as f32 - w[0].cpu as f32,
-                        dm(w[0].mem, w[1].mem),
-                        dm(w[0].gpu, w[1].gpu),
-                    ];
-                    d.push(&h.features(), &t, g, w[0].unix_s as i64);
-                }
+                d.push_workload_series(&s, g);
             }
             ModelKind::Threat => {
                 let windows = recs.iter().filter_map(|r| match r {
@@ -362,6 +346,7 @@ pub fn dataset(kind: ModelKind, records: Vec<Record>, source: String) -> Dataset
 #[cfg(test)]
 mod tests {
     use super::*;
+    use inference_core::features::workload::HISTORY;
 
     #[test]
     fn records_and_their_errors() {
