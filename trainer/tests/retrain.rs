@@ -245,3 +245,27 @@ fn a_rotating_collector_feeds_retrain_with_closed_files_only() {
         }
     }
 }
+
+#[test]
+fn tuned_parameters_shape_a_challenger_from_scratch() {
+    let d = temp_dir("params");
+    let reg = d.join("reg");
+    let a1 = records(&d.join("a1.jsonl"), 'a', 1);
+    let p = d.join("params-workload.json");
+    std::fs::write(
+        &p,
+        r#"{"model":"workload","hidden":[24],"epochs":20,"batch_size":32,"learning_rate":0.003,"weight_decay":0.0001}"#,
+    )
+    .unwrap();
+    let out = ok(&retrain(
+        &reg,
+        &a1,
+        &["--scratch", "--params", p.to_str().unwrap()],
+    ));
+    assert!(out.contains("published v1"), "{out}");
+    let bytes = std::fs::read(reg.join("workload/v1.blob")).unwrap();
+    let m = Model::from_blob(&bytes).unwrap();
+    // one hidden layer of 24, not the default 48-24
+    assert_eq!(m.layers().len(), 2);
+    assert_eq!(m.layers()[0].outputs(), 24);
+}

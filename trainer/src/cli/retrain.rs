@@ -85,6 +85,8 @@ fn cycle(a: &RetrainArgs) -> Result<(), Error> {
     let ro = a.fit.read_options();
     let registry = Registry::open(&a.registry)?;
     for kind in kinds {
+        // `--params FILE` (from `trainer tune`) for the kind it was found for
+        let params = a.fit.params_for(params.clone(), kind)?;
         let (data, _) = load_all(kind, &a.data, &ro, a.fit.samples, a.fit.seed)?;
         let o = retrain::cycle(
             &registry,
