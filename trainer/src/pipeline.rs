@@ -376,7 +376,8 @@ pub fn train_streamed(
         None => (InputQuant::fit(&sample), None),
     };
     // pass 2: every training sample, encoded
-    let n_targets = task.targets(&sample).ncols();
+    // the column count only: the targets of no sample
+    let n_targets = task.unweighted_targets(&Dataset::new(kind, "")).ncols();
     let mut encoded = Encoded::with_capacity(kind.n_features(), n_targets, n_train);
     let encode = |s: &parquet::Series| {
         (!held_out(s.group)).then(|| {

@@ -119,14 +119,14 @@ pub fn for_each_series(
         let col = |k: Option<usize>| k.map(|k| batch.column(k).clone());
         let first_row = pass.rows + 1;
         let names = series_names(path, col(s_at), first_row)?;
-        let times = unix_seconds(path, col(t_at), first_row)?;
-        let cpus = percents(path, col(c_at), "cpu", first_row)?;
+        let times = unix_seconds(path, col(t_at))?;
+        let cpus = percents(path, col(c_at), "cpu")?;
         let mems = match col(m_at) {
-            Some(c) => Some(percents(path, Some(c), "memory", first_row)?),
+            Some(c) => Some(percents(path, Some(c), "memory")?),
             None => None,
         };
         let gpus = match col(g_at) {
-            Some(c) => Some(percents(path, Some(c), "gpu", first_row)?),
+            Some(c) => Some(percents(path, Some(c), "gpu")?),
             None => None,
         };
         for i in 0..batch.num_rows() {
@@ -351,11 +351,7 @@ fn series_names(
 }
 
 /// The time column as Unix seconds (`None`: null or before 1970).
-fn unix_seconds(
-    path: &Path,
-    c: Option<ArrayRef>,
-    _first_row: u64,
-) -> Result<Vec<Option<u64>>, DataError> {
+fn unix_seconds(path: &Path, c: Option<ArrayRef>) -> Result<Vec<Option<u64>>, DataError> {
     let Some(c) = c else {
         return Err(DataError::file(path, "no time column"));
     };
@@ -393,7 +389,6 @@ fn percents(
     path: &Path,
     c: Option<ArrayRef>,
     name: &str,
-    _first_row: u64,
 ) -> Result<Vec<Result<Option<u16>, String>>, DataError> {
     let Some(c) = c else {
         return Err(DataError::file(path, format!("no {name} column")));
