@@ -1,24 +1,4 @@
-//! `parquet:PATH`: workload telemetry of a fleet as a query engine writes it (DataFusion,
-//! Spark, ClickHouse, DuckDB: `COPY (SELECT … ORDER BY series, time) TO 'fleet.parquet'`).
-//!
-//! Columns are found by name, in any order; other columns are ignored:
-//!
-//! | column | type | meaning |
-//! |---|---|---|
-//! | `series` | string or integer | machine, VM or container: one group (validation and evaluation leave whole series out) |
-//! | `time` | int64 Unix seconds, or any timestamp | sample time, increasing within a series |
-//! | `cpu` | float or integer, percent 0–100 | required in every row |
-//! | `memory` | float or integer, percent 0–100, nullable | optional: absent or null = not observed |
-//! | `gpu` | float or integer, percent 0–100, nullable | optional, as memory |
-//!
-//! Rows are grouped by series (all rows of a series together) and in time order within it,
-//! which `ORDER BY series, time` gives. The file is read in record batches of
-//! [`BATCH_ROWS`] rows and one series at a time: memory holds one batch and one series, not
-//! the file. A bad row is a [`DataError`] naming the file, the 1-based row and the column
-//! (with `--skip-bad-rows`: skipped and counted).
-//!
-//! [`write_telemetry`] writes such a file (Zstd, atomically): `trainer synth` uses it to make
-//! fleet-sized test data, and tests their fixtures.
+//! The Arrow reader and writer of [`super`].
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -34,42 +14,16 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use inference_core::features::workload::WorkloadSample;
-use inference_core::ModelKind;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::dataset::Dataset;
-use super::{DataError, Loaded, ReadOptions, Skips};
-
-/// Rows per record batch read.
-pub const BATCH_ROWS: usize = 65_536;
+use super::{Pass, Series, BATCH_ROWS};
+use crate::data::{DataError, ReadOptions};
 
 /// The columns read, in this order.
 const COLUMNS: [&str; 5] = ["series", "time", "cpu", "memory", "gpu"];
-
-/// One series' samples, in time order.
-#[derive(Debug, Clone)]
-pub struct Series {
-    /// Its name (an integer series id in decimal).
-    pub name: String,
-    /// Ordinal of the series in the file (0-based): its group.
-    pub group: u32,
-    /// The samples.
-    pub samples: Vec<WorkloadSample>,
-}
-
-/// Totals of one pass over a file.
-#[derive(Debug, Default)]
-pub struct Pass {
-    /// Rows read (skipped ones included).
-    pub rows: u64,
-    /// Series found.
-    pub series: u32,
-    /// Bad rows skipped and the first one's error.
-    pub skips: Skips,
-}
 
 /// Streams the series of `path` to `each`, one at a time, in file order. Stops at the first
 /// error `each` returns (passed through) or the first bad row (unless `opts` skips them).
@@ -208,23 +162,6 @@ pub fn rows(path: &Path) -> Result<u64, DataError> {
     let file = File::open(path).map_err(|e| DataError::file(path, e))?;
     let b = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DataError::file(path, e))?;
     Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
-}
-
-/// Workload samples of every series of `path` (one group per series).
-pub fn load_workload(path: &Path, opts: &ReadOptions) -> Result<Loaded, DataError> {
-    let mut d = Dataset::new(ModelKind::Workload, format!("parquet:{}", path.display()));
-    let pass = for_each_series(path, opts, |s| {
-        d.push_workload_series(&s.samples, s.group);
-        Ok(())
-    })?;
-    let mut l = Loaded::new(d, pass.skips);
-    l.notes.push(format!(
-        "{} rows, {} series, {} samples",
-        pass.rows,
-        pass.series,
-        l.data.len()
-    ));
-    Ok(l)
 }
 
 /// Writes `series` (name and samples in time order) as a telemetry file of the layout above,
@@ -429,7 +366,10 @@ fn percents(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::parquet::load_workload;
+    use crate::data::Dataset;
     use inference_core::features::workload::HISTORY;
+    use inference_core::ModelKind;
     use std::path::PathBuf;
 
     fn dir() -> PathBuf {
