@@ -137,6 +137,52 @@ pub struct MetadataWire<'a> {
     pub source: &'a str,
 }
 
+/// [`MetadataWire`] as the loader checks it: the same encoding (postcard writes a string as
+/// its length and bytes), with the strings as bytes, validated by [`utf8_ok`] rather than by
+/// `core::str::from_utf8`, whose fast path costs half a KiB of firmware flash.
+#[derive(Deserialize)]
+struct MetadataCheck<'a> {
+    _created_unix_s: u64,
+    _train_samples: u32,
+    _val_samples: u32,
+    #[serde(borrow)]
+    metric: &'a [u8],
+    _metric_f32_milli: i32,
+    _metric_int8_milli: i32,
+    _baseline_milli: i32,
+    #[serde(borrow)]
+    source: &'a [u8],
+}
+
+/// Whether `b` is well-formed UTF-8 (the Unicode standard's table 3-7: no overlong forms, no
+/// surrogates, nothing above U+10FFFF), byte by byte.
+fn utf8_ok(b: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        // continuation bytes after `c`, and the range of the first one
+        let (n, lo, hi) = match c {
+            0x00..=0x7F => (0, 0, 0),
+            0xC2..=0xDF => (1, 0x80, 0xBF),
+            0xE0 => (2, 0xA0, 0xBF),
+            0xE1..=0xEC | 0xEE..=0xEF => (2, 0x80, 0xBF),
+            0xED => (2, 0x80, 0x9F),
+            0xF0 => (3, 0x90, 0xBF),
+            0xF1..=0xF3 => (3, 0x80, 0xBF),
+            0xF4 => (3, 0x80, 0x8F),
+            _ => return false,
+        };
+        for k in 1..=n {
+            let (lo, hi) = if k == 1 { (lo, hi) } else { (0x80, 0xBF) };
+            match b.get(i + k) {
+                Some(&d) if (lo..=hi).contains(&d) => {}
+                _ => return false,
+            }
+        }
+        i += 1 + n;
+    }
+    true
+}
+
 /// Section 7 (optional, after the metadata): what the kernel shim watches the model with,
 /// chosen by the trainer from validation data. Blobs without it load as before (no alert);
 /// shims older than this section refuse blobs with it (`TrailingBytes`).
@@ -269,9 +315,9 @@ fn expect_len(
 }
 
 fn check_requant(section: Section, mult: &[u8], shift: &[u8]) -> Result<(), LoadError> {
-    for (channel, (m, &s)) in mult.chunks_exact(4).zip(shift).enumerate() {
+    for (channel, (m, &s)) in mult.as_chunks::<4>().0.iter().zip(shift).enumerate() {
         let rq = Requant {
-            multiplier: i32::from_le_bytes([m[0], m[1], m[2], m[3]]),
+            multiplier: i32::from_le_bytes(*m),
             shift: s as i8,
         };
         if !rq.is_valid() {
@@ -318,7 +364,8 @@ fn check_input(input: &InputQuantWire<'_>, n_features: usize) -> Result<(), Load
         input.records,
         n_features * INPUT_RECORD_LEN,
     )?;
-    for (channel, r) in input.records.chunks_exact(INPUT_RECORD_LEN).enumerate() {
+    let (records, _) = input.records.as_chunks::<INPUT_RECORD_LEN>();
+    for (channel, r) in records.iter().enumerate() {
         let rq = Requant {
             multiplier: i32::from_le_bytes([r[4], r[5], r[6], r[7]]),
             shift: r[8] as i8,
@@ -515,7 +562,13 @@ impl<'a> Model<'a> {
     /// Decodes and checks the sections of a v1 blob whose envelope was checked, into `out`.
     #[inline(never)]
     fn decode_into(bytes: &'a [u8], out: &mut Option<Model<'a>>) -> Result<(), LoadError> {
-        let body = &bytes[..bytes.len() - 4];
+        // the envelope check measured the length already; this keeps the decoder total
+        let Some((body, _crc)) = signature::split_crc(bytes) else {
+            return Err(LoadError::TooShort {
+                len: bytes.len(),
+                min: MIN_LEN,
+            });
+        };
         let mut pos = 6;
 
         let header: BlobHeader = section(body, &mut pos, Section::Header)?;
@@ -542,7 +595,14 @@ impl<'a> Model<'a> {
         expect_len(Section::Output, "offsets", output.offsets, n_outputs * 4)?;
         model.output_offsets = output.offsets;
         let metadata_at = pos;
-        let _: MetadataWire<'a> = section(body, &mut pos, Section::Metadata)?;
+        let m: MetadataCheck<'a> = section(body, &mut pos, Section::Metadata)?;
+        if !(utf8_ok(m.metric) && utf8_ok(m.source)) {
+            return Err(LoadError::Decode {
+                section: Section::Metadata,
+                offset: metadata_at,
+                error: postcard::Error::DeserializeBadUtf8,
+            });
+        }
         model.metadata = body.get(metadata_at..pos).unwrap_or(&[]);
         if pos < body.len() {
             let m: MonitorWire<'a> = section(body, &mut pos, Section::Monitor)?;
@@ -669,8 +729,8 @@ impl<'a> Model<'a> {
             }
         }
         let mut written = 0;
-        for (o, off) in out.iter_mut().zip(self.output_offsets.chunks_exact(4)) {
-            *o = o.saturating_add(i32::from_le_bytes([off[0], off[1], off[2], off[3]]));
+        for (o, off) in out.iter_mut().zip(self.output_offsets.as_chunks::<4>().0) {
+            *o = o.saturating_add(i32::from_le_bytes(*off));
             written += 1;
         }
         written
@@ -836,4 +896,67 @@ pub fn encode(parts: &BlobParts<'_>, buf: &mut [u8]) -> Result<usize, EncodeErro
         .ok_or(EncodeError::BufferTooSmall)?;
     tail.copy_from_slice(&crc.to_le_bytes());
     Ok(pos + 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_check_agrees_with_core() {
+        // every sequence of one, two and three bytes, then random ones led by the bytes of
+        // 3- and 4-byte forms and by invalid leads
+        for x in 0..1u32 << 24 {
+            let b = x.to_le_bytes();
+            for n in 1..=3 {
+                if n < 3 && x >> (8 * n) != 0 {
+                    continue;
+                }
+                let b = &b[..n];
+                assert_eq!(utf8_ok(b), core::str::from_utf8(b).is_ok(), "{b:02x?}");
+            }
+        }
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..1_000_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let mut b = rng.to_le_bytes();
+            b[0] = 0xE0 + (b[0] % 32);
+            for len in [4, 5, 8] {
+                let b = &b[..len];
+                assert_eq!(utf8_ok(b), core::str::from_utf8(b).is_ok(), "{b:02x?}");
+            }
+        }
+    }
+
+    #[test]
+    fn metadata_with_invalid_utf8_is_refused() {
+        let blob = include_bytes!("../models/failure.blob");
+        let m = Model::from_blob(blob).expect("the built-in blob loads");
+        let meta = m.metadata();
+        // corrupt the first byte of the source string and fix the CRC
+        let source = meta.source.as_bytes();
+        let at = blob
+            .windows(source.len())
+            .position(|w| w == source)
+            .expect("the source string is in the blob");
+        let mut bad = blob.to_vec();
+        bad[at] = 0xFF;
+        let n = bad.len() - 4;
+        let crc = crate::crc::crc32(&bad[..n]);
+        bad[n..].copy_from_slice(&crc.to_le_bytes());
+        let refused = Model::from_blob(&bad).err();
+        assert!(
+            matches!(
+                refused,
+                Some(LoadError::Decode {
+                    section: Section::Metadata,
+                    error: postcard::Error::DeserializeBadUtf8,
+                    ..
+                })
+            ),
+            "expected a metadata UTF-8 error, got {refused:?}"
+        );
+    }
 }

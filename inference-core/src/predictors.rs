@@ -396,7 +396,7 @@ impl<'a> ThreatDetector<'a> {
         let threshold = self.threshold();
         let (threat_type, confidence) = if score >= threshold {
             let k = 1 + argmax(&p[1..]);
-            (ThreatType::from_code(k), p[k])
+            (ThreatType::from_code(k), p.get(k).copied().unwrap_or(0))
         } else {
             (ThreatType::None, p[0])
         };
@@ -577,11 +577,14 @@ impl<'a> MemoryPredictor<'a> {
             memory::MIN_RECENT_USEFUL
         };
         for (k, pk) in p.iter_mut().enumerate() {
-            let recent = f[memory::field::CANDIDATE_HITS.start + k];
+            let recent = f.get(memory::field::CANDIDATE_HITS.start + k).copied();
+            let (Some(recent), Some(&logit)) = (recent, out.get(k)) else {
+                continue;
+            };
             if history.proposal(k).is_none() {
                 continue;
             }
-            let raw = crate::quant::sigmoid_permille(out[k]);
+            let raw = crate::quant::sigmoid_permille(logit);
             if !page_level && Self::is_base(k, f) {
                 // next line and a confident PC stride: always issued at cache-line level (the
                 // model ranks them, it does not drop them), mapped so the threshold applies
@@ -596,33 +599,31 @@ impl<'a> MemoryPredictor<'a> {
             *o = i as u8;
         }
         // insertion sort of 8 (core's general sort costs kilobytes of flash): stable, so the
-        // lower class wins ties
+        // lower class wins ties. Classes are read `% N_CANDIDATES` (they are all below it):
+        // indices the compiler sees in range link no bounds-check panic.
+        let at = |k: u8| k as usize % memory::N_CANDIDATES;
         for i in 1..order.len() {
             let mut j = i;
-            while j > 0 && p[order[j - 1] as usize] < p[order[j] as usize] {
+            while j > 0 && p[at(order[j - 1])] < p[at(order[j])] {
                 order.swap(j - 1, j);
                 j -= 1;
             }
         }
-        let best = order[0] as usize;
+        let best = at(order[0]);
         let bytes = history.block_bytes();
         let cur = history.current_block().unwrap_or(0);
         let delta = history.candidates()[best];
         let mut prefetch = [0u64; memory::MAX_DEGREE];
         let mut degree = 0usize;
         for &k in &order {
-            let k = k as usize;
+            let k = at(k);
             if degree == memory::MAX_DEGREE || p[k] < threshold || p[k] == 0 {
                 break;
             }
             let Some(block) = history.proposal(k) else {
                 continue;
             };
-            let addr = block.wrapping_mul(bytes);
-            if !prefetch[..degree].contains(&addr) {
-                prefetch[degree] = addr;
-                degree += 1;
-            }
+            push_new(&mut prefetch, &mut degree, block.wrapping_mul(bytes));
         }
         let trend = history.candidates()[best];
         if page_level
@@ -640,10 +641,8 @@ impl<'a> MemoryPredictor<'a> {
                     break;
                 }
                 let block = cur.wrapping_add(d.wrapping_mul(k));
-                let addr = block.wrapping_mul(bytes);
-                if !history.is_recent(block) && !prefetch[..degree].contains(&addr) {
-                    prefetch[degree] = addr;
-                    degree += 1;
+                if !history.is_recent(block) {
+                    push_new(&mut prefetch, &mut degree, block.wrapping_mul(bytes));
                 }
             }
         }
@@ -710,5 +709,15 @@ impl<'a> MemoryPredictor<'a> {
             kind: AccessKind::Read,
             class: memory::class::PC_STRIDE as u8,
         }
+    }
+}
+
+/// Appends `v` to the first `*len` entries of `list` unless they hold it already or the list is
+/// full.
+fn push_new(list: &mut [u64; memory::MAX_DEGREE], len: &mut usize, v: u64) {
+    let held = list.get(..*len).is_some_and(|l| l.contains(&v));
+    if let (false, Some(slot)) = (held, list.get_mut(*len)) {
+        *slot = v;
+        *len += 1;
     }
 }

@@ -71,7 +71,9 @@ impl Requant {
     /// whenever `lo..=hi` lies inside the i32 range less `|add|`.
     #[inline(always)]
     pub fn apply_clamped(self, x: i32, add: i32, lo: i32, hi: i32) -> i32 {
-        (self.raw_valid(x) + add as i64).clamp(lo as i64, hi as i64) as i32
+        (self.raw_valid(x) + add as i64)
+            .max(lo as i64)
+            .min(hi as i64) as i32
     }
 
     /// `round(x · M)`, saturated to i32. Total for valid multipliers; for an invalid shift the

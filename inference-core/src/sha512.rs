@@ -163,7 +163,9 @@ impl Sha512 {
         let mut data = data;
         // complete the block started earlier, if any
         if filled != 0 {
-            let (head, rest) = data.split_at(data.len().min(BLOCK - filled));
+            let (head, rest) = data
+                .split_at_checked(data.len().min(BLOCK - filled))
+                .unwrap_or((data, &[]));
             for &b in head {
                 self.put(filled, b);
                 filled += 1;

@@ -153,7 +153,7 @@ fn split2(bytes: &[u8]) -> Option<Envelope<'_>> {
     if body_len < MIN_BLOB {
         return None;
     }
-    let (blob, trailer) = bytes.split_at(body_len);
+    let (blob, trailer) = bytes.split_at_checked(body_len)?;
     let (magic, rest) = trailer.split_first_chunk::<4>()?;
     let (id, sig) = rest.split_first_chunk::<KEY_ID_LEN>()?;
     let signature = <&[u8; SIGNATURE_LEN]>::try_from(sig).ok()?;
@@ -177,7 +177,9 @@ fn split1(bytes: &[u8]) -> Envelope<'_> {
     if body_len < MIN_BLOB {
         return unsigned;
     }
-    let (blob, trailer) = bytes.split_at(body_len);
+    let Some((blob, trailer)) = bytes.split_at_checked(body_len) else {
+        return unsigned;
+    };
     let Some((magic, sig)) = trailer.split_first_chunk::<4>() else {
         return unsigned;
     };
@@ -195,11 +197,18 @@ fn split1(bytes: &[u8]) -> Envelope<'_> {
 }
 
 fn crc_ok(blob: &[u8]) -> bool {
-    let Some(body_len) = blob.len().checked_sub(4) else {
+    let Some((body, tail)) = split_crc(blob) else {
         return false;
     };
-    let (body, tail) = blob.split_at(body_len);
     tail == crc32(body).to_le_bytes()
+}
+
+/// `bytes` less its last four, and those four (a CRC-32); `None` if shorter. Written with
+/// `get`, not `split_last_chunk`, whose out-of-line copy keeps a panic path in firmware images.
+pub(crate) fn split_crc(bytes: &[u8]) -> Option<(&[u8], [u8; 4])> {
+    let n = bytes.len().checked_sub(4)?;
+    let tail = <[u8; 4]>::try_from(bytes.get(n..)?).ok()?;
+    Some((bytes.get(..n)?, tail))
 }
 
 /// Checks `signature` over `blob` against `key`.
@@ -340,8 +349,10 @@ impl<'a> Revocation<'a> {
     /// The revoked key ids.
     pub fn ids(&self) -> impl Iterator<Item = u64> + 'a {
         self.ids
-            .chunks_exact(KEY_ID_LEN)
-            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .as_chunks::<KEY_ID_LEN>()
+            .0
+            .iter()
+            .map(|c| u64::from_le_bytes(*c))
     }
 
     /// Whether `id` is revoked by this list.

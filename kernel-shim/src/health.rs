@@ -344,7 +344,7 @@ impl Health {
             timed: self.timed.load(SeqCst),
             time_total: self.time_total.load(SeqCst),
             time_max: self.time_max.load(SeqCst),
-            latency: core::array::from_fn(|i| self.latency[i].load(SeqCst)),
+            latency: self.latency.each_ref().map(|a| a.load(SeqCst)),
             lazy_defaults: self.lazy_defaults.load(SeqCst),
             outcomes: self.outcomes.load(SeqCst),
             error_sum: self.error_sum.load(SeqCst),

@@ -85,16 +85,25 @@ fn write<R>(locked_ok: bool, f: impl FnOnce() -> Result<R, AimlStatus>) -> Resul
 fn store_key(i: usize, key: &[u8; PUBLIC_KEY_LEN]) {
     if let Some(slot) = KEYS.get(i) {
         for (w, c) in slot.iter().zip(key.chunks_exact(4)) {
-            w.store(u32::from_le_bytes([c[0], c[1], c[2], c[3]]), SeqCst);
+            if let &[a, b, c, d] = c {
+                w.store(u32::from_le_bytes([a, b, c, d]), SeqCst);
+            }
         }
     }
+}
+
+/// The first empty trusted-key entry and its role word.
+fn free_entry() -> Option<(usize, &'static AtomicU32)> {
+    ROLES.iter().enumerate().find(|(_, r)| r.load(SeqCst) == 0)
 }
 
 fn load_key(i: usize) -> [u8; PUBLIC_KEY_LEN] {
     let mut key = [0u8; PUBLIC_KEY_LEN];
     if let Some(slot) = KEYS.get(i) {
         for (w, c) in slot.iter().zip(key.chunks_exact_mut(4)) {
-            c.copy_from_slice(&w.load(SeqCst).to_le_bytes());
+            for (d, s) in c.iter_mut().zip(w.load(SeqCst).to_le_bytes()) {
+                *d = s;
+            }
         }
     }
     key
@@ -130,11 +139,11 @@ pub fn set(key: Option<&[u8; PUBLIC_KEY_LEN]>, accept_unsigned: bool) -> Result<
             }
         }
         if let Some(k) = key {
-            let Some(i) = ROLES.iter().position(|r| r.load(SeqCst) == 0) else {
+            let Some((i, role)) = free_entry() else {
                 return Err(AimlStatus::KeysFull);
             };
             store_key(i, k);
-            ROLES[i].store(ROLE_MODELS | ROLE_REVOCATION, SeqCst);
+            role.store(ROLE_MODELS | ROLE_REVOCATION, SeqCst);
         }
         FLAGS.store(
             if accept_unsigned { ACCEPT_UNSIGNED } else { 0 }
@@ -160,16 +169,15 @@ pub fn add(key: &[u8; PUBLIC_KEY_LEN], roles: u32) -> Result<u64, AimlStatus> {
         if is_revoked(id) {
             return Err(AimlStatus::KeyRevoked);
         }
-        let same = (0..MAX_KEYS).find(|&i| {
-            let r = ROLES[i].load(SeqCst);
+        let same = ROLES.iter().enumerate().find(|&(i, r)| {
+            let r = r.load(SeqCst);
             r != 0 && r != DEAD && load_key(i) == *key
         });
-        let i = match same.or_else(|| ROLES.iter().position(|r| r.load(SeqCst) == 0)) {
-            Some(i) => i,
-            None => return Err(AimlStatus::KeysFull),
+        let Some((i, role)) = same.or_else(free_entry) else {
+            return Err(AimlStatus::KeysFull);
         };
         store_key(i, key);
-        ROLES[i].store(ROLES[i].load(SeqCst) | roles, SeqCst);
+        role.store(role.load(SeqCst) | roles, SeqCst);
         FLAGS.store(FLAGS.load(SeqCst) | HAS_KEY, SeqCst);
         Ok(id)
     })
@@ -195,8 +203,8 @@ pub fn revoke(
     }
     // the signer, read consistently
     let signer = read(|| {
-        (0..MAX_KEYS).find_map(|i| {
-            let r = ROLES[i].load(SeqCst);
+        ROLES.iter().enumerate().find_map(|(i, r)| {
+            let r = r.load(SeqCst);
             let k = load_key(i);
             (r != DEAD && r & ROLE_REVOCATION != 0 && signature::key_id(&k) == list.signer)
                 .then_some(k)
@@ -292,8 +300,8 @@ pub fn for_envelope(key_id: Option<u64>) -> Result<(Policy, Option<usize>), Aiml
                 return Err(AimlStatus::BlobKeyRevoked);
             }
         }
-        let found = (0..MAX_KEYS).find_map(|i| {
-            let r = ROLES[i].load(SeqCst);
+        let found = ROLES.iter().enumerate().find_map(|(i, r)| {
+            let r = r.load(SeqCst);
             if r == DEAD || r & ROLE_MODELS == 0 {
                 return None;
             }

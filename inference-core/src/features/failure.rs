@@ -13,9 +13,9 @@
 //! Outputs (5): Q8 logit of "fails within the horizon" ([`OUT_FAIL`]); predicted time to
 //! failure in seconds ([`OUT_TTF`]); Q8 logits of the [`FailureType`]s ([`OUT_TYPE`]..).
 
-use heapless::HistoryBuf;
+use super::ring::Ring;
 
-use super::{newest_first, symlog_q4};
+use super::{newest_first, part, symlog_q4};
 
 /// Number of features.
 pub const N_FEATURES: usize = 33;
@@ -106,8 +106,8 @@ pub struct HealthSample {
 /// Health readings and failure events of one component.
 #[derive(Debug, Clone)]
 pub struct FailureHistory {
-    health: HistoryBuf<HealthSample, { HISTORY + 1 }>,
-    failures: HistoryBuf<u64, EVENTS>,
+    health: Ring<HealthSample, { HISTORY + 1 }>,
+    failures: Ring<u64, EVENTS>,
 }
 
 impl Default for FailureHistory {
@@ -120,8 +120,11 @@ impl FailureHistory {
     /// A component with no readings.
     pub const fn new() -> Self {
         FailureHistory {
-            health: HistoryBuf::new(),
-            failures: HistoryBuf::new(),
+            health: Ring::new(HealthSample {
+                health: 0,
+                unix_s: 0,
+            }),
+            failures: Ring::new(0),
         }
     }
     /// Appends a health reading (it becomes the current one).
@@ -153,12 +156,15 @@ impl FailureHistory {
         });
         let mut h = [cur; HISTORY + 1];
         newest_first(&self.health, &mut h, cur);
-        for (d, s) in f[field::HEALTH_WITH_HISTORY].iter_mut().zip(h.iter()) {
+        for (d, s) in part(&mut f, field::HEALTH_WITH_HISTORY)
+            .iter_mut()
+            .zip(h.iter())
+        {
             *d = s.health as i32;
         }
         let now = cur.unix_s;
         let mut ev = [u64::MAX; EVENTS];
-        let mut it = self.failures.oldest_ordered().rev();
+        let mut it = self.failures.newest();
         for e in ev.iter_mut() {
             if let Some(&t) = it.next() {
                 *e = t;
@@ -171,7 +177,7 @@ impl FailureHistory {
                 now.saturating_sub(t).min(NEVER_S)
             }
         };
-        for (d, &t) in f[field::FAILURE_AGES].iter_mut().zip(ev.iter()) {
+        for (d, &t) in part(&mut f, field::FAILURE_AGES).iter_mut().zip(ev.iter()) {
             *d = symlog_q4(age(t) as i64);
         }
         f[field::TREND] = trend_x16(&h);

@@ -354,7 +354,7 @@ impl BestOffset {
 
     /// Learns from a block change to `block`; returns the offset to prefetch (0: none).
     fn learn(&mut self, block: u64) -> i64 {
-        let i = self.next as usize;
+        let i = self.next as usize % OFFSETS.len();
         let d = OFFSETS[i] as u64;
         if self.seen(block.wrapping_sub(d)) {
             self.scores[i] = self.scores[i].saturating_add(1);
@@ -373,7 +373,7 @@ impl BestOffset {
             self.offset = if self.best_score <= 1 {
                 0
             } else {
-                OFFSETS[self.best as usize] as i64
+                OFFSETS[self.best as usize % OFFSETS.len()] as i64
             };
             *self = BestOffset {
                 recent: self.recent,
@@ -531,21 +531,25 @@ impl MemoryHistory {
         };
         self.change_time = a.time_ns;
         let stored = block.wrapping_add(1);
-        for (j, props) in self.proposals.iter().enumerate() {
+        let records = self.found.iter_mut().zip(&self.depth_proposals);
+        for (j, (props, (found, &depth))) in self.proposals.iter().zip(records).enumerate() {
             for (k, &p) in props.iter().enumerate() {
-                self.found[j] |= ((p == stored) as u8) << k;
+                *found |= ((p == stored) as u8) << k;
             }
-            self.depth_found |= ((self.depth_proposals[j] == stored) as u16) << j;
+            self.depth_found |= ((depth == stored) as u16) << j;
         }
         self.newest = (self.newest + 1) & (RING - 1);
         self.blocks[self.newest] = block;
         self.n_blocks = (self.n_blocks + 1).min(RING);
+        // `slot` is always below HORIZON; taken modulo it, every index below is one the
+        // compiler sees in range (no bounds-check panic in firmware images)
+        let slot = self.slot % HORIZON;
         self.matured = if self.n_proposals == HORIZON {
-            let m = self.found[self.slot];
+            let m = self.found[slot];
             for (k, h) in self.hits.iter_mut().enumerate() {
                 *h = (*h << 1) | ((m >> k) & 1);
             }
-            self.depth_hits = (self.depth_hits << 1) | ((self.depth_found >> self.slot) & 1) as u8;
+            self.depth_hits = (self.depth_hits << 1) | ((self.depth_found >> slot) & 1) as u8;
             Some(m)
         } else {
             None
@@ -573,22 +577,22 @@ impl MemoryHistory {
             let target = block.wrapping_add(c as u64);
             let stale = c == 0 || self.is_recent(target);
             self.stale |= (stale as u8) << k;
-            self.proposals[self.slot][k] = if stale {
+            self.proposals[slot][k] = if stale {
                 NO_BLOCK
             } else {
                 target.wrapping_add(1)
             };
         }
-        self.found[self.slot] = 0;
+        self.found[slot] = 0;
         let majority = self.candidates[class::MAJORITY];
         let target = block.wrapping_add(majority.wrapping_mul(2) as u64);
-        self.depth_proposals[self.slot] = if majority == 0 || self.is_recent(target) {
+        self.depth_proposals[slot] = if majority == 0 || self.is_recent(target) {
             NO_BLOCK
         } else {
             target.wrapping_add(1)
         };
-        self.depth_found &= !(1 << self.slot);
-        self.slot = (self.slot + 1) % HORIZON;
+        self.depth_found &= !(1 << slot);
+        self.slot = (slot + 1) % HORIZON;
         self.n_proposals = (self.n_proposals + 1).min(HORIZON);
         true
     }

@@ -11,10 +11,11 @@
 pub mod failure;
 pub mod health;
 pub mod memory;
+pub mod ring;
 pub mod threat;
 pub mod workload;
 
-use heapless::HistoryBuf;
+use ring::Ring;
 
 pub use crate::blob::ABSENT;
 
@@ -39,15 +40,33 @@ pub fn symlog_q4(x: i64) -> i32 {
 
 /// Copies the `out.len()` most recent values of `buf` into `out`, newest first. Missing older
 /// entries repeat the oldest known value, or `fill` when the buffer is empty.
-pub fn newest_first<T: Copy, const N: usize>(buf: &HistoryBuf<T, N>, out: &mut [T], fill: T) {
+pub fn newest_first<T: Copy, const N: usize>(buf: &Ring<T, N>, out: &mut [T], fill: T) {
     let mut last = fill;
-    let mut it = buf.oldest_ordered().rev();
+    let mut it = buf.newest();
     for o in out.iter_mut() {
         if let Some(&v) = it.next() {
             last = v;
         }
         *o = last;
     }
+}
+
+/// Stores `v` at `f[i]` when `i` is in range. Feature code writes through this rather than
+/// `f[i] = v` wherever the index is computed: an index the compiler cannot prove in range
+/// would link a bounds-check panic, and with it `core::fmt`'s integer formatting (about 3 KiB
+/// of firmware flash).
+#[inline(always)]
+pub fn put(f: &mut [i32], i: usize, v: i32) {
+    if let Some(x) = f.get_mut(i) {
+        *x = v;
+    }
+}
+
+/// The features of `field`, or nothing if it is out of range (it never is: each model's
+/// layout is checked at compile time); as [`put`], without a bounds-check panic.
+#[inline(always)]
+pub fn part(f: &mut [i32], field: Field) -> &mut [i32] {
+    f.get_mut(field).unwrap_or_default()
 }
 
 /// Saturating `u64 → i32`.
@@ -82,7 +101,7 @@ mod tests {
 
     #[test]
     fn newest_first_pads_with_oldest() {
-        let mut b: HistoryBuf<u8, 4> = HistoryBuf::new();
+        let mut b: Ring<u8, 4> = Ring::new(0);
         let mut out = [0u8; 6];
         newest_first(&b, &mut out, 9);
         assert_eq!(out, [9; 6]);

@@ -35,9 +35,9 @@
 //! hash constant was chosen the same way among five (mean AUC 0.933 to 0.950: collisions
 //! matter at 45 buckets).
 
-use heapless::HistoryBuf;
+use super::ring::Ring;
 
-use super::{newest_first, symlog_q4};
+use super::{newest_first, part, symlog_q4};
 
 /// Number of features.
 pub const N_FEATURES: usize = 19 + TRIGRAM_BUCKETS;
@@ -313,7 +313,7 @@ pub struct ProcessWindow {
 /// Per-process state of the detector: its own recent scores and when it last flagged a threat.
 #[derive(Debug, Clone)]
 pub struct ThreatHistory {
-    scores: HistoryBuf<u16, SCORE_HISTORY>,
+    scores: Ring<u16, SCORE_HISTORY>,
     last_threat_ms: Option<u64>,
     calls: CallSequence,
 }
@@ -328,7 +328,7 @@ impl ThreatHistory {
     /// A process never seen before.
     pub const fn new() -> Self {
         ThreatHistory {
-            scores: HistoryBuf::new(),
+            scores: Ring::new(0),
             last_threat_ms: None,
             calls: CallSequence::new(),
         }
@@ -372,7 +372,7 @@ impl ThreatHistory {
         f[field::SPAWNS] = c(w.spawns);
         let mut s = [0u16; SCORE_HISTORY];
         newest_first(&self.scores, &mut s, 0);
-        for (d, v) in f[field::SCORE_HISTORY].iter_mut().zip(s) {
+        for (d, v) in part(&mut f, field::SCORE_HISTORY).iter_mut().zip(s) {
             *d = v as i32;
         }
         let since_s = match self.last_threat_ms {
@@ -380,7 +380,7 @@ impl ThreatHistory {
             None => NEVER_S,
         };
         f[field::SINCE_THREAT] = symlog_q4(since_s as i64);
-        self.calls.shares(&mut f[field::TRIGRAMS]);
+        self.calls.shares(part(&mut f, field::TRIGRAMS));
         f
     }
 }

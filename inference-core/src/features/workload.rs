@@ -36,9 +36,9 @@
 //! expected absolute error of those predictions (percent × 100). The predictor adds the change to
 //! the current value, so an untrained model degrades to persistence, not to nonsense.
 
-use heapless::HistoryBuf;
+use super::ring::Ring;
 
-use super::{newest_first, symlog_q4, ABSENT};
+use super::{newest_first, put, symlog_q4, ABSENT};
 
 /// Number of features.
 pub const N_FEATURES: usize = 44;
@@ -145,6 +145,14 @@ pub struct WorkloadSample {
 }
 
 impl WorkloadSample {
+    /// All zero, nothing observed but CPU.
+    pub const ZERO: WorkloadSample = WorkloadSample {
+        cpu: 0,
+        mem: None,
+        gpu: None,
+        unix_s: 0,
+    };
+
     /// CPU, memory and GPU (channel order), clamped to [`FULL`]; `None` when not observed.
     pub fn channels(&self) -> [Option<u16>; CHANNELS] {
         [Some(self.cpu), self.mem, self.gpu].map(|v| v.map(|v| v.min(FULL)))
@@ -155,7 +163,7 @@ impl WorkloadSample {
 /// do-no-harm records ([`DoNoHarm`]) of the model that answers and of a shadow candidate.
 #[derive(Debug, Clone)]
 pub struct WorkloadHistory {
-    samples: HistoryBuf<WorkloadSample, { HISTORY + 1 }>,
+    samples: Ring<WorkloadSample, { HISTORY + 1 }>,
     profile: Profile,
     /// The model's record on this series; the predictor reads and writes it.
     pub guard: DoNoHarm,
@@ -224,7 +232,9 @@ impl DoNoHarm {
         };
         let predicted = current.saturating_add(delta).clamp(0, FULL as i32);
         let gain = (actual - current).abs() - (actual - predicted).abs();
-        let a = &mut self.advantage[c];
+        let Some(a) = self.advantage.get_mut(c) else {
+            return;
+        };
         *a += gain.clamp(-(FULL as i32), FULL as i32) - (*a >> Self::SHIFT);
     }
 
@@ -286,11 +296,12 @@ impl Profile {
             self.count = [0; CHANNELS];
             self.summarise();
         }
-        for (c, v) in s.channels().into_iter().enumerate() {
+        let sums = self.sum.iter_mut().zip(&mut self.count);
+        for (v, (sum, count)) in s.channels().into_iter().zip(sums) {
             // A full count keeps the mean it has (65 535 samples in half an hour).
-            if let (Some(v), true) = (v, self.count[c] < u16::MAX) {
-                self.sum[c] += v as u32;
-                self.count[c] += 1;
+            if let (Some(v), true) = (v, *count < u16::MAX) {
+                *sum += v as u32;
+                *count += 1;
             }
         }
     }
@@ -341,7 +352,7 @@ impl WorkloadHistory {
     /// An empty history.
     pub const fn new() -> Self {
         WorkloadHistory {
-            samples: HistoryBuf::new(),
+            samples: Ring::new(WorkloadSample::ZERO),
             profile: Profile::new(),
             guard: DoNoHarm::new(),
             shadow_guard: DoNoHarm::new(),
@@ -387,9 +398,13 @@ impl WorkloadHistory {
             _ => ABSENT,
         };
         for (k, s) in recent[1..].iter().enumerate() {
-            f[field::CPU_HISTORY.start + k] = compand(pct(s.cpu) - pct(cur.cpu));
-            f[field::MEM_HISTORY.start + k] = rel(s.mem, cur.mem);
-            f[field::GPU_HISTORY.start + k] = rel(s.gpu, cur.gpu);
+            put(
+                &mut f,
+                field::CPU_HISTORY.start + k,
+                compand(pct(s.cpu) - pct(cur.cpu)),
+            );
+            put(&mut f, field::MEM_HISTORY.start + k, rel(s.mem, cur.mem));
+            put(&mut f, field::GPU_HISTORY.start + k, rel(s.gpu, cur.gpu));
         }
         f[field::CURRENT_CPU] = pct(cur.cpu);
         f[field::CURRENT_MEM] = opt(cur.mem);
@@ -406,10 +421,16 @@ impl WorkloadHistory {
                     compand(m - now)
                 }
             };
-            let [day_ago, short, day] = self.profile.summary;
-            f[field::DAY_AGO.start + c] = rel(day_ago[c]);
-            f[field::MEAN_3H.start + c] = rel(short[c]);
-            f[field::MEAN_24H.start + c] = rel(day[c]);
+            for (field, means) in [field::DAY_AGO, field::MEAN_3H, field::MEAN_24H]
+                .into_iter()
+                .zip(&self.profile.summary)
+            {
+                put(
+                    &mut f,
+                    field.start + c,
+                    means.get(c).map_or(ABSENT, |&m| rel(m)),
+                );
+            }
         }
         f
     }

@@ -110,9 +110,9 @@ const fn parse_usize(s: Option<&str>, default: usize) -> usize {
     v
 }
 
-/// A double-buffered model slot (see the module docs) whose blob buffers hold `N` bytes each
-/// (a live slot `AIML_SHIM_SLOT_BYTES`, a candidate `AIML_SHIM_CANDIDATE_BYTES`).
-pub struct Slot<P, const N: usize = SLOT_BYTES> {
+/// The part of a slot that does not depend on its predictor type: one copy of the code that
+/// handles it serves the four slots (and their candidates), which matters in firmware flash.
+pub struct State {
     /// Active buffer, writer flag, reader counts.
     switch: Switch,
     /// Anti-rollback floor: the version of the last blob loaded (only written under the
@@ -133,15 +133,29 @@ pub struct Slot<P, const N: usize = SLOT_BYTES> {
     drift_means: [AtomicI32; MAX_WIDTH],
     /// Predictions, refusals and their durations ([`crate::health`]).
     pub health: Health,
-    predictors: [UnsafeCell<MaybeUninit<P>>; 2],
-    blobs: [UnsafeCell<[u8; N]>; 2],
     /// Blob buffers the caller provided ([`Slot::set_buffer`]): two halves of one region,
-    /// used instead of `blobs` when set (null: none).
+    /// used instead of the static ones when set (null: none).
     external: AtomicPtr<u8>,
     /// Bytes of each half of `external`.
     external_half: AtomicUsize,
+}
+
+/// A double-buffered model slot (see the module docs) whose blob buffers hold `N` bytes each
+/// (a live slot `AIML_SHIM_SLOT_BYTES`, a candidate `AIML_SHIM_CANDIDATE_BYTES`).
+pub struct Slot<P, const N: usize = SLOT_BYTES> {
+    /// Switch, floor, keys, fallback, drift and health ([`State`]).
+    state: State,
+    predictors: [UnsafeCell<MaybeUninit<P>>; 2],
+    blobs: [UnsafeCell<[u8; N]>; 2],
     /// Each predictor's weights in the prepared layout ([`PREPARED_WORDS`]).
     prepared: [UnsafeCell<[i64; PREPARED_WORDS]>; 2],
+}
+
+impl<P, const N: usize> core::ops::Deref for Slot<P, N> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
 }
 
 // SAFETY: the buffers are only written by the single writer holding `writer`, and only while
@@ -158,28 +172,30 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
     /// An empty slot.
     pub const fn new() -> Self {
         Slot {
-            switch: Switch {
-                active: AtomicU8::new(0),
-                writer: AtomicU8::new(0),
-                readers: [AtomicU32::new(0), AtomicU32::new(0)],
-                retries: AtomicU32::new(0),
-                max_retries: AtomicU32::new(0),
+            state: State {
+                switch: Switch {
+                    active: AtomicU8::new(0),
+                    writer: AtomicU8::new(0),
+                    readers: [AtomicU32::new(0), AtomicU32::new(0)],
+                    retries: AtomicU32::new(0),
+                    max_retries: AtomicU32::new(0),
+                },
+                floor: AtomicU32::new(0),
+                key: AtomicU8::new(0),
+                previous_key: AtomicU8::new(0),
+                previous: AtomicU8::new(0),
+                fallback: AtomicU8::new(FALLBACK_NONE),
+                tick: AtomicU32::new(0),
+                drift_means: [const { AtomicI32::new(0) }; MAX_WIDTH],
+                health: Health::new(),
+                external: AtomicPtr::new(core::ptr::null_mut()),
+                external_half: AtomicUsize::new(0),
             },
-            floor: AtomicU32::new(0),
-            key: AtomicU8::new(0),
-            previous_key: AtomicU8::new(0),
-            previous: AtomicU8::new(0),
-            fallback: AtomicU8::new(FALLBACK_NONE),
-            tick: AtomicU32::new(0),
-            drift_means: [const { AtomicI32::new(0) }; MAX_WIDTH],
-            health: Health::new(),
             predictors: [
                 UnsafeCell::new(MaybeUninit::uninit()),
                 UnsafeCell::new(MaybeUninit::uninit()),
             ],
             blobs: [UnsafeCell::new([0; N]), UnsafeCell::new([0; N])],
-            external: AtomicPtr::new(core::ptr::null_mut()),
-            external_half: AtomicUsize::new(0),
             prepared: [
                 UnsafeCell::new([0; PREPARED_WORDS]),
                 UnsafeCell::new([0; PREPARED_WORDS]),
@@ -192,7 +208,7 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         let idx = self.switch.enter().ok_or(AimlStatus::NotInitialized)?;
         // SAFETY: buffer `idx` was published (fully written before the switch) and cannot be
         // rewritten while our count is held: writers refuse a spare buffer with readers.
-        let p = unsafe { (*self.predictors[idx].get()).assume_init_ref() };
+        let p = unsafe { (*self.predictors[idx & 1].get()).assume_init_ref() };
         let r = f(p);
         self.switch.leave(idx);
         Ok(r)
@@ -226,17 +242,6 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         }
     }
 
-    /// Reader back-offs so far (a switch came between a reader's two looks at the active
-    /// buffer): the total, and the most one reader needed before it got in.
-    pub fn reader_retries(&self) -> (u32, u32) {
-        self.switch.retries()
-    }
-
-    /// Whether the slot holds a model.
-    pub fn is_initialized(&self) -> bool {
-        self.switch.is_published()
-    }
-
     /// Builds a predictor into the spare buffer and publishes it if `accept` says so. `blob`
     /// (if any) is copied into the spare blob buffer first. `only_if_empty`: do nothing when
     /// the slot already holds a model (for `aiml_init`).
@@ -254,7 +259,8 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         unsafe { self.write_locked(&lock, blob, only_if_empty, force) }
     }
 
-    /// [`Slot::write`] once the writer flag is held.
+    /// [`Slot::write`] once the writer flag is held: [`State::write_locked`] with this slot's
+    /// static buffers and its predictor's install.
     ///
     /// # Safety
     /// As [`Slot::write`]; the caller holds the writer flag.
@@ -265,78 +271,25 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         only_if_empty: bool,
         force: bool,
     ) -> Result<(), AimlStatus> {
-        let a = lock.active();
-        if only_if_empty && a != 0 {
-            return Ok(());
-        }
-        if let Some((_, len)) = blob {
-            if len > self.buffer(0).1 {
-                return Err(AimlStatus::TooLarge);
-            }
-        }
-        // The built-in models are part of the image: no policy applies to them.
-        let kind = P::KIND as u32;
-        let mut persisted = 0;
-        let spare = lock.spare().ok_or(AimlStatus::Busy)?;
-        // the spare buffer's previous model is about to be overwritten
-        self.previous.store(0, SeqCst);
-        let bytes: Option<&'static [u8]> = match blob {
-            None => None,
-            Some((ptr, len)) => {
-                let (dst, _) = self.buffer(spare);
-                // SAFETY: len ≤ the buffer's size (checked above); the caller guarantees `ptr`
-                // is readable for `len` bytes; we own the spare buffer (writer flag, no
-                // readers) and the caller's blob cannot overlap it (ours is static; a buffer
-                // given to `set_buffer` belongs to the shim from then on).
-                unsafe {
-                    core::ptr::copy_nonoverlapping(ptr, dst, len);
-                    Some(core::slice::from_raw_parts(dst, len))
-                }
-            }
+        let install = |spare: usize, checked: Option<Checked>, persisted: u32| {
+            // SAFETY: `State::write_locked` calls this under the writer flag (`lock`) with
+            // the spare buffer, which `checked` borrows from.
+            unsafe { self.install(lock, spare, checked, persisted, force) }
         };
-        // The policy for this blob's key (by the id in its trailer), the version floor
-        let (policy, key) = match bytes {
-            None => (Policy::OPEN, None),
-            Some(b) => {
-                if crate::rollback::floor(crate::policy::REVOCATION_COUNTER)?
-                    > crate::policy::revocation_sequence()
-                {
-                    return Err(AimlStatus::BlobRevocationStale);
-                }
-                let floor = if force {
-                    0
-                } else {
-                    persisted = crate::rollback::floor(kind)?;
-                    self.floor.load(SeqCst).max(persisted)
-                };
-                let (p, key) = crate::policy::for_blob(&inference_core::signature::split(b))?;
-                (p.with_min_version(floor), key)
-            }
+        let write = Write {
+            kind: P::KIND as u32,
+            statics: self.statics(),
+            blob,
+            only_if_empty,
+            force,
         };
-        // Envelope and signature first, in a call of their own, then the predictor in
-        // another: the verification's stack and the decoded model's never add up.
-        let checked = bytes.map(|b| inference_core::Model::check(b, &policy));
-        let verified_by = match &checked {
-            Some(Ok(c)) if c.signature_verified() => key.map_or(0, |i| i as u8 + 1),
-            _ => 0,
-        };
-        // SAFETY: we hold the writer flag and `spare` is the spare buffer (see `install`).
-        unsafe { self.install(lock, spare, checked, persisted, force) }?;
-        // under the writer flag: plain loads and stores (no read-modify-write on riscv32imc)
-        self.previous_key.store(self.key.load(SeqCst), SeqCst);
-        self.key.store(verified_by, SeqCst);
-        self.previous.store((a != 0) as u8, SeqCst);
-        self.health.installed(true);
-        Ok(())
+        // SAFETY: forwarded contract.
+        unsafe { self.state.write_locked(lock, write, &install) }
     }
 
-    /// Sets what a degradation alert does.
-    pub fn set_fallback(&self, policy: u8) -> Result<(), AimlStatus> {
-        if policy > FALLBACK_PREVIOUS {
-            return Err(AimlStatus::InvalidArgument);
-        }
-        self.fallback.store(policy, SeqCst);
-        Ok(())
+    /// The static blob buffers and their size.
+    fn statics(&self) -> ([*mut u8; 2], usize) {
+        (self.blobs.each_ref().map(|b| b.get() as *mut u8), N)
     }
 
     /// Counts an outcome (see [`Health::outcome`]) and watches the model with its blob's
@@ -357,7 +310,7 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
             return;
         };
         if error_watch(&self.health, m) {
-            self.fall_back(builtin, false);
+            self.state.fall_back(builtin, false, &|| self.reset());
         }
     }
 
@@ -393,60 +346,14 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
             return;
         };
         if step {
-            self.fall_back(builtin, true);
+            self.state.fall_back(builtin, true, &|| self.reset());
         }
-    }
-
-    /// Applies the fallback policy after an alert (the drift alert if `drift`) was raised
-    /// on the model in use.
-    fn fall_back(&self, builtin: bool, drift: bool) {
-        if builtin {
-            return; // the built-in model is the last resort: alert only
-        }
-        let done = match self.fallback.load(SeqCst) {
-            FALLBACK_PREVIOUS => self.fall_back_previous().or_else(|_| self.reset()),
-            FALLBACK_DEFAULT => self.reset(),
-            _ => return,
-        };
-        if done.is_ok() {
-            // what the spare buffer holds now is the model that failed: never back to it
-            self.previous.store(0, SeqCst);
-            self.health.fell_back(drift);
-        } else if drift {
-            // a writer held the slot: lower the alert, so the next sample raises it again and
-            // retries the fallback (the alert is then counted twice)
-            self.health.clear_drift_alert();
-        } else {
-            self.health.clear_alert();
-        }
-    }
-
-    /// Publishes the previous model again (still in the spare buffer), if there is one.
-    fn fall_back_previous(&self) -> Result<(), AimlStatus> {
-        let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
-        let k = self.previous_key.load(SeqCst);
-        if self.previous.load(SeqCst) == 0 || (k != 0 && crate::policy::is_dead(k as usize - 1)) {
-            return Err(AimlStatus::NotInitialized);
-        }
-        let spare = lock.spare().ok_or(AimlStatus::Busy)?;
-        lock.publish(spare);
-        self.previous.store(0, SeqCst);
-        self.key.store(self.previous_key.load(SeqCst), SeqCst);
-        self.previous_key.store(0, SeqCst);
-        self.health.installed(false);
-        Ok(())
     }
 
     /// Blob buffer `idx` (0 or 1): its start and size, the caller's half if one was given
     /// ([`Slot::set_buffer`]), else the static one.
     fn buffer(&self, idx: usize) -> (*mut u8, usize) {
-        let (ext, half) = (self.external.load(SeqCst), self.external_half.load(SeqCst));
-        if ext.is_null() {
-            (self.blobs[idx & 1].get() as *mut u8, N)
-        } else {
-            // within the region the caller gave: `half` bytes at `idx · half`
-            (ext.wrapping_add((idx & 1) * half), half)
-        }
+        self.state.buffer(self.statics(), idx)
     }
 
     /// Gives the slot caller-owned memory for its two blob buffers (`len` bytes at `buf`,
@@ -482,30 +389,6 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         Ok(())
     }
 
-    /// Rolls back: publishes again the model this slot held before its last load (a
-    /// promotion is a load), kept in the spare buffer, with its rollback floor untouched.
-    /// `NotInitialized` when there is none (nothing loaded since, a fallback or rollback
-    /// already used it, or its key was revoked); `Busy` if a writer holds the slot or a
-    /// prediction that started before the last switch still reads the spare buffer. Clears
-    /// the alerts: an operator's decision, as a load is.
-    pub fn roll_back(&self) -> Result<(), AimlStatus> {
-        self.fall_back_previous()?;
-        self.health.installed(true);
-        Ok(())
-    }
-
-    /// Empties the slot (a candidate withdrawn): later reads answer `NotInitialized`, the
-    /// previous model is forgotten. `Busy` if a writer holds it.
-    pub fn clear(&self) -> Result<(), AimlStatus> {
-        let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
-        lock.unpublish();
-        self.previous.store(0, SeqCst);
-        self.key.store(0, SeqCst);
-        self.previous_key.store(0, SeqCst);
-        self.health.installed(true);
-        Ok(())
-    }
-
     /// Runs `f` on the bytes of the loaded blob in use (held against writers meanwhile, as a
     /// prediction is); `NotInitialized` for an empty slot or one running its built-in model.
     pub fn read_blob<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R, AimlStatus> {
@@ -513,7 +396,7 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         // SAFETY: as in `read`: buffer `idx` is published and held by our count; its blob
         // buffer holds the bytes its predictor was loaded from (the first `blob_len`).
         let r = unsafe {
-            let p = (*self.predictors[idx].get()).assume_init_ref();
+            let p = (*self.predictors[idx & 1].get()).assume_init_ref();
             match (p.source(), p.model()) {
                 (ModelSource::Loaded { .. }, Some(m)) => {
                     let (ptr, cap) = self.buffer(idx);
@@ -539,12 +422,6 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         Ok(())
     }
 
-    /// Whether the model in use was verified by a key a revocation list has since retired.
-    pub fn verified_by_revoked_key(&self) -> bool {
-        let k = self.key.load(SeqCst);
-        k != 0 && crate::policy::is_dead(k as usize - 1)
-    }
-
     /// Builds the predictor of a checked blob (or the built-in one) in the spare buffer,
     /// persists the rollback floor, and publishes it. Not inlined (see `write_locked`).
     ///
@@ -556,7 +433,7 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         &self,
         lock: &WriteLock<'_>,
         spare: usize,
-        checked: Option<Result<inference_core::Checked<'static>, inference_core::LoadError>>,
+        checked: Option<Checked>,
         persisted: u32,
         force: bool,
     ) -> Result<(), AimlStatus> {
@@ -564,14 +441,14 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         // SAFETY: as above, the spare buffer is ours alone until `publish`. The predictors
         // have no destructor, so overwriting drops nothing. Built in place: a predictor is
         // half a KiB, too much to build on a kernel stack and copy.
-        let p = P::load_checked_in(unsafe { &mut *self.predictors[spare].get() }, checked);
+        let p = P::load_checked_in(unsafe { &mut *self.predictors[spare & 1].get() }, checked);
         if PREPARE {
             // SAFETY: the spare buffer's prepared words are ours alone until `publish`, like its
             // predictor; the slot is a static (as for the blob buffers), so they live as long
             // as the predictor that borrows them.
             let words = unsafe {
                 core::slice::from_raw_parts_mut(
-                    self.prepared[spare].get() as *mut i64,
+                    self.prepared[spare & 1].get() as *mut i64,
                     PREPARED_WORDS,
                 )
             };
@@ -620,6 +497,219 @@ impl<P: Predictor<'static>, const N: usize> Slot<P, N> {
         // SAFETY: forwarded contract.
         unsafe { self.write(Some((ptr, len)), false, force) }
     }
+}
+
+impl State {
+    /// Blob buffer `idx` (0 or 1) of a slot whose static buffers are `statics`: its start and
+    /// size, the caller's half if one was given ([`Slot::set_buffer`]), else the static one.
+    fn buffer(&self, statics: ([*mut u8; 2], usize), idx: usize) -> (*mut u8, usize) {
+        let (ext, half) = (self.external.load(SeqCst), self.external_half.load(SeqCst));
+        if ext.is_null() {
+            (statics.0[idx & 1], statics.1)
+        } else {
+            // within the region the caller gave: `half` bytes at `idx · half`
+            (ext.wrapping_add((idx & 1) * half), half)
+        }
+    }
+
+    /// The body of [`Slot::write_locked`], shared by the four slots: copies the blob (if
+    /// any) into the spare buffer, checks it against the key policy and the version floor,
+    /// has `install(spare, checked, persisted floor)` build and publish the predictor, and
+    /// keeps the books.
+    ///
+    /// # Safety
+    /// As [`Slot::write`]; the caller holds the writer flag (`lock`).
+    #[inline(never)]
+    unsafe fn write_locked(
+        &self,
+        lock: &WriteLock<'_>,
+        w: Write,
+        install: &dyn Fn(usize, Option<Checked>, u32) -> Result<(), AimlStatus>,
+    ) -> Result<(), AimlStatus> {
+        let a = lock.active();
+        if w.only_if_empty && a != 0 {
+            return Ok(());
+        }
+        if let Some((_, len)) = w.blob {
+            if len > self.buffer(w.statics, 0).1 {
+                return Err(AimlStatus::TooLarge);
+            }
+        }
+        let mut persisted = 0;
+        let spare = lock.spare().ok_or(AimlStatus::Busy)?;
+        // the spare buffer's previous model is about to be overwritten
+        self.previous.store(0, SeqCst);
+        let bytes: Option<&'static [u8]> = match w.blob {
+            None => None,
+            Some((ptr, len)) => {
+                let (dst, _) = self.buffer(w.statics, spare);
+                // SAFETY: len ≤ the buffer's size (checked above); the caller guarantees `ptr`
+                // is readable for `len` bytes; we own the spare buffer (writer flag, no
+                // readers) and the caller's blob cannot overlap it (ours is static; a buffer
+                // given to `set_buffer` belongs to the shim from then on).
+                unsafe {
+                    core::ptr::copy_nonoverlapping(ptr, dst, len);
+                    Some(core::slice::from_raw_parts(dst, len))
+                }
+            }
+        };
+        // The built-in models are part of the image: no policy applies to them. A blob gets
+        // its key's policy (by the id in its trailer) and the version floor.
+        let (policy, key) = match bytes {
+            None => (Policy::OPEN, None),
+            Some(b) => self.policy_for(w.kind, b, w.force, &mut persisted)?,
+        };
+        // Envelope and signature first, in a call of their own, then the predictor in
+        // another: the verification's stack and the decoded model's never add up.
+        let checked = bytes.map(|b| inference_core::Model::check(b, &policy));
+        let verified_by = match &checked {
+            Some(Ok(c)) if c.signature_verified() => key.map_or(0, |i| i as u8 + 1),
+            _ => 0,
+        };
+        install(spare, checked, persisted)?;
+        self.installed(a != 0, verified_by);
+        Ok(())
+    }
+
+    /// The key policy for loading `blob` into a slot of `kind`: its key's (by the id in its
+    /// trailer), with the version floor (unless `force`; `persisted` gets the store's floor).
+    #[inline(never)]
+    fn policy_for(
+        &self,
+        kind: u32,
+        blob: &[u8],
+        force: bool,
+        persisted: &mut u32,
+    ) -> Result<(Policy, Option<usize>), AimlStatus> {
+        if crate::rollback::floor(crate::policy::REVOCATION_COUNTER)?
+            > crate::policy::revocation_sequence()
+        {
+            return Err(AimlStatus::BlobRevocationStale);
+        }
+        let floor = if force {
+            0
+        } else {
+            *persisted = crate::rollback::floor(kind)?;
+            self.floor.load(SeqCst).max(*persisted)
+        };
+        let (p, key) = crate::policy::for_blob(&inference_core::signature::split(blob))?;
+        Ok((p.with_min_version(floor), key))
+    }
+
+    /// Bookkeeping after a model was installed (`had_model`: the slot held one before, now in
+    /// the spare buffer), verified by key entry `verified_by` (plus one; 0: none). Under the
+    /// writer flag: plain loads and stores (no read-modify-write on riscv32imc).
+    fn installed(&self, had_model: bool, verified_by: u8) {
+        self.previous_key.store(self.key.load(SeqCst), SeqCst);
+        self.key.store(verified_by, SeqCst);
+        self.previous.store(had_model as u8, SeqCst);
+        self.health.installed(true);
+    }
+
+    /// Reader back-offs so far (a switch came between a reader's two looks at the active
+    /// buffer): the total, and the most one reader needed before it got in.
+    pub fn reader_retries(&self) -> (u32, u32) {
+        self.switch.retries()
+    }
+
+    /// Whether the slot holds a model.
+    pub fn is_initialized(&self) -> bool {
+        self.switch.is_published()
+    }
+
+    /// Sets what a degradation alert does.
+    pub fn set_fallback(&self, policy: u8) -> Result<(), AimlStatus> {
+        if policy > FALLBACK_PREVIOUS {
+            return Err(AimlStatus::InvalidArgument);
+        }
+        self.fallback.store(policy, SeqCst);
+        Ok(())
+    }
+
+    /// Publishes the previous model again (still in the spare buffer), if there is one.
+    fn fall_back_previous(&self) -> Result<(), AimlStatus> {
+        let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
+        let k = self.previous_key.load(SeqCst);
+        if self.previous.load(SeqCst) == 0 || (k != 0 && crate::policy::is_dead(k as usize - 1)) {
+            return Err(AimlStatus::NotInitialized);
+        }
+        let spare = lock.spare().ok_or(AimlStatus::Busy)?;
+        lock.publish(spare);
+        self.previous.store(0, SeqCst);
+        self.key.store(self.previous_key.load(SeqCst), SeqCst);
+        self.previous_key.store(0, SeqCst);
+        self.health.installed(false);
+        Ok(())
+    }
+
+    /// Rolls back: publishes again the model this slot held before its last load (a
+    /// promotion is a load), kept in the spare buffer, with its rollback floor untouched.
+    /// `NotInitialized` when there is none (nothing loaded since, a fallback or rollback
+    /// already used it, or its key was revoked); `Busy` if a writer holds the slot or a
+    /// prediction that started before the last switch still reads the spare buffer. Clears
+    /// the alerts: an operator's decision, as a load is.
+    pub fn roll_back(&self) -> Result<(), AimlStatus> {
+        self.fall_back_previous()?;
+        self.health.installed(true);
+        Ok(())
+    }
+
+    /// Empties the slot (a candidate withdrawn): later reads answer `NotInitialized`, the
+    /// previous model is forgotten. `Busy` if a writer holds it.
+    pub fn clear(&self) -> Result<(), AimlStatus> {
+        let lock = self.switch.lock().ok_or(AimlStatus::Busy)?;
+        lock.unpublish();
+        self.previous.store(0, SeqCst);
+        self.key.store(0, SeqCst);
+        self.previous_key.store(0, SeqCst);
+        self.health.installed(true);
+        Ok(())
+    }
+
+    /// Whether the model in use was verified by a key a revocation list has since retired.
+    pub fn verified_by_revoked_key(&self) -> bool {
+        let k = self.key.load(SeqCst);
+        k != 0 && crate::policy::is_dead(k as usize - 1)
+    }
+
+    /// Applies the fallback policy after an alert (the drift alert if `drift`) was raised
+    /// on the model in use.
+    /// `reset` switches to the built-in model.
+    #[inline(never)]
+    fn fall_back(&self, builtin: bool, drift: bool, reset: &dyn Fn() -> Result<(), AimlStatus>) {
+        if builtin {
+            return; // the built-in model is the last resort: alert only
+        }
+        let done = match self.fallback.load(SeqCst) {
+            FALLBACK_PREVIOUS => self.fall_back_previous().or_else(|_| reset()),
+            FALLBACK_DEFAULT => reset(),
+            _ => return,
+        };
+        if done.is_ok() {
+            // what the spare buffer holds now is the model that failed: never back to it
+            self.previous.store(0, SeqCst);
+            self.health.fell_back(drift);
+        } else if drift {
+            // a writer held the slot: lower the alert, so the next sample raises it again and
+            // retries the fallback (the alert is then counted twice)
+            self.health.clear_drift_alert();
+        } else {
+            self.health.clear_alert();
+        }
+    }
+}
+
+/// A blob check's outcome, as a slot's install takes it.
+type Checked = Result<inference_core::Checked<'static>, inference_core::LoadError>;
+
+/// What [`State::write_locked`] writes: into a slot of `kind` whose static buffers are
+/// `statics`, the blob at `blob` (`None`: the built-in model).
+struct Write {
+    kind: u32,
+    statics: ([*mut u8; 2], usize),
+    blob: Option<(*const u8, usize)>,
+    only_if_empty: bool,
+    force: bool,
 }
 
 /// Prepares a freshly built predictor's weights, out of line: its frame does not add to the
