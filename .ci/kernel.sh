@@ -223,10 +223,15 @@ for line in sys.stdin:
     elif name.startswith(".rodata"): ro += size
     elif name.startswith((".data", ".bss")): ram += size
 print(f"  {sys.argv[1]}: .text {text} B + .rodata {ro} B = {(text + ro) / 1024:.1f} KiB flash; "
-      f".data+.bss {ram} B = {ram / 1024:.1f} KiB RAM")' "$2"
+      f".data+.bss {ram} B = {ram / 1024:.1f} KiB RAM")
+# optional budget (flash and RAM bytes): exceeding it fails the check
+if len(sys.argv) > 3 and sys.argv[2] and (text + ro > int(sys.argv[2]) or ram > int(sys.argv[3])):
+    sys.exit(f"  over the budget of {sys.argv[2]} B flash and {sys.argv[3]} B RAM")' "$2" "${3:-}" "${4:-}" \
+    || fail "firmware budget: $2"
 }
 sizes "$OUT/thumb.elf" "loading enabled (2 x 5120-byte buffers per slot and per candidate)"
 sizes "$OUT/thumb-noab.elf" "loading enabled, no candidates (AIML_SHIM_CANDIDATE_BYTES=0)"
 sizes "$OUT/thumb-noload.elf" "no static blob buffers (AIML_SHIM_SLOT_BYTES=0: built-in models, or loads into the caller's memory, aiml_set_slot_buffer)"
-sizes "$OUT/thumb-firmware.elf" "the same with the firmware profile (opt-level z, fat LTO; goal <= 64 KiB flash, <= 4 KiB RAM)"
+sizes "$OUT/thumb-firmware.elf" "the same with the firmware profile (opt-level z, fat LTO; budget <= 64 KiB flash, <= 4 KiB RAM)" \
+  65536 4096
 echo "== kernel-shim: all checks passed"

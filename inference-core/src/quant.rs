@@ -212,7 +212,9 @@ pub fn sigmoid_permille(logit_q8: i32) -> u16 {
     // the first output of a softmax over [logit, 0], computed alone: one division
     let max = logit_q8.max(0);
     let e = exp_neg_q16(max.abs_diff(logit_q8)) as u64;
-    let sum = e + exp_neg_q16(max.unsigned_abs()) as u64;
+    // one of the two terms is exp(0) = 2^16: `max(1)` changes nothing but lets the compiler
+    // drop the division-by-zero panic
+    let sum = (e + exp_neg_q16(max.unsigned_abs()) as u64).max(1);
     ((e * 1000 + sum / 2) / sum) as u16
 }
 

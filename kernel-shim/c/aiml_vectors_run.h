@@ -645,52 +645,84 @@ static int aiml_run_health(unsigned int n)
 	return bad;
 }
 
-/* Mean ns per prediction of each model over `n` calls on the last history of the vectors
- * (feature extraction included); prints one line per model. */
+/* Latency of raw observation -> prediction, cycling through the test vectors (varied,
+ * realistic inputs: a constant input would flatter branchy code and the caches): each step
+ * pushes the vector's observation into its history (re-initialised where the vectors start a
+ * new series) and predicts, as a kernel caller does. About n predictions per model; the
+ * average per prediction, observation included. */
 static void aiml_bench(unsigned int n)
 {
 	unsigned long long t0, t1;
-	unsigned int i;
+	unsigned int i, done;
 	AimlWorkloadPrediction wp;
 	AimlFailureForecast fp;
 	AimlAccessPrediction mp;
 	AimlThreatAssessment tp;
-	const AimlProcessWindow *w = &AIML_VEC_THREAT[0].w;
 
+	aiml_workload_history_init(&aiml_run_wh);
 	t0 = AIML_NOW_NS();
-	for (i = 0; i < n; i++)
-		aiml_workload_predict(&aiml_run_wh, &wp);
-	t1 = AIML_NOW_NS();
-	AIML_PRINT("aiml-bench workload %llu ns/prediction (%u calls)\n", (t1 - t0) / n, n);
-
-	t0 = AIML_NOW_NS();
-	for (i = 0; i < n; i++) {
-		/* assess records into the history: re-initialise it so each call does the same work */
-		aiml_threat_history_init(&aiml_run_th);
-		aiml_threat_assess(&aiml_run_th, w, &tp);
+	for (done = 0; done < n;) {
+		for (i = 0; i < AIML_N(AIML_VEC_WORKLOAD) && done < n; i++, done++) {
+			const aiml_vec_workload *v = &AIML_VEC_WORKLOAD[i];
+			if (v->op & 1)
+				aiml_workload_history_init(&aiml_run_wh);
+			aiml_workload_push(&aiml_run_wh, &v->s);
+			aiml_workload_predict(&aiml_run_wh, &wp);
+		}
 	}
 	t1 = AIML_NOW_NS();
-	AIML_PRINT("aiml-bench threat %llu ns/prediction (%u calls, incl. history init)\n", (t1 - t0) / n, n);
+	AIML_PRINT("aiml-bench workload %llu ns/prediction (%u calls, push + predict, %u vectors cycled)\n",
+		   (t1 - t0) / n, n, (unsigned int)AIML_N(AIML_VEC_WORKLOAD));
 
+	aiml_threat_history_init(&aiml_run_th);
 	t0 = AIML_NOW_NS();
-	for (i = 0; i < n; i++)
-		aiml_failure_predict(&aiml_run_fh, &fp);
-	t1 = AIML_NOW_NS();
-	AIML_PRINT("aiml-bench failure %llu ns/prediction (%u calls)\n", (t1 - t0) / n, n);
-
-	/* an access that moves to a new block, so that every timed call runs the model (within
-	 * a block a prediction skips inference) */
-	{
-		AimlMemoryAccess a = AIML_VEC_MEMORY[AIML_N(AIML_VEC_MEMORY) - 1].a;
-		a.addr += 1u << 20;
-		a.time_ns += 100;
-		aiml_memory_push(&aiml_run_mh, &a);
+	for (done = 0; done < n;) {
+		for (i = 0; i < AIML_N(AIML_VEC_THREAT) && done < n; i++, done++) {
+			const aiml_vec_threat *v = &AIML_VEC_THREAT[i];
+			uint32_t j;
+			if (v->op & 1)
+				aiml_threat_history_init(&aiml_run_th);
+			for (j = 0; j < v->n_calls; j++)
+				aiml_threat_observe_call(&aiml_run_th, v->calls[j]);
+			aiml_threat_assess(&aiml_run_th, &v->w, &tp);
+		}
 	}
-	t0 = AIML_NOW_NS();
-	for (i = 0; i < n; i++)
-		aiml_memory_predict(&aiml_run_mh, &mp);
 	t1 = AIML_NOW_NS();
-	AIML_PRINT("aiml-bench memory %llu ns/prediction (%u calls)\n", (t1 - t0) / n, n);
+	AIML_PRINT("aiml-bench threat %llu ns/prediction (%u calls, the window's system calls + assess, %u vectors cycled)\n",
+		   (t1 - t0) / n, n, (unsigned int)AIML_N(AIML_VEC_THREAT));
+
+	aiml_failure_history_init(&aiml_run_fh);
+	t0 = AIML_NOW_NS();
+	for (done = 0; done < n;) {
+		for (i = 0; i < AIML_N(AIML_VEC_FAILURE) && done < n; i++, done++) {
+			const aiml_vec_failure *v = &AIML_VEC_FAILURE[i];
+			if (v->op & 1)
+				aiml_failure_history_init(&aiml_run_fh);
+			if (v->op & 4)
+				aiml_failure_record(&aiml_run_fh, v->s.unix_s);
+			else
+				aiml_failure_push(&aiml_run_fh, &v->s);
+			aiml_failure_predict(&aiml_run_fh, &fp);
+		}
+	}
+	t1 = AIML_NOW_NS();
+	AIML_PRINT("aiml-bench failure %llu ns/prediction (%u calls, push + predict, %u vectors cycled)\n",
+		   (t1 - t0) / n, n, (unsigned int)AIML_N(AIML_VEC_FAILURE));
+
+	aiml_memory_history_init(&aiml_run_mh);
+	t0 = AIML_NOW_NS();
+	for (done = 0; done < n;) {
+		for (i = 0; i < AIML_N(AIML_VEC_MEMORY) && done < n; i++, done++) {
+			const aiml_vec_memory *v = &AIML_VEC_MEMORY[i];
+			if (v->op & 1)
+				aiml_memory_history_init(&aiml_run_mh);
+			aiml_memory_push(&aiml_run_mh, &v->a);
+			aiml_memory_predict(&aiml_run_mh, &mp);
+		}
+	}
+	t1 = AIML_NOW_NS();
+	AIML_PRINT("aiml-bench memory %llu ns/prediction (%u calls, push + predict, %u vectors cycled)\n",
+		   (t1 - t0) / n, n, (unsigned int)AIML_N(AIML_VEC_MEMORY));
 }
 
 /* ---- A/B: a candidate beside each live model ---------------------------------------------- */
