@@ -29,8 +29,8 @@ use crate::crc::crc32;
 #[cfg(target_pointer_width = "64")]
 use crate::dense::prepare_swar;
 use crate::dense::{
-    dense_i8_i32, dense_i8_i32_swar, dense_i8_i8, dense_i8_i8_swar, le_i32, swar_words, Activation,
-    DenseLayer,
+    dense_i8_i32_best, dense_i8_i32_swar, dense_i8_i8_best, dense_i8_i8_swar, le_i32, swar_words,
+    Activation, DenseLayer,
 };
 use crate::quant::Requant;
 use crate::signature::{self, Policy};
@@ -713,16 +713,16 @@ impl<'a> Model<'a> {
             if i == last {
                 match words {
                     Some(w) => dense_i8_i32_swar(layer, w, x, out),
-                    None => dense_i8_i32(layer, x, out),
+                    None => dense_i8_i32_best(layer, x, out),
                 }
             } else {
                 match words {
                     Some(w) => dense_i8_i8_swar(layer, w, x, y),
-                    None => dense_i8_i8(layer, x, y),
+                    None => dense_i8_i8_best(layer, x, y),
                 }
-                // The next layer reads its input in blocks of 8: slots past this layer's
-                // outputs must be zero (they may hold an earlier layer's codes).
-                let padded = layer.outputs().div_ceil(8) * 8;
+                // The next layer reads its input in blocks of 8 (16 with AVX2): slots past
+                // this layer's outputs must be zero (they may hold an earlier layer's codes).
+                let padded = layer.outputs().div_ceil(16) * 16;
                 for v in y.iter_mut().take(padded).skip(layer.outputs()) {
                     *v = 0;
                 }

@@ -23,6 +23,10 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+// the `std` feature: run-time CPU feature detection only (the AVX2 kernels of `dense`)
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod blob;
 pub mod crc;
 pub mod defaults;
