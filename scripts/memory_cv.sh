@@ -13,7 +13,8 @@ shift 2 || true
 T=${T:-./target/release/trainer}
 folds=("gzip sort perl" "bzip2 sqlite python" "xz awk cc1")
 all="gzip sort perl bzip2 sqlite python xz awk cc1"
-# MODELS=DIR keeps the fold models there and reuses them (to vary only the decision rule)
+# MODELS=DIR keeps the fold models there and reuses them (to vary only the decision rule);
+# EVAL_ARGS adds arguments to every evaluate (e.g. "--prefetch-feedback off")
 out=${MODELS:-$(mktemp -d)}
 mkdir -p "$out"
 fmt='%-7s %5s | %6.3f %4.2f %6.3f %6.3f | %6.3f %4.2f %6.3f %6.3f\n'
@@ -34,7 +35,7 @@ for fold in "${folds[@]}"; do
   for p in $fold; do
     for t in "${thresholds[@]}"; do
       "$T" evaluate --model-file "$blob" --data "lackey:$traces/$p.lackey.gz" \
-        --min-probability "$t" --json 2>/dev/null | python3 -c "
+        --min-probability "$t" ${EVAL_ARGS:-} --json 2>/dev/null | python3 -c "
 import json, sys
 r = json.load(sys.stdin)['programs'][0]
 l, g = r['line'], r['page']

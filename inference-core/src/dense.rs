@@ -493,7 +493,7 @@ pub fn dense_i8_i32_swar(layer: &DenseLayer<'_>, prep: &[i64], x: &[i16], y: &mu
 /// multiply-adds per instruction, the requantization of the eight rows in vector lanes.
 /// Bit-identical to [`dense_i8_i8`] and [`dense_i8_i32`] (tests below, and a property test
 /// over the built-in models). Chosen at compile time (`-C target-feature=+avx2`) or at run time
-/// with the `std` feature ([`avx2_available`]); never in the kernel build, which has no SIMD.
+/// with the `std` feature ([`avx2::available`]); never in the kernel build, which has no SIMD.
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "sse2",
