@@ -931,6 +931,11 @@ mod tests {
 
     #[test]
     #[allow(unsafe_code)]
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(feature = "scalar")
+    ))]
     fn avx2_matches_the_plain_kernels() {
         extern crate std;
         if !std::is_x86_feature_detected!("avx2") {

@@ -324,7 +324,7 @@ impl<P: Predictor<'static>> Ab<P> {
     }
 
     /// Rolls the live model back to the one before its last load or promotion
-    /// ([`Slot::roll_back`]).
+    /// ([`State::roll_back`](crate::slot::State::roll_back)).
     pub fn roll_back(&self, live: &Slot<P>) -> Result<(), AimlStatus> {
         live.roll_back()?;
         inc(&self.counters.rollbacks);
