@@ -2,6 +2,9 @@
 //!
 //! - `from_features`: a prediction from a ready feature vector (quantize, layers, head).
 //! - `from_raw`: push one raw observation into the history, extract features, predict.
+//! - `<model>_layouts`: the network alone (`Model::infer`) on the same feature vectors, on the
+//!   blob's weights (`blob`: the best kernels of this build and CPU) and on each prepared
+//!   layout this CPU runs (`swar`: the kernel-safe one; `avx2`: packed blocks).
 //!
 //! Every input cycles through a fixed set of varied observations (256 feature vectors, or a
 //! varied stream): a constant input would let branch prediction and caches flatter the code.
@@ -10,12 +13,13 @@
 //! element rate reads as MAC/s.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use inference_core::blob::Layout;
 use inference_core::features::failure::{FailureHistory, HealthSample};
 use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
 use inference_core::features::threat::{ProcessWindow, ThreatHistory};
 use inference_core::features::workload::WorkloadSample;
 use inference_core::{
-    FailurePredictor, MemoryPredictor, Predictor, ThreatDetector, WorkloadPredictor,
+    FailurePredictor, MemoryPredictor, Model, Predictor, ThreatDetector, WorkloadPredictor,
 };
 use std::hint::black_box;
 
@@ -47,17 +51,6 @@ fn workload(c: &mut Criterion) {
             p.predict_features(black_box(&feats[i]))
         })
     });
-    // the kernel path's prepared weights (three rows per 64-bit multiply), here beside the
-    // SSE2 kernel of a user-space build
-    let mut prepared = WorkloadPredictor::new(None);
-    let words = p.model().map_or(0, |m| m.prepared_words());
-    assert!(prepared.prepare(Box::leak(vec![0i64; words].into_boxed_slice())));
-    g.bench_function("from_features_prepared", |b| {
-        b.iter(|| {
-            i = (i + 1) % feats.len();
-            prepared.predict_features(black_box(&feats[i]))
-        })
-    });
     let mut k = 0u64;
     g.bench_function("from_raw", |b| {
         b.iter(|| {
@@ -71,6 +64,36 @@ fn workload(c: &mut Criterion) {
             p.predict(black_box(&mut h))
         })
     });
+    g.finish();
+    let f: Vec<&[i32]> = feats.iter().map(|f| &f[..]).collect();
+    layouts(c, "workload", p.model().unwrap(), &f);
+}
+
+/// `Model::infer` on the blob's weights and on every prepared layout this CPU runs, cycling
+/// `feats`.
+fn layouts(c: &mut Criterion, name: &str, m: &Model<'_>, feats: &[&[i32]]) {
+    let mut g = c.benchmark_group(format!("{name}_layouts"));
+    g.throughput(Throughput::Elements(m.macs() as u64));
+    let mut out = [0i32; 16];
+    let mut i = 0usize;
+    g.bench_function("blob", |b| {
+        b.iter(|| {
+            i = (i + 1) % feats.len();
+            m.infer(black_box(feats[i]), &mut out)
+        })
+    });
+    for layout in [Layout::Swar, Layout::Avx2] {
+        let mut buf = vec![0i64; m.prepared_words_as(layout)];
+        let Some(p) = m.prepare_as(layout, &mut buf) else {
+            continue;
+        };
+        g.bench_function(format!("{layout:?}").to_lowercase(), |b| {
+            b.iter(|| {
+                i = (i + 1) % feats.len();
+                m.infer_prepared(&p, black_box(feats[i]), &mut out)
+            })
+        });
+    }
     g.finish();
 }
 
@@ -159,6 +182,8 @@ fn threat(c: &mut Criterion) {
         })
     });
     g.finish();
+    let f: Vec<&[i32]> = feats.iter().map(|f| &f[..]).collect();
+    layouts(c, "threat", d.model().unwrap(), &f);
 }
 
 fn failure(c: &mut Criterion) {
@@ -209,6 +234,8 @@ fn failure(c: &mut Criterion) {
         })
     });
     g.finish();
+    let f: Vec<&[i32]> = feats.iter().map(|f| &f[..]).collect();
+    layouts(c, "failure", p.model().unwrap(), &f);
 }
 
 /// A varied access stream: strided walks of several strides, a byte-wise scan, hash-table
@@ -295,6 +322,8 @@ fn memory(c: &mut Criterion) {
         })
     });
     g.finish();
+    let f: Vec<&[i32]> = states.iter().map(|(_, f)| &f[..]).collect();
+    layouts(c, "memory", p.model().unwrap(), &f);
 }
 
 criterion_group!(benches, workload, threat, failure, memory);

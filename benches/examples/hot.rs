@@ -1,8 +1,9 @@
 //! A tight loop of workload predictions from features, cycling 256 varied feature vectors,
 //! for profilers (`perf record`, `valgrind --tool=callgrind`); prints the mean ns per call.
 //!
-//! `cargo run --release -p aios-benches --example hot [CALLS]`
-use inference_core::WorkloadPredictor;
+//! `cargo run --release -p aios-benches --example hot [CALLS] [prepared]`: with `prepared`, the
+//! weights in the fastest prepared layout of this CPU (`Model::prepare`).
+use inference_core::{Predictor, WorkloadPredictor};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -11,7 +12,11 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20_000);
-    let p = WorkloadPredictor::new(None);
+    let mut p = WorkloadPredictor::new(None);
+    if std::env::args().nth(2).as_deref() == Some("prepared") {
+        let words = p.model().map_or(0, |m| m.prepared_words());
+        assert!(p.prepare(Box::leak(vec![0i64; words].into_boxed_slice())));
+    }
     let mut h = aios_benches::workload_history();
     let feats: Vec<_> = aios_benches::varied_load(256)
         .into_iter()

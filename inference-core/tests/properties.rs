@@ -272,39 +272,52 @@ fn workload_default_model_tracks_a_steady_load() {
     assert_eq!(p.gpu, None);
 }
 
-/// Every built-in model predicts the same with its weights prepared (three rows per 64-bit
-/// multiply) as with the blob's, on random and extreme features.
+/// Every built-in model predicts the same with its weights prepared, in every layout this
+/// CPU runs (three rows per 64-bit multiply; AVX2 blocks), as with the blob's, on random and
+/// extreme features.
 #[test]
 fn prepared_weights_give_identical_predictions() {
+    use inference_core::blob::Layout;
     use inference_core::{FailurePredictor, MemoryPredictor, Predictor, ThreatDetector};
     fn check<P: Predictor<'static>>(n: usize) {
         let plain = P::load(None, &inference_core::signature::Policy::OPEN);
         let mut prepared = P::load(None, &inference_core::signature::Policy::OPEN);
         let m = plain.model().unwrap();
         let words = m.prepared_words();
-        let mut buf = vec![0i64; words];
         let short: &'static mut [i64] = Box::leak(vec![0i64; words - 1].into_boxed_slice());
         assert!(!prepared.prepare(short));
         assert!(prepared.prepare(Box::leak(vec![0i64; words].into_boxed_slice())));
-        let mut x = 0x1234_5678_9abc_def0u64;
-        for case in 0..500 {
-            let f: Vec<i32> = (0..n)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    match case % 4 {
-                        0 => [i32::MIN, i32::MAX, 0, -1][(x % 4) as usize],
-                        _ => (x as i32) >> (x % 31),
-                    }
-                })
-                .collect();
-            let (mut a, mut b) = ([0i32; 16], [0i32; 16]);
-            plain.model().unwrap().infer(&f, &mut a);
-            let pm = prepared.model().unwrap();
-            let p = pm.prepare(&mut buf).unwrap();
-            pm.infer_prepared(&p, &f, &mut b);
-            assert_eq!(a, b, "{:?} case {case}", P::KIND);
+        let mut layouts = vec![Layout::Swar];
+        if Layout::best() == Layout::Avx2 {
+            layouts.push(Layout::Avx2);
+        } else {
+            eprintln!("no AVX2 on this CPU: its layout is not tested");
+        }
+        for layout in layouts {
+            let mut buf = vec![0i64; m.prepared_words_as(layout)];
+            let p = m.prepare_as(layout, &mut buf).unwrap();
+            assert_eq!(p.layout(), layout);
+            let mut x = 0x1234_5678_9abc_def0u64;
+            for case in 0..2000 {
+                // every length up to n + 2: missing trailing features are ABSENT
+                let len = if case % 7 == 0 { case % (n + 3) } else { n };
+                let f: Vec<i32> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        match case % 4 {
+                            0 => [i32::MIN, i32::MAX, 0, -1, inference_core::blob::ABSENT]
+                                [(x % 5) as usize],
+                            _ => (x as i32) >> (x % 31),
+                        }
+                    })
+                    .collect();
+                let (mut a, mut b) = ([0i32; 16], [0i32; 16]);
+                let wa = m.infer(&f, &mut a);
+                let wb = m.infer_prepared(&p, &f, &mut b);
+                assert_eq!((wa, a), (wb, b), "{:?} {layout:?} case {case}", P::KIND);
+            }
         }
     }
     check::<WorkloadPredictor>(inference_core::features::workload::N_FEATURES);

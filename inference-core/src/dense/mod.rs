@@ -489,279 +489,13 @@ pub fn dense_i8_i32_swar(layer: &DenseLayer<'_>, prep: &[i64], x: &[i16], y: &mu
     });
 }
 
-/// AVX2 kernels for x86-64 hosts (user space): eight output rows at a time, sixteen
-/// multiply-adds per instruction, the requantization of the eight rows in vector lanes.
-/// Bit-identical to [`dense_i8_i8`] and [`dense_i8_i32`] (tests below, and a property test
-/// over the built-in models). Chosen at compile time (`-C target-feature=+avx2`) or at run time
-/// with the `std` feature ([`avx2::available`]); never in the kernel build, which has no SIMD.
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "sse2",
     not(feature = "scalar")
 ))]
 #[allow(unsafe_code)]
-pub mod avx2 {
-    use core::arch::x86_64::{
-        __m128i, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_and_si256, _mm256_blend_epi32,
-        _mm256_blendv_epi8, _mm256_cmpgt_epi64, _mm256_cvtepi8_epi16, _mm256_cvtepi8_epi32,
-        _mm256_hadd_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_mul_epi32,
-        _mm256_permute2x128_si256, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_setzero_si256,
-        _mm256_slli_epi64, _mm256_sllv_epi64, _mm256_srli_epi64, _mm256_srlv_epi64,
-        _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_epi64, _mm256_xor_si256, _mm_loadl_epi64,
-        _mm_loadu_si128,
-    };
-
-    use super::{Activation, DenseLayer};
-
-    /// Rows per pass.
-    const ROWS: usize = 8;
-
-    /// Whether the AVX2 kernels may run: always in a build for AVX2 CPUs
-    /// (`target-feature=+avx2`), else, with the `std` feature, if this CPU has it (detected
-    /// once, then a cached flag); never otherwise.
-    #[inline(always)]
-    pub fn available() -> bool {
-        #[cfg(target_feature = "avx2")]
-        {
-            true
-        }
-        #[cfg(all(not(target_feature = "avx2"), feature = "std"))]
-        {
-            std::is_x86_feature_detected!("avx2")
-        }
-        #[cfg(all(not(target_feature = "avx2"), not(feature = "std")))]
-        {
-            false
-        }
-    }
-
-    /// Inputs a layer reads in the AVX2 kernels: `n_in` rounded up to 16. Entries of `x` from
-    /// `n_in` up to this must be zero (they meet the next row's weights).
-    pub fn padded_inputs(layer: &DenseLayer<'_>) -> usize {
-        layer.inputs().div_ceil(16) * 16
-    }
-
-    /// [`dense_i8_i8`](super::dense_i8_i8) with AVX2: identical outputs.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 ([`available`]). `x` must hold at least
-    /// [`padded_inputs`] entries (else nothing is written), zero from `n_in` on.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn dense_i8_i8(layer: &DenseLayer<'_>, x: &[i16], y: &mut [i16]) {
-        let zp = layer.output_zero_point as i64;
-        let lo = match layer.activation {
-            Activation::Relu => zp,
-            Activation::Linear => -128,
-        };
-        // SAFETY: forwarded (AVX2 present).
-        unsafe {
-            rows(layer, x, zp, lo, 127, |o, v| {
-                if let Some(out) = y.get_mut(o) {
-                    *out = v as i16;
-                }
-            })
-        }
-    }
-
-    /// [`dense_i8_i32`](super::dense_i8_i32) with AVX2: identical outputs.
-    ///
-    /// # Safety
-    /// As [`dense_i8_i8`].
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn dense_i8_i32(layer: &DenseLayer<'_>, x: &[i16], y: &mut [i32]) {
-        // `apply_valid` saturates to i32, then a fused ReLU drops negatives: one clamp
-        let lo = match layer.activation {
-            Activation::Relu => 0,
-            Activation::Linear => i32::MIN as i64,
-        };
-        // SAFETY: forwarded (AVX2 present).
-        unsafe {
-            rows(layer, x, 0, lo, i32::MAX as i64, |o, v| {
-                if let Some(out) = y.get_mut(o) {
-                    *out = v;
-                }
-            })
-        }
-    }
-
-    /// Every output `o` of the layer: `clamp(round((Σ w·x + bias) · M) + add, lo, hi)`
-    /// (the scalar `Requant::apply_clamped`), handed to `f` in order, eight rows a pass.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn rows(
-        layer: &DenseLayer<'_>,
-        x: &[i16],
-        add: i64,
-        lo: i64,
-        hi: i64,
-        mut f: impl FnMut(usize, i32),
-    ) {
-        let (n_in, n_out) = (layer.inputs(), layer.outputs());
-        let padded = padded_inputs(layer);
-        let Some(x) = x.get(..padded) else {
-            return;
-        };
-        let blocks = padded / 16;
-        let (bias, _) = layer.biases().as_chunks::<4>();
-        let (mult, _) = layer.multipliers().as_chunks::<4>();
-        let shifts = layer.shifts();
-        for g in 0..n_out.div_ceil(ROWS) {
-            let mut acc = [_mm256_setzero_si256(); ROWS];
-            // the group's parameters: read in place for a full group (little-endian i32, as
-            // x86 stores them), else copied and padded with zero rows past the last output
-            let (mut b, mut m, mut s) = ([0u8; 4 * ROWS], [0u8; 4 * ROWS], [0u8; ROWS]);
-            let (bias_g, mult_g, shift_g) = match (
-                layer.biases().get(32 * g..32 * g + 32),
-                layer.multipliers().get(32 * g..32 * g + 32),
-                layer.shifts().get(ROWS * g..ROWS * g + ROWS),
-            ) {
-                (Some(bg), Some(mg), Some(sg)) => (bg, mg, sg),
-                _ => {
-                    for r in 0..ROWS {
-                        let o = g * ROWS + r;
-                        if let (Some(bo), Some(mo), Some(&so), Some(bd), Some(md), Some(sd)) = (
-                            bias.get(o),
-                            mult.get(o),
-                            shifts.get(o),
-                            b.get_mut(4 * r..4 * r + 4),
-                            m.get_mut(4 * r..4 * r + 4),
-                            s.get_mut(r),
-                        ) {
-                            bd.copy_from_slice(bo);
-                            md.copy_from_slice(mo);
-                            *sd = so;
-                        }
-                    }
-                    (&b[..], &m[..], &s[..])
-                }
-            };
-            let first = g * ROWS * n_in;
-            if g * ROWS + ROWS <= n_out && layer.data.len() >= first + (ROWS - 1) * n_in + padded {
-                // a full group whose rows, padded, lie inside the layer's bytes (the extra
-                // weights meet zero inputs): eight accumulators in registers, each input block
-                // loaded once for the eight rows
-                // SAFETY: AVX2 is present (caller). Row r's block k reads bytes
-                // first + r·n_in + 16k .. +16 ≤ first + 7·n_in + padded ≤ data.len(), and x
-                // entries 16k..16k+16 ≤ padded ≤ x.len().
-                unsafe {
-                    let w = layer.data.as_ptr().add(first);
-                    let mut a = [_mm256_setzero_si256(); ROWS];
-                    for k in 0..blocks {
-                        let xv = _mm256_loadu_si256(x.as_ptr().add(16 * k) as *const __m256i);
-                        let row = |r: usize| {
-                            let p = w.add(r * n_in + 16 * k) as *const __m128i;
-                            _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(p)), xv)
-                        };
-                        a[0] = _mm256_add_epi32(a[0], row(0));
-                        a[1] = _mm256_add_epi32(a[1], row(1));
-                        a[2] = _mm256_add_epi32(a[2], row(2));
-                        a[3] = _mm256_add_epi32(a[3], row(3));
-                        a[4] = _mm256_add_epi32(a[4], row(4));
-                        a[5] = _mm256_add_epi32(a[5], row(5));
-                        a[6] = _mm256_add_epi32(a[6], row(6));
-                        a[7] = _mm256_add_epi32(a[7], row(7));
-                    }
-                    acc = a;
-                }
-            } else {
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let o = g * ROWS + r;
-                    if o >= n_out {
-                        break;
-                    }
-                    // the row padded to `padded` bytes: in place where the layer's bytes
-                    // continue, else a zero-padded copy
-                    let mut copy = [0u8; crate::blob::MAX_WIDTH];
-                    let row = match layer.data.get(o * n_in..o * n_in + padded) {
-                        Some(r) => r,
-                        None => {
-                            let w = layer.weights().get(o * n_in..).unwrap_or(&[]);
-                            for (c, &v) in copy.iter_mut().zip(w.iter().take(n_in)) {
-                                *c = v;
-                            }
-                            copy.get(..padded).unwrap_or(&[])
-                        }
-                    };
-                    if row.len() < padded {
-                        continue;
-                    }
-                    // SAFETY: AVX2 is present (caller); block k reads bytes 16k..16k+16 of
-                    // `row` and entries 16k..16k+16 of `x`, both at least `padded` =
-                    // 16·blocks long.
-                    unsafe {
-                        for k in 0..blocks {
-                            let wv = _mm_loadu_si128(row.as_ptr().add(16 * k) as *const __m128i);
-                            let xv = _mm256_loadu_si256(x.as_ptr().add(16 * k) as *const __m256i);
-                            *a = _mm256_add_epi32(
-                                *a,
-                                _mm256_madd_epi16(_mm256_cvtepi8_epi16(wv), xv),
-                            );
-                        }
-                    }
-                }
-            }
-            // SAFETY: AVX2 is present (caller); the parameter loads read 32, 32 and 8 bytes of
-            // slices of exactly that length, the store a local array of 32 bytes.
-            let out = unsafe {
-                // eight row sums in one vector: [r0 .. r7]
-                let s01 = _mm256_hadd_epi32(acc[0], acc[1]);
-                let s23 = _mm256_hadd_epi32(acc[2], acc[3]);
-                let s45 = _mm256_hadd_epi32(acc[4], acc[5]);
-                let s67 = _mm256_hadd_epi32(acc[6], acc[7]);
-                let s0123 = _mm256_hadd_epi32(s01, s23);
-                let s4567 = _mm256_hadd_epi32(s45, s67);
-                let sums = _mm256_add_epi32(
-                    _mm256_permute2x128_si256(s0123, s4567, 0x20),
-                    _mm256_permute2x128_si256(s0123, s4567, 0x31),
-                );
-                let bias = _mm256_loadu_si256(bias_g.as_ptr() as *const __m256i);
-                let v = _mm256_add_epi32(sums, bias);
-                let m = _mm256_loadu_si256(mult_g.as_ptr() as *const __m256i);
-                let s = _mm256_cvtepi8_epi32(_mm_loadl_epi64(shift_g.as_ptr() as *const __m128i));
-                // t = 31 - shift, per row, as 64-bit lanes of the even and the odd rows
-                let t = _mm256_sub_epi32(_mm256_set1_epi32(31), s);
-                let low = _mm256_set1_epi64x(0xFFFF_FFFF);
-                let (t_even, t_odd) = (_mm256_and_si256(t, low), _mm256_srli_epi64(t, 32));
-                let even = _mm256_mul_epi32(v, m);
-                let odd = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(m, 32));
-                let bounds = (
-                    _mm256_set1_epi64x(add),
-                    _mm256_set1_epi64x(lo),
-                    _mm256_set1_epi64x(hi),
-                );
-                let even = requant(even, t_even, bounds);
-                let odd = requant(odd, t_odd, bounds);
-                // row 2k from the even lanes' low halves, row 2k+1 from the odd ones'
-                let r = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0b1010_1010);
-                let mut out = [0i32; ROWS];
-                _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, r);
-                out
-            };
-            for (r, &v) in out.iter().enumerate() {
-                let o = g * ROWS + r;
-                if o < n_out {
-                    f(o, v);
-                }
-            }
-        }
-    }
-
-    /// `clamp(((p + 2^(t-1)) >> t) + add, lo, hi)` on four 64-bit lanes (`t` in 1..=62, as
-    /// the loader guarantees): the scalar `Requant::raw_valid` and `apply_clamped`. AVX2 has
-    /// no arithmetic 64-bit shift: `!(!p >> t)` for negative `p`.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn requant(p: __m256i, t: __m256i, (add, lo, hi): (__m256i, __m256i, __m256i)) -> __m256i {
-        let one = _mm256_set1_epi64x(1);
-        let round = _mm256_sllv_epi64(one, _mm256_sub_epi64(t, one));
-        let p = _mm256_add_epi64(p, round);
-        let sign = _mm256_cmpgt_epi64(_mm256_setzero_si256(), p);
-        let q = _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(p, sign), t), sign);
-        let q = _mm256_add_epi64(q, add);
-        let q = _mm256_blendv_epi8(q, lo, _mm256_cmpgt_epi64(lo, q));
-        _mm256_blendv_epi8(q, hi, _mm256_cmpgt_epi64(q, hi))
-    }
-}
+pub mod avx2;
 
 #[cfg(test)]
 mod tests {
@@ -954,6 +688,54 @@ mod tests {
             // SAFETY: as above.
             unsafe { avx2::dense_i8_i32(layer, x, &mut b) };
             assert_eq!(a, b, "case {case}: {n_in} -> {n_out}");
+        });
+    }
+
+    #[test]
+    #[allow(unsafe_code)]
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(feature = "scalar")
+    ))]
+    fn packed_avx2_layers_match_the_plain_kernels() {
+        extern crate std;
+        if !std::is_x86_feature_detected!("avx2") {
+            std::eprintln!("no AVX2 on this CPU: the packed layout is not tested");
+            return;
+        }
+        let mut prep = [0i64; 8 * (32 * 4 + 16)];
+        random_layers(|case, layer, x| {
+            let (n_in, n_out) = (layer.inputs(), layer.outputs());
+            let words = avx2::pack_layer(layer, &mut prep).unwrap();
+            assert_eq!(words, avx2::packed_layer_words(n_in, n_out));
+            assert_eq!(avx2::pack_layer(layer, &mut prep[..words - 1]), None);
+            // past `n_in` the input may hold anything: it meets zero weights
+            let mut xg = *x;
+            for v in xg.iter_mut().skip(n_in) {
+                *v = -77;
+            }
+            let (zp, lo) = (
+                layer.output_zero_point as i64,
+                match layer.activation {
+                    Activation::Relu => layer.output_zero_point as i64,
+                    Activation::Linear => -128,
+                },
+            );
+            let (mut a, mut b) = ([0i16; 64], [0i16; 64]);
+            dense_i8_i8(layer, x, &mut a);
+            // SAFETY: AVX2 is present (checked).
+            unsafe { avx2::packed_i8_i8(&prep[..words], (n_in, n_out), &xg, (zp, lo), &mut b) };
+            assert_eq!(a[..n_out], b[..n_out], "case {case}: {n_in} -> {n_out}");
+            let (mut a, mut b) = ([0i32; 64], [0i32; 64]);
+            dense_i8_i32(layer, x, &mut a);
+            let lo = match layer.activation {
+                Activation::Relu => 0,
+                Activation::Linear => i32::MIN as i64,
+            };
+            // SAFETY: as above.
+            unsafe { avx2::packed_i8_i32(&prep[..words], (n_in, n_out), &xg, lo, &mut b) };
+            assert_eq!(a[..n_out], b[..n_out], "case {case}: {n_in} -> {n_out}");
         });
     }
 
