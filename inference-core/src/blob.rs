@@ -251,7 +251,8 @@ pub enum Layout {
     /// x86-64 hosts with AVX2 (user space): per block of eight rows, the weights of each pair
     /// of inputs as sixteen i16 in one 256-bit vector, so the eight rows' sums stay in one
     /// register's lanes; the input quantization packed the same way
-    /// (`dense::avx2::pack_layer`). About 1.6 times the speed of the AVX2 kernels on the blob's rows (`_layouts` benches).
+    /// (`dense::avx2::pack_layer`). About 1.6 times the speed of the AVX2 kernels on the
+    /// blob's rows (`_layouts` benches).
     Avx2,
 }
 
