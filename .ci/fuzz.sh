@@ -68,17 +68,27 @@ put("parse_strace", "trace", "4242 1700000000.000100 execve(\"/bin/sh\", [\"sh\"
 put("parse_lackey", "trace", "==1234== Lackey, an example Valgrind tool\nI  04001c30,3\n L 1ffefff8a8,8\n S 7ff000108,8\n M 0421a5c8,4\nI  04001c33,2\n")
 PY
 
+# one target per core at a time: each still runs SECS seconds
+run() { # target
+  local t=$1 rc=0
+  "$BIN/$t" "$W/corpus/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=8192 -print_final_stats=1 -artifact_prefix="$W/artifacts/$t/" >"$W/$t.log" 2>&1 || rc=$?
+  echo "$rc" >"$W/$t.rc"
+}
+for t in "${TARGETS[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+  run "$t" &
+done
+wait
 fail=0
 for t in "${TARGETS[@]}"; do
   log=$W/$t.log
-  rc=0
-  "$BIN/$t" "$W/corpus/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=8192 -print_final_stats=1 -artifact_prefix="$W/artifacts/$t/" >"$log" 2>&1 || rc=$?
+  rc=$(cat "$W/$t.rc")
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   printf '  %-13s %3s s  %9s execs  %7s execs/s  corpus %s\n' "$t" "$SECS" "${execs:-?}" \
     "${rate:-?}" "$(ls "$W/corpus/$t" | wc -l)"
-  if [ $rc -ne 0 ] || ls "$W/artifacts/$t" | grep -q .; then
+  if [ "$rc" -ne 0 ] || ls "$W/artifacts/$t" | grep -q .; then
     tail -40 "$log"
     echo "fuzz: FAILED: $t (exit $rc; reproducer in $W/artifacts/$t/)" >&2
     fail=1
