@@ -511,11 +511,15 @@ pub unsafe fn packed_i8_i8(
 ) {
     // SAFETY: AVX2 (caller).
     let r = unsafe { packed_layer(prep, n_in, n_out, x, (zp, lo, 127)) };
-    for (v, dst) in r
-        .iter()
-        .zip(y.as_chunks_mut::<BLOCK>().0)
-        .take(n_out.div_ceil(BLOCK))
-    {
+    store_codes(&r, n_out.div_ceil(BLOCK), y);
+}
+
+/// The first `blocks` entries of `r` (eight i32 lanes each, already within the int8 range) as
+/// i16 codes, block `b` at `y[8b..8b + 8]`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn store_codes(r: &[__m256i], blocks: usize, y: &mut [i16; crate::blob::MAX_WIDTH]) {
+    for (v, dst) in r.iter().zip(y.as_chunks_mut::<BLOCK>().0).take(blocks) {
         // [r0 r1 r2 r3 r0 r1 r2 r3 | r4 .. r7 r4 .. r7] as i16, then quadwords 0 and 2 low
         let p = _mm256_permute4x64_epi64(_mm256_packs_epi32(*v, *v), 0b1000);
         // SAFETY: `dst` is eight i16 (16 bytes), the low half of `p`.
@@ -599,13 +603,5 @@ pub unsafe fn packed_input(
             *o = _mm256_andnot_si256(absent, r);
         }
     }
-    for (v, dst) in out
-        .iter()
-        .zip(codes.as_chunks_mut::<BLOCK>().0)
-        .take(params.len())
-    {
-        let p = _mm256_permute4x64_epi64(_mm256_packs_epi32(*v, *v), 0b1000);
-        // SAFETY: AVX2 (caller); `dst` is eight i16 (16 bytes), the low half of `p`.
-        unsafe { _mm_storeu_si128(dst.as_mut_ptr() as *mut __m128i, _mm256_castsi256_si128(p)) };
-    }
+    store_codes(&out, params.len(), codes);
 }
