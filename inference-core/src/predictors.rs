@@ -589,7 +589,8 @@ impl<'a> MemoryPredictor<'a> {
                 // next line and a confident PC stride: always issued at cache-line level (the
                 // model ranks them, it does not drop them), mapped so the threshold applies
                 *pk = raw.max(threshold);
-            } else if recent >= min_recent {
+            } else if recent >= min_recent && (!page_level || history.steady(k)) {
+                // pages: a record earned with another delta says nothing of a new one
                 *pk = raw;
             }
         }

@@ -486,3 +486,41 @@ fn memory_decision_rule() {
         "{next_line} of {decisions}"
     );
 }
+
+/// At page level a candidate whose delta just changed is not trusted on the record of its old
+/// delta: after a walk of +3 pages, a jump makes "the last change" name the jump's delta, which
+/// its perfect record (of +3) says nothing about. Threshold 0: only the rule decides.
+#[test]
+fn page_level_waits_one_change_before_trusting_a_new_delta() {
+    use inference_core::features::memory::{class, PAGE_BYTES};
+    let m = MemoryPredictor::new(None);
+    let access = |page: u64, k: u64| MemoryAccess {
+        addr: page * PAGE_BYTES,
+        pc: 0x40_1000,
+        kind: AccessKind::Read,
+        time_ns: 10 * k,
+    };
+    let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
+    let mut page = 0x10_0000u64;
+    for k in 0..40 {
+        h.push(access(page, k));
+        page += 3;
+    }
+    let cur = page - 3;
+    let p = m.predict_at(&h, 0);
+    assert!(
+        p.prefetch[..p.degree as usize].contains(&((cur + 3) * PAGE_BYTES)),
+        "the walk's next page: {p:?}"
+    );
+    let jump = cur + 5000;
+    h.push(access(jump, 40));
+    assert_eq!(h.candidates()[class::LAST], 5000);
+    let p = m.predict_at(&h, 0);
+    assert!(
+        !p.prefetch[..p.degree as usize].contains(&((jump + 5000) * PAGE_BYTES)),
+        "a new delta on an old record: {p:?}"
+    );
+    // once it repeats, it is the candidate's delta, and the record that follows is its own
+    h.push(access(jump + 5000, 41));
+    assert!(h.steady(class::LAST));
+}

@@ -16,7 +16,9 @@
 //!   last 8 proposals came true in this very stream within [`HORIZON`] block changes
 //!   ([`MIN_RECENT_USEFUL_PAGE`] at page level). Programs the model never saw differ from
 //!   those it was trained on; the record makes a proposer that does not work in this program
-//!   stop issuing there, so a wrong model costs little;
+//!   stop issuing there, so a wrong model costs little. At page level the record must also
+//!   be about the delta the candidate names now: a candidate whose delta just changed (the
+//!   last change after a jump) waits one block change ([`MemoryHistory::steady`]);
 //! - at page level, once a proposal is issued, the rest of the degree goes further along the
 //!   most probable one's delta (`cur + 2d`, `cur + 3d`, …), as Leap prefetches a window along
 //!   its trend, when that delta is the majority delta and the depth has a record of its own:
@@ -251,6 +253,8 @@ pub struct MemoryHistory {
     changed: bool,
     candidates: [i64; N_CANDIDATES],
     stale: u8,
+    /// Bit k: candidate k's delta is the one it had at the previous block change.
+    steady: u8,
     /// Proposed blocks plus one ([`NO_BLOCK`] = none).
     proposals: [[u64; N_CANDIDATES]; HORIZON],
     found: [u8; HORIZON],
@@ -428,6 +432,7 @@ impl MemoryHistory {
             changed: false,
             candidates: [0; N_CANDIDATES],
             stale: 0,
+            steady: 0,
             proposals: [[NO_BLOCK; N_CANDIDATES]; HORIZON],
             found: [0; HORIZON],
             slot: 0,
@@ -570,6 +575,10 @@ impl MemoryHistory {
         c[class::NEXT_2] = 2;
         c[class::PREVIOUS] = -1;
         c[class::BEST_OFFSET] = self.best_offset.learn(block);
+        self.steady = 0;
+        for (k, (new, old)) in c.iter().zip(&self.candidates).enumerate() {
+            self.steady |= ((new == old) as u8) << k;
+        }
         self.candidates = c;
         self.stale = 0;
         for k in 0..N_CANDIDATES {
@@ -627,6 +636,15 @@ impl MemoryHistory {
         let c = *self.candidates.get(k)?;
         let cur = self.current_block()?;
         ((self.stale >> k) & 1 == 0).then(|| cur.wrapping_add(c as u64))
+    }
+
+    /// Whether candidate `k` named the same delta at the previous block change. A candidate's record (its last 8 retired proposals) is about the
+    /// deltas it named [`HORIZON`] block changes ago; when a candidate whose delta varies (the
+    /// last change, the majority, the PC stride) jumps to a new delta, that record says
+    /// nothing of it. The page-level rule waits one block change for such a delta. (+1, +2
+    /// and -1 are steady from the second block change on.)
+    pub fn steady(&self, k: usize) -> bool {
+        k < N_CANDIDATES && (self.steady >> k) & 1 == 1
     }
 
     /// Current block (`None` before the first access).
@@ -764,6 +782,44 @@ mod tests {
         }
         assert_eq!(h.candidates()[class::MAJORITY], 1);
         assert_eq!(h.depth_record(), 0);
+    }
+
+    #[test]
+    fn a_candidate_is_steady_once_it_named_the_same_delta_twice() {
+        // a walk of +3 pages, then one jump far away: the last change jumps to the new delta
+        // at once (not steady), +1 never changes its delta
+        let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
+        assert!(!h.steady(class::LAST));
+        let mut page = 0x100_0000u64;
+        for i in 0..40u64 {
+            h.push(read(page * PAGE_BYTES, 0x400000, i));
+            page += 3;
+        }
+        assert_eq!(h.candidates()[class::LAST], 3);
+        assert!(h.steady(class::LAST) && h.steady(class::NEXT));
+        assert_eq!(
+            h.hits[class::LAST].count_ones(),
+            8,
+            "a perfect record for +3"
+        );
+        page += 5000;
+        h.push(read(page * PAGE_BYTES, 0x400000, 40));
+        assert_eq!(h.candidates()[class::LAST], 5003);
+        assert!(!h.steady(class::LAST), "its record is about +3, not +5003");
+        // the change before the jump is still +3, as at the previous change: its record holds
+        assert_eq!(h.candidates()[class::BEFORE_LAST], 3);
+        assert!(h.steady(class::BEFORE_LAST));
+        assert!(h.steady(class::NEXT));
+        // the walk goes on at +5003: steady again after one change
+        page += 5003;
+        h.push(read(page * PAGE_BYTES, 0x400000, 41));
+        assert!(h.steady(class::LAST));
+        assert_eq!(h.candidates()[class::BEFORE_LAST], 5003);
+        assert!(
+            !h.steady(class::BEFORE_LAST),
+            "now the jump is the change before the last"
+        );
+        assert!(!h.steady(N_CANDIDATES), "out of range");
     }
 
     #[test]
