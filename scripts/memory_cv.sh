@@ -17,8 +17,8 @@ all="gzip sort perl bzip2 sqlite python xz awk cc1"
 # EVAL_ARGS adds arguments to every evaluate (e.g. "--prefetch-feedback off")
 out=${MODELS:-$(mktemp -d)}
 mkdir -p "$out"
-fmt='%-7s %5s | %6.3f %4.2f %6.3f %6.3f | %6.3f %4.2f %6.3f %6.3f\n'
-printf '%-7s %5s | %-25s | %-25s\n' program thr "line: model acc next best_off" "page: model acc leap readahead"
+fmt='%-7s %5s | %6.3f %4.2f %6.3f %6.3f | %6.3f %4.2f %6d %6.3f %6.3f\n'
+printf '%-7s %5s | %-25s | %-32s\n' program thr "line: model acc next best_off" "page: model acc issued leap readahead"
 i=0
 for fold in "${folds[@]}"; do
   i=$((i + 1))
@@ -41,7 +41,7 @@ r = json.load(sys.stdin)['programs'][0]
 l, g = r['line'], r['page']
 print('$fmt' % ('$p', '$t', l['model']['miss_reduction'], l['model']['prefetch_accuracy'],
       l['next_line']['miss_reduction'], l['best_offset']['miss_reduction'],
-      g['model']['miss_reduction'], g['model']['prefetch_accuracy'],
+      g['model']['miss_reduction'], g['model']['prefetch_accuracy'], g['model']['prefetches'],
       g['leap']['miss_reduction'], g['readahead']['miss_reduction']), end='')"
     done
   done

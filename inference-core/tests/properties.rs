@@ -416,16 +416,21 @@ fn memory_base_is_next_line_and_a_confident_stride_on_every_access() {
     }
 }
 
-#[test]
-fn memory_decision_rule() {
-    use inference_core::features::memory::{MAX_DEGREE, PAGE_BYTES};
-    let m = MemoryPredictor::new(None);
-    let access = |addr: u64, k: u64| MemoryAccess {
+/// A read at `addr`, the `k`-th access of one program counter (10 ns apart).
+fn read_at(addr: u64, k: u64) -> MemoryAccess {
+    MemoryAccess {
         addr,
         pc: 0x40_1000,
         kind: AccessKind::Read,
         time_ns: 10 * k,
-    };
+    }
+}
+
+#[test]
+fn memory_decision_rule() {
+    use inference_core::features::memory::{MAX_DEGREE, PAGE_BYTES};
+    let m = MemoryPredictor::new(None);
+    let access = read_at;
     // pages: a random walk never builds a record, so nothing is prefetched
     let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -494,12 +499,7 @@ fn memory_decision_rule() {
 fn page_level_waits_one_change_before_trusting_a_new_delta() {
     use inference_core::features::memory::{class, PAGE_BYTES};
     let m = MemoryPredictor::new(None);
-    let access = |page: u64, k: u64| MemoryAccess {
-        addr: page * PAGE_BYTES,
-        pc: 0x40_1000,
-        kind: AccessKind::Read,
-        time_ns: 10 * k,
-    };
+    let access = |page: u64, k: u64| read_at(page * PAGE_BYTES, k);
     let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
     let mut page = 0x10_0000u64;
     for k in 0..40 {
