@@ -590,7 +590,8 @@ impl<'a> MemoryPredictor<'a> {
                 // model ranks them, it does not drop them), mapped so the threshold applies
                 *pk = raw.max(threshold);
             } else if recent >= min_recent && (!page_level || history.steady(k)) {
-                // pages: a record earned with another delta says nothing of a new one
+                // pages: a record earned with another delta says nothing of a new one, and
+                // only the way the stream moves now is prefetched
                 *pk = raw;
             }
         }

@@ -524,3 +524,27 @@ fn page_level_waits_one_change_before_trusting_a_new_delta() {
     h.push(access(jump + 5000, 41));
     assert!(h.steady(class::LAST));
 }
+
+/// At page level a proposal goes the way the stream moves at this fault, as readahead's
+/// sequential detection does: after a sequential read, a jump elsewhere issues nothing, not
+/// even +1 with its perfect record (grep's exit); the next +1 fault resumes it.
+#[test]
+fn page_level_prefetches_only_the_way_the_stream_moves_now() {
+    use inference_core::features::memory::PAGE_BYTES;
+    let m = MemoryPredictor::new(None);
+    let access = |page: u64, k: u64| read_at(page * PAGE_BYTES, k);
+    let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
+    let issued = |h: &MemoryHistory| {
+        let p = m.predict_at(h, 0);
+        p.prefetch[..p.degree as usize].to_vec()
+    };
+    for k in 0..40 {
+        h.push(access(0x10_0000 + k, k));
+    }
+    assert!(issued(&h).contains(&((0x10_0000 + 40) * PAGE_BYTES)));
+    let far = 0x90_0000;
+    h.push(access(far, 40));
+    assert_eq!(issued(&h), [], "a jump: no direction yet");
+    h.push(access(far + 1, 41));
+    assert!(issued(&h).contains(&((far + 2) * PAGE_BYTES)), "+1 again");
+}

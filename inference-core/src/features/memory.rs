@@ -16,9 +16,10 @@
 //!   last 8 proposals came true in this very stream within [`HORIZON`] block changes
 //!   ([`MIN_RECENT_USEFUL_PAGE`] at page level). Programs the model never saw differ from
 //!   those it was trained on; the record makes a proposer that does not work in this program
-//!   stop issuing there, so a wrong model costs little. At page level the record must also
-//!   be about the delta the candidate names now: a candidate whose delta just changed (the
-//!   last change after a jump) waits one block change ([`MemoryHistory::steady`]);
+//!   stop issuing there, so a wrong model costs little. At page level the candidate must
+//!   also name the delta the stream just moved by, and have named it at the previous fault
+//!   too ([`MemoryHistory::steady`]): a record earned with another delta says nothing of a
+//!   new one, and a jump is no direction;
 //! - at page level, once a proposal is issued, the rest of the degree goes further along the
 //!   most probable one's delta (`cur + 2d`, `cur + 3d`, …), as Leap prefetches a window along
 //!   its trend, when that delta is the majority delta and the depth has a record of its own:
@@ -253,7 +254,8 @@ pub struct MemoryHistory {
     changed: bool,
     candidates: [i64; N_CANDIDATES],
     stale: u8,
-    /// Bit k: candidate k's delta is the one it had at the previous block change.
+    /// Bit k: candidate k's delta is the last change and the one it had at the previous
+    /// block change ([`MemoryHistory::steady`]).
     steady: u8,
     /// Proposed blocks plus one ([`NO_BLOCK`] = none).
     proposals: [[u64; N_CANDIDATES]; HORIZON],
@@ -577,7 +579,7 @@ impl MemoryHistory {
         c[class::BEST_OFFSET] = self.best_offset.learn(block);
         self.steady = 0;
         for (k, (new, old)) in c.iter().zip(&self.candidates).enumerate() {
-            self.steady |= ((new == old) as u8) << k;
+            self.steady |= ((new == old && *new == c[class::LAST]) as u8) << k;
         }
         self.candidates = c;
         self.stale = 0;
@@ -638,11 +640,14 @@ impl MemoryHistory {
         ((self.stale >> k) & 1 == 0).then(|| cur.wrapping_add(c as u64))
     }
 
-    /// Whether candidate `k` named the same delta at the previous block change. A candidate's record (its last 8 retired proposals) is about the
-    /// deltas it named [`HORIZON`] block changes ago; when a candidate whose delta varies (the
-    /// last change, the majority, the PC stride) jumps to a new delta, that record says
-    /// nothing of it. The page-level rule waits one block change for such a delta. (+1, +2
-    /// and -1 are steady from the second block change on.)
+    /// Whether candidate `k` names the delta the stream just moved by (the last change) and
+    /// named the same delta at the previous block change: what the page-level rule needs
+    /// besides a record. A candidate's record (its last 8 retired proposals) is about the
+    /// deltas it named [`HORIZON`] block changes ago; when its delta jumps (the last change
+    /// after a jump, a new majority), that record says nothing of the new one, so the rule
+    /// waits one block change. And a delta the stream is not moving by at this fault (+1 with
+    /// a perfect record from a sequential read, just after a jump elsewhere) is not issued,
+    /// as readahead waits for a sequential fault.
     pub fn steady(&self, k: usize) -> bool {
         k < N_CANDIDATES && (self.steady >> k) & 1 == 1
     }
@@ -785,9 +790,8 @@ mod tests {
     }
 
     #[test]
-    fn a_candidate_is_steady_once_it_named_the_same_delta_twice() {
-        // a walk of +3 pages, then one jump far away: the last change jumps to the new delta
-        // at once (not steady), +1 never changes its delta
+    fn a_candidate_is_steady_while_the_stream_moves_by_its_delta() {
+        // a walk of +3 pages, then one jump far away, then +1 steps
         let mut h = MemoryHistory::with_block_bytes(PAGE_BYTES);
         assert!(!h.steady(class::LAST));
         let mut page = 0x100_0000u64;
@@ -796,7 +800,8 @@ mod tests {
             page += 3;
         }
         assert_eq!(h.candidates()[class::LAST], 3);
-        assert!(h.steady(class::LAST) && h.steady(class::NEXT));
+        assert!(h.steady(class::LAST) && h.steady(class::MAJORITY));
+        assert!(!h.steady(class::NEXT), "+1 is not the way the stream moves");
         assert_eq!(
             h.hits[class::LAST].count_ones(),
             8,
@@ -806,19 +811,17 @@ mod tests {
         h.push(read(page * PAGE_BYTES, 0x400000, 40));
         assert_eq!(h.candidates()[class::LAST], 5003);
         assert!(!h.steady(class::LAST), "its record is about +3, not +5003");
-        // the change before the jump is still +3, as at the previous change: its record holds
         assert_eq!(h.candidates()[class::BEFORE_LAST], 3);
-        assert!(h.steady(class::BEFORE_LAST));
-        assert!(h.steady(class::NEXT));
-        // the walk goes on at +5003: steady again after one change
-        page += 5003;
-        h.push(read(page * PAGE_BYTES, 0x400000, 41));
-        assert!(h.steady(class::LAST));
-        assert_eq!(h.candidates()[class::BEFORE_LAST], 5003);
         assert!(
             !h.steady(class::BEFORE_LAST),
-            "now the jump is the change before the last"
+            "+3 is not the way it moved now"
         );
+        // the walk goes on at +1: +1 is steady at once (it always names +1), the last change
+        // after one more step
+        h.push(read((page + 1) * PAGE_BYTES, 0x400000, 41));
+        assert!(h.steady(class::NEXT) && !h.steady(class::LAST));
+        h.push(read((page + 2) * PAGE_BYTES, 0x400000, 42));
+        assert!(h.steady(class::LAST));
         assert!(!h.steady(N_CANDIDATES), "out of range");
     }
 
