@@ -1,7 +1,8 @@
 //! Prediction latency of the four built-in models, one criterion group per model.
 //!
 //! - `from_features`: a prediction from a ready feature vector (quantize, layers, head).
-//! - `from_raw`: push one raw observation into the history, extract features, predict.
+//! - `from_raw`: push one raw observation into the history, extract features, predict
+//!   (`from_raw_prepared`, memory: with the weights prepared at load time).
 //! - `<model>_layouts`: the network alone (`Model::infer`) on the same feature vectors, on the
 //!   blob's weights (`blob`: the best kernels of this build and CPU) and on each prepared
 //!   layout this CPU runs (`swar`: the kernel-safe one; `avx2`: packed blocks).
@@ -319,6 +320,22 @@ fn memory(c: &mut Criterion) {
                 break p.predict(black_box(&h));
             }
             black_box(p.predict(&h));
+        })
+    });
+    // the same with the weights prepared at load time in the fastest layout of this CPU
+    // (`Predictor::prepare`: packed AVX2 where it runs, else the SWAR one)
+    let mut buf = vec![0i64; p.model().map_or(0, |m| m.prepared_words())];
+    let mut pp = MemoryPredictor::new(None);
+    assert!(pp.prepare(&mut buf), "the built-in memory model prepares");
+    let mut h = MemoryHistory::new();
+    let mut k = 0;
+    g.bench_function("from_raw_prepared", |b| {
+        b.iter(|| loop {
+            k = (k + 1) % stream.len();
+            if h.push(stream[k]) {
+                break pp.predict(black_box(&h));
+            }
+            black_box(pp.predict(&h));
         })
     });
     g.finish();
