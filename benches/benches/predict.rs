@@ -310,34 +310,25 @@ fn memory(c: &mut Criterion) {
     // accesses in up to the next block change, one model decision out: the pushes (and the
     // inference-free decisions) of the accesses within the block, then feature extraction,
     // scoring of the pending proposals and the network. Timing every access instead would
-    // average the decisions with the cheap within-block ones.
-    let mut h = MemoryHistory::new();
-    let mut k = 0;
-    g.bench_function("from_raw", |b| {
-        b.iter(|| loop {
-            k = (k + 1) % stream.len();
-            if h.push(stream[k]) {
-                break p.predict(black_box(&h));
-            }
-            black_box(p.predict(&h));
-        })
-    });
-    // the same with the weights prepared at load time in the fastest layout of this CPU
-    // (`Predictor::prepare`: packed AVX2 where it runs, else the SWAR one)
+    // average the decisions with the cheap within-block ones. `from_raw_prepared`: the same
+    // with the weights prepared at load time in the fastest layout of this CPU
+    // (`Predictor::prepare`: packed AVX2 where it runs, else the SWAR one).
     let mut buf = vec![0i64; p.model().map_or(0, |m| m.prepared_words())];
     let mut pp = MemoryPredictor::new(None);
     assert!(pp.prepare(&mut buf), "the built-in memory model prepares");
-    let mut h = MemoryHistory::new();
-    let mut k = 0;
-    g.bench_function("from_raw_prepared", |b| {
-        b.iter(|| loop {
-            k = (k + 1) % stream.len();
-            if h.push(stream[k]) {
-                break pp.predict(black_box(&h));
-            }
-            black_box(pp.predict(&h));
-        })
-    });
+    for (name, q) in [("from_raw", &p), ("from_raw_prepared", &pp)] {
+        let mut h = MemoryHistory::new();
+        let mut k = 0;
+        g.bench_function(name, |b| {
+            b.iter(|| loop {
+                k = (k + 1) % stream.len();
+                if h.push(stream[k]) {
+                    break q.predict(black_box(&h));
+                }
+                black_box(q.predict(&h));
+            })
+        });
+    }
     g.finish();
     let f: Vec<&[i32]> = states.iter().map(|(_, f)| &f[..]).collect();
     layouts(c, "memory", p.model().unwrap(), &f);
