@@ -584,15 +584,16 @@ impl<'a> MemoryPredictor<'a> {
             if history.proposal(k).is_none() {
                 continue;
             }
-            let raw = crate::quant::sigmoid_permille(logit);
+            // the probability only of a proposal that may be issued (a sigmoid costs a
+            // division)
             if !page_level && Self::is_base(k, f) {
                 // next line and a confident PC stride: always issued at cache-line level (the
                 // model ranks them, it does not drop them), mapped so the threshold applies
-                *pk = raw.max(threshold);
+                *pk = crate::quant::sigmoid_permille(logit).max(threshold);
             } else if recent >= min_recent && (!page_level || history.steady(k)) {
                 // pages: a record earned with another delta says nothing of a new one, and
                 // only the way the stream moves now is prefetched
-                *pk = raw;
+                *pk = crate::quant::sigmoid_permille(logit);
             }
         }
         // candidates by probability, highest first (stable: lower class wins ties)

@@ -211,10 +211,12 @@ impl Reciprocal {
 pub fn sigmoid_permille(logit_q8: i32) -> u16 {
     // the first output of a softmax over [logit, 0], computed alone: one division
     let max = logit_q8.max(0);
-    let e = exp_neg_q16(max.abs_diff(logit_q8)) as u64;
+    let e = exp_neg_q16(max.abs_diff(logit_q8));
     // one of the two terms is exp(0) = 2^16: `max(1)` changes nothing but lets the compiler
-    // drop the division-by-zero panic
-    let sum = (e + exp_neg_q16(max.unsigned_abs()) as u64).max(1);
+    // drop the division-by-zero panic. Both terms are at most 2^16, so `e · 1000 + sum / 2`
+    // stays below 2^27: a 32-bit division (cheaper than a 64-bit one, and no `__udivdi3` on
+    // 32-bit targets)
+    let sum = (e + exp_neg_q16(max.unsigned_abs())).max(1);
     ((e * 1000 + sum / 2) / sum) as u16
 }
 
@@ -224,6 +226,20 @@ mod tests {
 
     fn rq(multiplier: i32, shift: i8) -> Requant {
         Requant { multiplier, shift }
+    }
+
+    #[test]
+    fn sigmoid_in_32_bits_matches_the_64_bit_division() {
+        for logit in (-80_000..80_000)
+            .step_by(7)
+            .chain([i32::MIN, i32::MAX, -1, 0, 1])
+        {
+            let max = logit.max(0);
+            let e = exp_neg_q16(max.abs_diff(logit)) as u64;
+            let sum = e + exp_neg_q16(max.unsigned_abs()) as u64;
+            let wide = ((e * 1000 + sum / 2) / sum) as u16;
+            assert_eq!(sigmoid_permille(logit), wide, "logit {logit}");
+        }
     }
 
     #[test]

@@ -283,16 +283,14 @@ impl Default for MemoryHistory {
 /// whenever one value fills more than half of them (check that with a count if it matters).
 /// One pass, no memory; Leap's trend detection uses it on page-fault deltas.
 pub fn majority_candidate(values: impl Iterator<Item = i64>) -> i64 {
-    let (mut cand, mut count) = (0i64, 0u32);
+    // without a branch on the data (deltas are data): a fresh vote takes `v` as its
+    // candidate, then every vote counts +1 for the candidate, -1 against it
+    let (mut cand, mut count) = (0i64, 0i32);
     for v in values {
         if count == 0 {
             cand = v;
-            count = 1;
-        } else if v == cand {
-            count += 1;
-        } else {
-            count -= 1;
         }
+        count += 2 * (v == cand) as i32 - 1;
     }
     cand
 }
@@ -475,6 +473,24 @@ impl MemoryHistory {
         (0..n).any(|k| self.block_at(k) == block)
     }
 
+    /// [`is_recent`](Self::is_recent) of every target at once (bit j for `targets[j]`): one
+    /// pass over the recent blocks, with no branch on the data, instead of one scan per target.
+    fn recent_mask<const N: usize>(&self, targets: &[u64; N]) -> u32 {
+        let n = if self.shift >= PAGE_BYTES.trailing_zeros() {
+            self.n_blocks
+        } else {
+            self.n_blocks.min(HISTORY + 1)
+        };
+        let mut mask = 0u32;
+        for k in 0..n {
+            let b = self.block_at(k);
+            for (j, &t) in targets.iter().enumerate() {
+                mask |= ((b == t) as u32) << j;
+            }
+        }
+        mask
+    }
+
     fn update_pc(&mut self, pc: u64, block: u64) {
         let (slot, tag) = pc_slot(pc);
         let low = block as u32;
@@ -539,12 +555,16 @@ impl MemoryHistory {
         self.change_time = a.time_ns;
         let stored = block.wrapping_add(1);
         let records = self.found.iter_mut().zip(&self.depth_proposals);
+        let mut depth_found = 0u16;
         for (j, (props, (found, &depth))) in self.proposals.iter().zip(records).enumerate() {
+            let mut m = 0u8;
             for (k, &p) in props.iter().enumerate() {
-                *found |= ((p == stored) as u8) << k;
+                m |= ((p == stored) as u8) << k;
             }
-            self.depth_found |= ((depth == stored) as u16) << j;
+            *found |= m;
+            depth_found |= ((depth == stored) as u16) << j;
         }
+        self.depth_found |= depth_found;
         self.newest = (self.newest + 1) & (RING - 1);
         self.blocks[self.newest] = block;
         self.n_blocks = (self.n_blocks + 1).min(RING);
@@ -582,25 +602,33 @@ impl MemoryHistory {
             self.steady |= ((new == old && *new == c[class::LAST]) as u8) << k;
         }
         self.candidates = c;
+        // the candidates' targets, then the depth proposal's (two majority deltas ahead)
+        let majority = c[class::MAJORITY];
+        let mut targets = [0u64; N_CANDIDATES + 1];
+        for (t, &d) in targets.iter_mut().zip(&c) {
+            *t = block.wrapping_add(d as u64);
+        }
+        targets[N_CANDIDATES] = block.wrapping_add(majority.wrapping_mul(2) as u64);
+        let recent = self.recent_mask(&targets);
         self.stale = 0;
-        for k in 0..N_CANDIDATES {
-            let c = self.candidates[k];
-            let target = block.wrapping_add(c as u64);
-            let stale = c == 0 || self.is_recent(target);
+        for (k, (p, (&d, &target))) in self.proposals[slot]
+            .iter_mut()
+            .zip(c.iter().zip(&targets))
+            .enumerate()
+        {
+            let stale = d == 0 || (recent >> k) & 1 == 1;
             self.stale |= (stale as u8) << k;
-            self.proposals[slot][k] = if stale {
+            *p = if stale {
                 NO_BLOCK
             } else {
                 target.wrapping_add(1)
             };
         }
         self.found[slot] = 0;
-        let majority = self.candidates[class::MAJORITY];
-        let target = block.wrapping_add(majority.wrapping_mul(2) as u64);
-        self.depth_proposals[slot] = if majority == 0 || self.is_recent(target) {
+        self.depth_proposals[slot] = if majority == 0 || (recent >> N_CANDIDATES) & 1 == 1 {
             NO_BLOCK
         } else {
-            target.wrapping_add(1)
+            targets[N_CANDIDATES].wrapping_add(1)
         };
         self.depth_found &= !(1 << slot);
         self.slot = (slot + 1) % HORIZON;
@@ -787,6 +815,32 @@ mod tests {
         }
         assert_eq!(h.candidates()[class::MAJORITY], 1);
         assert_eq!(h.depth_record(), 0);
+    }
+
+    #[test]
+    fn one_pass_over_the_recent_blocks_finds_what_a_scan_per_target_finds() {
+        let mut rng = crate::test_rng::Rng(7);
+        for bytes in [LINE_BYTES, PAGE_BYTES] {
+            let mut h = MemoryHistory::with_block_bytes(bytes);
+            for step in 0..3000u64 {
+                // a few dozen blocks, so targets are often recent and often not
+                let addr = (rng.below(48) as u64) * bytes + rng.below(bytes as usize) as u64;
+                h.push(read(addr, 0x400 + rng.below(4) as u64, step));
+                let cur = h.current_block().unwrap();
+                let mut targets = [0u64; N_CANDIDATES + 1];
+                for t in targets.iter_mut() {
+                    *t = cur.wrapping_add(rng.below(9) as u64).wrapping_sub(4);
+                }
+                let mask = h.recent_mask(&targets);
+                for (j, &t) in targets.iter().enumerate() {
+                    assert_eq!(
+                        (mask >> j) & 1 == 1,
+                        h.is_recent(t),
+                        "block {t} at step {step}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -31,11 +31,10 @@ pub fn symlog_q4(x: i64) -> i32 {
     let e = 63 - v.leading_zeros(); // floor(log2 v), v ≥ 1
     let frac = ((v << (63 - e)) >> 59) & 15;
     let r = (e * 16 + frac as u32) as i32;
-    if x < 0 {
-        -r
-    } else {
-        r
-    }
+    // the sign without a branch (all ones for a negative x): a delta's sign is data, and a
+    // mispredicted branch per feature costs more than the logarithm
+    let s = (x >> 63) as i32;
+    (r ^ s) - s
 }
 
 /// Copies the `out.len()` most recent values of `buf` into `out`, newest first. Missing older
