@@ -171,6 +171,10 @@ pub const MIN_RECENT_USEFUL_PAGE: i32 = 8;
 /// trainer writes into memory blobs: chosen by the leave-programs-out CV (seeds 42 and 1), where
 /// 300 and 500 tie at cache-line level and 300 wins a little at page level.
 pub const DEFAULT_THRESHOLD: u16 = 300;
+/// `symlog_q4(2)`: a change of at most 2 blocks counts as spatially local (`symlog_q4` is
+/// monotone in `|x|`, so `|symlog_q4(d)| ≤ SYMLOG_2` exactly when `|d| ≤ 2`).
+const SYMLOG_2: i32 = symlog_q4(2);
+const _: () = assert!(symlog_q4(3) > SYMLOG_2 && symlog_q4(-3) < -SYMLOG_2);
 /// Slots of the ring of recent blocks (a power of two ≥ `HISTORY + 1`, so indexing is a mask).
 const RING: usize = 32;
 const _: () = assert!(RING.is_power_of_two() && RING > HISTORY);
@@ -235,6 +239,9 @@ pub struct MemoryHistory {
     shift: u32,
     /// Recent distinct consecutive blocks, a ring; `newest` indexes the newest.
     blocks: [u64; RING],
+    /// `symlog_q4` of the change into each block of `blocks` (same slots; 0 for the first):
+    /// computed once at the change, read by every later feature vector.
+    changes: [i16; RING],
     newest: usize,
     n_blocks: usize,
     /// Kinds of the last accesses, 2 bits each, newest in the low bits.
@@ -410,6 +417,7 @@ impl MemoryHistory {
         MemoryHistory {
             shift,
             blocks: [0; RING],
+            changes: [0; RING],
             newest: 0,
             n_blocks: 0,
             kinds: 0,
@@ -565,8 +573,15 @@ impl MemoryHistory {
             depth_found |= ((depth == stored) as u16) << j;
         }
         self.depth_found |= depth_found;
+        let change = if self.n_blocks > 0 {
+            symlog_q4(block_delta(self.block_at(0), block))
+        } else {
+            0
+        };
         self.newest = (self.newest + 1) & (RING - 1);
         self.blocks[self.newest] = block;
+        // |symlog_q4| ≤ 1008 fits i16
+        self.changes[self.newest] = change as i16;
         self.n_blocks = (self.n_blocks + 1).min(RING);
         // `slot` is always below HORIZON; taken modulo it, every index below is one the
         // compiler sees in range (no bounds-check panic in firmware images)
@@ -709,13 +724,14 @@ impl MemoryHistory {
         let mut local = 0u32;
         let real = self.n_blocks.saturating_sub(1).min(HISTORY);
         for k in 0..HISTORY {
-            let d = if k < real {
-                block_delta(self.block_at(k + 1), self.block_at(k))
+            let s = if k < real {
+                self.changes[self.newest.wrapping_sub(k) & (RING - 1)] as i32
             } else {
                 0
             };
-            f[field::DELTAS.start + k] = symlog_q4(d);
-            local += (k < real && d.unsigned_abs() <= 2) as u32;
+            f[field::DELTAS.start + k] = s;
+            // |d| ≤ 2 blocks
+            local += (k < real && s.abs() <= SYMLOG_2) as u32;
         }
         for k in 0..KIND_HISTORY {
             if (k as u64) < self.accesses {
@@ -815,6 +831,48 @@ mod tests {
         }
         assert_eq!(h.candidates()[class::MAJORITY], 1);
         assert_eq!(h.depth_record(), 0);
+    }
+
+    #[test]
+    fn stored_changes_give_the_features_of_the_blocks() {
+        let mut rng = crate::test_rng::Rng(11);
+        let mut h = MemoryHistory::new();
+        for step in 0..2000u64 {
+            // small and huge changes of both signs, and repeats
+            let addr = match rng.below(4) {
+                0 => rng.next(),
+                1 => {
+                    h.current_block()
+                        .unwrap_or(0)
+                        .wrapping_add(rng.below(5) as u64)
+                        << 6
+                }
+                _ => (rng.below(64) as u64) << 6,
+            };
+            h.push(read(addr, 0x400, step));
+            let f = h.features();
+            let real = h.n_blocks.saturating_sub(1).min(HISTORY);
+            let mut local = 0;
+            for k in 0..HISTORY {
+                let d = if k < real {
+                    block_delta(h.block_at(k + 1), h.block_at(k))
+                } else {
+                    0
+                };
+                assert_eq!(
+                    f[field::DELTAS.start + k],
+                    symlog_q4(d),
+                    "change {k}, step {step}"
+                );
+                local += (k < real && d.unsigned_abs() <= 2) as i32;
+            }
+            let share = if real > 0 {
+                local * 1000 / real as i32
+            } else {
+                0
+            };
+            assert_eq!(f[field::LOCALITY], share, "step {step}");
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub type Field = core::ops::Range<usize>;
 /// Compresses a heavy-tailed integer: `sign(x) · 16 · log2(1 + |x|)`, with the fractional part
 /// read from the four mantissa bits below the leading one (so the result is monotone and exact
 /// at powers of two). `0 → 0`, `1 → 16`, `3 → 32`, `±(2^63)` → about `±1024`.
-pub fn symlog_q4(x: i64) -> i32 {
+pub const fn symlog_q4(x: i64) -> i32 {
     let v = x.unsigned_abs().saturating_add(1);
     let e = 63 - v.leading_zeros(); // floor(log2 v), v ≥ 1
     let frac = ((v << (63 - e)) >> 59) & 15;
