@@ -179,9 +179,19 @@ const _: () = assert!(symlog_q4(3) > SYMLOG_2 && symlog_q4(-3) < -SYMLOG_2);
 const RING: usize = 32;
 const _: () = assert!(RING.is_power_of_two() && RING > HISTORY);
 /// Marks a proposal that cannot be useful (a recent block, or no change at all). Proposals
-/// are stored as `block + 1` (a block number is below 2^63), so a fresh history is all zeros
-/// apart from its block size and initialising one is a `memset`, not kilobytes of code.
-const NO_BLOCK: u64 = 0;
+/// are stored as [`proposal_tag`]s, never 0, so a fresh history is all zeros apart from its
+/// block size and initialising one is a `memset`, not kilobytes of code.
+const NO_BLOCK: u32 = 0;
+
+/// How a proposed block is remembered: the low 32 bits of `block + 1` ([`NO_BLOCK`] for the
+/// one block in 2^32 where they are 0, which is then never counted useful). Two blocks share
+/// a tag only if they are a multiple of 2^32 blocks apart (256 GiB of cache lines, 16 TiB of
+/// pages) and within [`HORIZON`] block changes of each other. Half the memory of whole block
+/// numbers, and the scoring of the 136 outstanding proposals at each change compares 32-bit
+/// words.
+const fn proposal_tag(block: u64) -> u32 {
+    block.wrapping_add(1) as u32
+}
 
 /// Kind of a memory access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -264,8 +274,8 @@ pub struct MemoryHistory {
     /// Bit k: candidate k's delta is the last change and the one it had at the previous
     /// block change ([`MemoryHistory::steady`]).
     steady: u8,
-    /// Proposed blocks plus one ([`NO_BLOCK`] = none).
-    proposals: [[u64; N_CANDIDATES]; HORIZON],
+    /// [`proposal_tag`]s of the proposed blocks ([`NO_BLOCK`] = none).
+    proposals: [[u32; N_CANDIDATES]; HORIZON],
     found: [u8; HORIZON],
     slot: usize,
     n_proposals: usize,
@@ -273,7 +283,7 @@ pub struct MemoryHistory {
     /// The depth proposal of each of the last [`HORIZON`] block changes (two majority
     /// deltas ahead, plus one; [`NO_BLOCK`] = none), whether it came true (bit j for slot j),
     /// and the record of the retired ones (newest in bit 0).
-    depth_proposals: [u64; HORIZON],
+    depth_proposals: [u32; HORIZON],
     depth_found: u16,
     depth_hits: u8,
     matured: Option<u8>,
@@ -561,7 +571,9 @@ impl MemoryHistory {
             0
         };
         self.change_time = a.time_ns;
-        let stored = block.wrapping_add(1);
+        // a tag of 0 (NO_BLOCK) matches nothing
+        let stored = proposal_tag(block);
+        let live = if stored == NO_BLOCK { 0 } else { u16::MAX };
         let records = self.found.iter_mut().zip(&self.depth_proposals);
         let mut depth_found = 0u16;
         for (j, (props, (found, &depth))) in self.proposals.iter().zip(records).enumerate() {
@@ -569,10 +581,10 @@ impl MemoryHistory {
             for (k, &p) in props.iter().enumerate() {
                 m |= ((p == stored) as u8) << k;
             }
-            *found |= m;
+            *found |= m & live as u8;
             depth_found |= ((depth == stored) as u16) << j;
         }
-        self.depth_found |= depth_found;
+        self.depth_found |= depth_found & live;
         let change = if self.n_blocks > 0 {
             symlog_q4(block_delta(self.block_at(0), block))
         } else {
@@ -636,14 +648,14 @@ impl MemoryHistory {
             *p = if stale {
                 NO_BLOCK
             } else {
-                target.wrapping_add(1)
+                proposal_tag(target)
             };
         }
         self.found[slot] = 0;
         self.depth_proposals[slot] = if majority == 0 || (recent >> N_CANDIDATES) & 1 == 1 {
             NO_BLOCK
         } else {
-            targets[N_CANDIDATES].wrapping_add(1)
+            proposal_tag(targets[N_CANDIDATES])
         };
         self.depth_found &= !(1 << slot);
         self.slot = (slot + 1) % HORIZON;
@@ -831,6 +843,25 @@ mod tests {
         }
         assert_eq!(h.candidates()[class::MAJORITY], 1);
         assert_eq!(h.depth_record(), 0);
+    }
+
+    #[test]
+    fn the_block_whose_tag_is_zero_matches_no_empty_proposal() {
+        // far-apart blocks: no proposal comes true, and the candidates with no delta (the
+        // best offset, the stride of a PC seen once) leave empty proposals; then the block
+        // whose low 32 bits of `block + 1` are zero
+        let mut rng = crate::test_rng::Rng(5);
+        let mut h = MemoryHistory::new();
+        for i in 1..=3 * HORIZON as u64 {
+            let block = if i == HORIZON as u64 + 5 {
+                u32::MAX as u64
+            } else {
+                rng.next() >> 8
+            };
+            assert_eq!(proposal_tag(block) == NO_BLOCK, block == u32::MAX as u64);
+            h.push(read(block << 6, 0x1000 + i, i));
+            assert_eq!(h.matured().unwrap_or(0), 0, "change {i}");
+        }
     }
 
     #[test]
