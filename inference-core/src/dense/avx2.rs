@@ -17,10 +17,11 @@ use core::arch::x86_64::{
     __m128i, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_and_si256, _mm256_andnot_si256,
     _mm256_blend_epi32, _mm256_blendv_epi8, _mm256_castsi256_si128, _mm256_cmpeq_epi32,
     _mm256_cmpgt_epi64, _mm256_cvtepi8_epi16, _mm256_cvtepi8_epi32, _mm256_hadd_epi32,
-    _mm256_loadu_si256, _mm256_madd_epi16, _mm256_mul_epi32, _mm256_packs_epi32,
-    _mm256_permute2x128_si256, _mm256_permute4x64_epi64, _mm256_set1_epi32, _mm256_set1_epi64x,
-    _mm256_setzero_si256, _mm256_slli_epi64, _mm256_sllv_epi64, _mm256_srai_epi32,
-    _mm256_srli_epi64, _mm256_srlv_epi64, _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_epi64,
+    _mm256_loadu_si256, _mm256_madd_epi16, _mm256_max_epi32, _mm256_min_epi32, _mm256_mul_epi32,
+    _mm256_or_si256, _mm256_packs_epi32, _mm256_permute2x128_si256, _mm256_permute4x64_epi64,
+    _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_setzero_si256, _mm256_shuffle_epi32,
+    _mm256_slli_epi64, _mm256_sllv_epi64, _mm256_srai_epi32, _mm256_srav_epi32, _mm256_srli_epi64,
+    _mm256_srlv_epi64, _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_epi64, _mm256_testz_si256,
     _mm256_xor_si256, _mm_loadl_epi64, _mm_loadu_si128, _mm_storeu_si128,
 };
 
@@ -304,9 +305,10 @@ fn words_of(v: [i32; 8], out: &mut [i64]) {
 }
 
 /// The parameters of one block: `first[j]`, the multiplier and `31 − shift` of row `j`
-/// (`None` past the last row: zero, zero and 31, which give 0).
+/// (`None` past the last row: zero, zero and 32, which give 0 and keep a partial block of
+/// small multipliers on the 32-bit path of [`requant_lanes`]).
 fn param_words(row: impl Fn(usize) -> Option<(i32, Requant)>, out: &mut [i64]) {
-    let (mut first, mut mult, mut t) = ([0i32; BLOCK], [0i32; BLOCK], [31i64; BLOCK]);
+    let (mut first, mut mult, mut t) = ([0i32; BLOCK], [0i32; BLOCK], [32i64; BLOCK]);
     for j in 0..BLOCK {
         if let Some((f, rq)) = row(j) {
             first[j] = f;
@@ -406,9 +408,46 @@ unsafe fn requant_lanes(
     };
     let even = _mm256_mul_epi32(v, m);
     let odd = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(m, 32));
+    let c32 = _mm256_set1_epi64x(32);
+    let short = _mm256_or_si256(
+        _mm256_cmpgt_epi64(c32, t_even),
+        _mm256_cmpgt_epi64(c32, t_odd),
+    );
+    if _mm256_testz_si256(short, short) == 1 {
+        return requant_high(even, odd, t_even, t_odd, bounds);
+    }
     let even = requant(even, t_even, bounds);
     let odd = requant(odd, t_odd, bounds);
     _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0b1010_1010)
+}
+
+/// [`requant`] of the even and odd products of a block whose shifts `t` are all at least 32
+/// (every row with `M < 1/2`: the hidden and output layers of trained models), in 32-bit
+/// lanes: `(p + 2^(t-1)) >> t` is `((p + 2^(t-1)) >> 32) >> (t - 32)` (floors compose), the
+/// first shift is taking the high half (`|p + 2^(t-1)| < 2^63`, so it fits i32), the second
+/// is `vpsravd`, and the clamp is `vpmaxsd`/`vpminsd`: no emulated 64-bit arithmetic shift,
+/// no 64-bit compares. Exact: `|result| ≤ 2^30` and `|add| ≤ 2^30` (zero points and 0), so
+/// adding in 32 bits does not wrap, and `lo`, `hi` fit i32.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn requant_high(
+    even: __m256i,
+    odd: __m256i,
+    t_even: __m256i,
+    t_odd: __m256i,
+    (add, lo, hi): (__m256i, __m256i, __m256i),
+) -> __m256i {
+    let one = _mm256_set1_epi64x(1);
+    let even = _mm256_add_epi64(even, _mm256_sllv_epi64(one, _mm256_sub_epi64(t_even, one)));
+    let odd = _mm256_add_epi64(odd, _mm256_sllv_epi64(one, _mm256_sub_epi64(t_odd, one)));
+    // the high halves: lane 2k from the even product, lane 2k + 1 from the odd one
+    let high = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0b1010_1010);
+    let t = _mm256_blend_epi32(t_even, _mm256_slli_epi64(t_odd, 32), 0b1010_1010);
+    let q = _mm256_srav_epi32(high, _mm256_sub_epi32(t, _mm256_set1_epi32(32)));
+    // the bounds are i64 lanes of values that fit i32: their low halves, in every lane
+    let low = |b: __m256i| _mm256_shuffle_epi32(b, 0b10_00_10_00);
+    let q = _mm256_add_epi32(q, low(add));
+    _mm256_min_epi32(_mm256_max_epi32(q, low(lo)), low(hi))
 }
 
 /// `NB` blocks from the block at `w` (`stride` words apart): each block's sums, bias
