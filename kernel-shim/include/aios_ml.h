@@ -165,7 +165,7 @@
 /**
  * 64-bit words of [`AimlMemoryHistory`].
  */
-#define AIML_MEMORY_HISTORY_WORDS 512
+#define AIML_MEMORY_HISTORY_WORDS 448
 
 /**
  * Most trusted keys at once.

@@ -23,7 +23,7 @@ pub const AIML_THREAT_HISTORY_WORDS: usize = 40;
 /// 64-bit words of [`AimlFailureHistory`].
 pub const AIML_FAILURE_HISTORY_WORDS: usize = 64;
 /// 64-bit words of [`AimlMemoryHistory`].
-pub const AIML_MEMORY_HISTORY_WORDS: usize = 512;
+pub const AIML_MEMORY_HISTORY_WORDS: usize = 448;
 
 macro_rules! opaque {
     ($name:ident, $inner:ty, $magic:expr) => {

@@ -243,7 +243,7 @@ struct PcEntry {
 }
 
 /// State of one access stream: recent blocks and accesses, the PC stride table, the current
-/// candidates and the record of the last [`HORIZON`] proposals. About 4 KiB.
+/// candidates and the record of the last [`HORIZON`] proposals. About 3.4 KiB.
 #[derive(Debug, Clone)]
 pub struct MemoryHistory {
     shift: u32,
