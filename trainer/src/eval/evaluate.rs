@@ -2,7 +2,7 @@
 //! data, beside the baselines, as one JSON object.
 
 use inference_core::features::threat::ThreatType;
-use inference_core::{LoadError, MemoryPredictor, Model, ModelKind};
+use inference_core::{LoadError, MemoryPredictor, Model, ModelKind, Predictor as _};
 use serde_json::{json, Value};
 
 use super::baselines::logistic_regression;
@@ -350,7 +350,12 @@ fn evaluate_memory(
     if eo.resident_pages == 0 {
         return Err(Error::param("--resident-pages", "must be at least 1"));
     }
-    let predictor = serving_given(MemoryPredictor::new(Some(blob)))?;
+    // the weights in the fastest prepared layout of this CPU (identical decisions, about a
+    // third less time per prediction with AVX2; the blob's weights serve if it cannot be)
+    let words = Model::from_blob(blob).map_or(0, |m| m.prepared_words());
+    let mut prepared = vec![0i64; words];
+    let mut predictor = serving_given(MemoryPredictor::new(Some(blob)))?;
+    predictor.prepare(&mut prepared);
     let mut files = Vec::new();
     for spec in specs {
         let path = spec.strip_prefix("lackey:").ok_or_else(|| {
