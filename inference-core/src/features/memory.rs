@@ -479,28 +479,28 @@ impl MemoryHistory {
         self.blocks[self.newest.wrapping_sub(k) & (RING - 1)]
     }
 
-    /// Whether `block` is among the recently touched ones (at page level the whole ring, at
-    /// cache-line level the last `HISTORY + 1`): never worth prefetching.
-    pub fn is_recent(&self, block: u64) -> bool {
-        // pages: the whole ring (a resident set holds more than the history's pages)
-        let n = if self.shift >= PAGE_BYTES.trailing_zeros() {
+    /// How many of the newest blocks count as recently touched: at page level the whole ring
+    /// (a resident set holds more than the history's pages), at cache-line level the last
+    /// `HISTORY + 1`.
+    fn recent_len(&self) -> usize {
+        if self.shift >= PAGE_BYTES.trailing_zeros() {
             self.n_blocks
         } else {
             self.n_blocks.min(HISTORY + 1)
-        };
-        (0..n).any(|k| self.block_at(k) == block)
+        }
+    }
+
+    /// Whether `block` is among the recently touched ones ([`recent_len`](Self::recent_len)
+    /// of them): never worth prefetching.
+    pub fn is_recent(&self, block: u64) -> bool {
+        (0..self.recent_len()).any(|k| self.block_at(k) == block)
     }
 
     /// [`is_recent`](Self::is_recent) of every target at once (bit j for `targets[j]`): one
     /// pass over the recent blocks, with no branch on the data, instead of one scan per target.
     fn recent_mask<const N: usize>(&self, targets: &[u64; N]) -> u32 {
-        let n = if self.shift >= PAGE_BYTES.trailing_zeros() {
-            self.n_blocks
-        } else {
-            self.n_blocks.min(HISTORY + 1)
-        };
         let mut mask = 0u32;
-        for k in 0..n {
+        for k in 0..self.recent_len() {
             let b = self.block_at(k);
             for (j, &t) in targets.iter().enumerate() {
                 mask |= ((b == t) as u32) << j;
