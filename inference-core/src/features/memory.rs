@@ -490,8 +490,8 @@ impl MemoryHistory {
         }
     }
 
-    /// Whether `block` is among the recently touched ones ([`recent_len`](Self::recent_len)
-    /// of them): never worth prefetching.
+    /// Whether `block` is among the recently touched ones (at page level the whole ring, at
+    /// cache-line level the last `HISTORY + 1`): never worth prefetching.
     pub fn is_recent(&self, block: u64) -> bool {
         (0..self.recent_len()).any(|k| self.block_at(k) == block)
     }
