@@ -6,6 +6,7 @@
 # its three. Prints one line per fold and seed, then the figures pooled over the folds, with
 # each policy's chance rate (its own alarms rotated to random times; see trainer eval::events).
 #   bash scripts/smd_cv.sh [SMD_DIR] [SEEDS...]
+# Extra `train` flags (e.g. a `tune` result): TRAIN_FLAGS="--params FILE" bash scripts/smd_cv.sh ...
 set -euo pipefail
 data=${1:-../shared/data/smd}
 shift || true
@@ -29,7 +30,7 @@ done
 for s in "${seeds[@]}"; do
   for k in 0 1 2; do
     "$T" train --model failure --data "smd:$out/f$k/train" --out "$out/reg$k-$s" --seed "$s" \
-      --allow-worse >/dev/null 2>&1
+      --allow-worse ${TRAIN_FLAGS:-} >/dev/null 2>&1
     "$T" evaluate --model-file "$out/reg$k-$s/failure/v1.blob" --data "smd:$out/f$k/eval" \
       --baseline-data "smd:$out/f$k/train" --json >"$out/eval-$k-$s.json" 2>/dev/null
   done
