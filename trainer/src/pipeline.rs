@@ -24,7 +24,7 @@ use crate::quantize::{quantize, BlobMeta, QuantizedModel};
 use crate::rng::Rng;
 use crate::train::augment::augment_levels;
 use crate::train::encoded::Encoded;
-use crate::train::fit::{fit_encoded, Start};
+use crate::train::fit::{fit_encoded, fit_soft, Start};
 use crate::train::params::AUTO_ENSEMBLE;
 use crate::train::task::Task;
 use crate::train::{fit, EpochLog, Fit, Params};
@@ -217,6 +217,40 @@ pub fn distil_ensemble(
     Ok(())
 }
 
+/// The mean class probabilities of `members` threat networks trained on `train` with seeds
+/// `seed + 1 …` (each as the published one), one row per training sample: the soft targets
+/// the published network then learns ([`fit_soft`]).
+pub fn ensemble_classes(
+    train: &Dataset,
+    val: &Dataset,
+    params: &Params,
+    members: usize,
+) -> Result<ndarray::Array2<f32>> {
+    params.validate()?;
+    if members == 0 {
+        return Err(Error::param("ensemble", "must be at least 1"));
+    }
+    let mut sum: Option<ndarray::Array2<f32>> = None;
+    for k in 0..members {
+        let p = Params {
+            seed: params.seed.wrapping_add(1 + k as u64),
+            ensemble: Some(1),
+            ..params.clone()
+        };
+        let member = fit(train, val, &p, |_| {})?;
+        let x = member.input.network_input(train);
+        let probs = member
+            .task
+            .class_probabilities(member.mlp.forward(x.view()).view())
+            .ok_or_else(|| Error::param("ensemble", "the model has no class head"))?;
+        sum = Some(match sum {
+            Some(s) => s + probs,
+            None => probs,
+        });
+    }
+    Ok(sum.map(|s| s / members as f32).unwrap_or_default())
+}
+
 /// Trains `kind` on `data`: split, fit with `params`, quantize, evaluate, encode as `version`.
 /// Refuses data that [`check_data`] refuses. The validation figures may still be undefined
 /// (e.g. no attack among the validation processes): see [`Trained::refusal`].
@@ -246,7 +280,15 @@ pub fn train(
         let first = fit(&t0, &v0, &quick, |_| {})?;
         let (t1, _) = replay_threat(&t0, DEFAULT_THRESHOLD, |r| first.threat_score(r));
         let (v1, _) = replay_threat(&v0, DEFAULT_THRESHOLD, |r| first.threat_score(r));
-        let mut fit = fit(&t1, &v1, params, on_epoch)?;
+        // seed ensemble: only when asked for (the default stays one network; see
+        // docs/EVALUATION.md, "Ensembles")
+        let members = params.ensemble.unwrap_or(1);
+        let mut fit = if members > 1 {
+            let soft = ensemble_classes(&t1, &v1, params, members)?;
+            fit_soft(&t1, &v1, params, soft.view(), on_epoch)?
+        } else {
+            fit(&t1, &v1, params, on_epoch)?
+        };
         if !v0.is_empty() {
             // report the f32 model as it would serve: fed its own scores, like the int8 one
             let (v, s) = replay_threat(&v0, DEFAULT_THRESHOLD, |r| fit.threat_score(r));
@@ -697,6 +739,7 @@ fn finite(v: f64) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::data::synth;
+    use inference_core::features::threat;
 
     #[test]
     fn distillation_replaces_observed_changes_by_smoother_ones() {
@@ -760,5 +803,48 @@ mod tests {
         }
         assert_eq!(train.features, before.features);
         assert!(distil_ensemble(&mut train, &val, &params, 0).is_err());
+    }
+
+    #[test]
+    fn a_threat_ensemble_gives_distributions_and_the_network_learns_them() {
+        let d = synth::generate(ModelKind::Threat, 3000, 9);
+        let (train, val) = d.split(0.2, 9);
+        let params = Params::default().with_epochs(4);
+        let soft = ensemble_classes(&train, &val, &params, 2).unwrap();
+        assert_eq!(soft.dim(), (train.len(), threat::N_OUTPUTS));
+        for row in soft.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-4, "{row}");
+            assert!(row.iter().all(|&p| (0.0..=1.0).contains(&p)));
+        }
+        // the members learnt the classes: most samples' largest probability is their class
+        let agree = (0..train.len())
+            .filter(|&i| {
+                let row = soft.row(i);
+                let best = (0..row.len())
+                    .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                    .unwrap();
+                best as f32 == train.target(i)[0]
+            })
+            .count();
+        assert!(agree * 10 > train.len() * 9, "{agree} of {}", train.len());
+        // a network fitted on the distributions predicts them better than one on the classes
+        // predicts them (it saw them), and is a working classifier too
+        let f = crate::train::fit::fit_soft(&train, &val, &params, soft.view(), |_| {}).unwrap();
+        let x = f.input.network_input(&train);
+        let p = f
+            .task
+            .class_probabilities(f.mlp.forward(x.view()).view())
+            .unwrap();
+        let err = (&p - &soft).mapv(f32::abs).mean().unwrap();
+        assert!(err < 0.05, "{err}");
+        assert!(crate::train::fit::fit_soft(
+            &train,
+            &val,
+            &params,
+            soft.slice(ndarray::s![1.., ..]),
+            |_| {}
+        )
+        .is_err());
+        assert!(ensemble_classes(&train, &val, &params, 0).is_err());
     }
 }

@@ -48,9 +48,9 @@ pub struct FitArgs {
     /// seed and thread count; 1 gives the results of single-threaded versions.
     #[arg(long, default_value_t = Params::default().threads)]
     pub threads: usize,
-    /// Workload: distil a seed ensemble of this many networks into the published one (same
-    /// size and cost; training takes this many times longer). 1: no ensemble. Default: 3 on
-    /// real data, 1 on synthetic data.
+    /// Workload and threat: distil a seed ensemble of this many networks into the published
+    /// one (same size and cost; training takes this many times longer). 1: no ensemble.
+    /// Default: workload 3 on real data, 1 on synthetic data; threat 1.
     #[arg(long)]
     pub ensemble: Option<usize>,
     /// Samples per Adam step [default: 64, or the --params file's].

@@ -78,6 +78,45 @@ pub fn fit(
     fit_encoded(Start { task, input, init }, &encoded, val, params, on_epoch)
 }
 
+/// [`fit`] with the first softmax head (the threat classes) learning the distributions in
+/// `soft` (one row per training sample, one column per class, e.g. the mean probabilities of
+/// an ensemble) instead of each sample's class. Validation still judges the classes.
+pub fn fit_soft(
+    train: &Dataset,
+    val: &Dataset,
+    params: &Params,
+    soft: ndarray::ArrayView2<f32>,
+    on_epoch: impl FnMut(&EpochLog),
+) -> Result<Fit, Error> {
+    params.validate()?;
+    if train.is_empty() || soft.nrows() != train.len() {
+        return Err(Error::NotEnoughData {
+            kind: train.kind,
+            message: format!(
+                "{} training samples, {} soft targets",
+                train.len(),
+                soft.nrows()
+            ),
+        });
+    }
+    let kind = train.kind;
+    let task = Task::new(kind, train);
+    let hard = task.targets(train);
+    let task = task.with_soft_classes(hard.ncols());
+    let targets = ndarray::concatenate(ndarray::Axis(1), &[hard.view(), soft])
+        .map_err(|e| Error::param("soft targets", e.to_string()))?;
+    let (input, init) = match &params.init {
+        Some(init) => {
+            let (input, mlp) = super::warm::network(init, kind, &task)?;
+            (input, Some(mlp))
+        }
+        None => (InputQuant::fit(train), None),
+    };
+    let mut encoded = Encoded::empty(train.n_features(), targets.ncols());
+    encoded.push(&input, train, &targets);
+    fit_encoded(Start { task, input, init }, &encoded, val, params, on_epoch)
+}
+
 /// What training starts from: the task (output scales, heads), the input quantization, and
 /// for a warm start the network (`None`: fresh weights from the seed).
 #[derive(Debug, Clone)]

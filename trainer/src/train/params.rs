@@ -34,10 +34,11 @@ pub struct Params {
     /// order: a run is reproducible for a given seed and thread count (1: one core, the
     /// results of earlier versions).
     pub threads: usize,
-    /// Workload only: train this many networks with seeds `seed + 1 …`, and the final one
-    /// (seed `seed`) on their mean prediction instead of the targets (seed ensemble distilled
-    /// into one network of the same size: the blob and its cost do not change). 1: none;
-    /// `None` (the default): [`AUTO_ENSEMBLE`] on real data, none on synthetic data.
+    /// Workload and threat: train this many networks with seeds `seed + 1 …`, and the final
+    /// one (seed `seed`) on their mean prediction (workload) or mean class probabilities
+    /// (threat) instead of the targets (seed ensemble distilled into one network of the same
+    /// size: the blob and its cost do not change). 1: none; `None` (the default): workload
+    /// [`AUTO_ENSEMBLE`] on real data and none on synthetic data, threat none.
     pub ensemble: Option<usize>,
 }
 

@@ -61,6 +61,11 @@ pub enum Head {
         target: usize,
         /// Loss weight of each class.
         weights: Vec<f32>,
+        /// First of `classes` target columns holding a distribution to learn instead of the
+        /// class (a teacher's probabilities, [`Task::with_soft_classes`]); rows whose first
+        /// such column is NaN, and target matrices without these columns (validation), use
+        /// the class.
+        soft: Option<usize>,
     },
     /// Logistic loss with a weight on positives.
     Sigmoid {
@@ -181,6 +186,7 @@ impl Task {
                     classes: threat::N_OUTPUTS,
                     target: 0,
                     weights: class_weights(train, 0, threat::N_OUTPUTS),
+                    soft: None,
                 }],
                 out_scale: vec![LOGIT; threat::N_OUTPUTS],
                 out_offset: vec![0.0; threat::N_OUTPUTS],
@@ -214,6 +220,7 @@ impl Task {
                             classes: failure::FailureType::COUNT,
                             target: 2,
                             weights: class_weights(train, 2, failure::FailureType::COUNT),
+                            soft: None,
                         },
                     ],
                     out_scale,
@@ -233,6 +240,7 @@ impl Task {
                         classes: 3,
                         target: access_samples::TARGET_KIND,
                         weights: vec![1.0; 3],
+                        soft: None,
                     }])
                     .collect(),
                 out_scale: vec![LOGIT; memory::N_OUTPUTS],
@@ -365,9 +373,25 @@ impl Task {
                         classes,
                         target,
                         weights,
+                        soft,
                     } => {
                         let tv = t[[r, *target]];
-                        if tv.is_finite() && (tv as usize) < *classes {
+                        let q = soft
+                            .filter(|&s| s + classes <= t.ncols() && t[[r, s]].is_finite())
+                            .map(|s| (s..s + classes).map(|c| t[[r, c]]).collect::<Vec<_>>());
+                        if let Some(q) = q {
+                            // cross-entropy against the distribution, weighted by the class
+                            let p = softmax_row(y, r, *first, *classes);
+                            let w = if tv.is_finite() && (tv as usize) < *classes {
+                                weights[tv as usize]
+                            } else {
+                                1.0
+                            };
+                            for (k, (pk, qk)) in p.iter().zip(&q).enumerate() {
+                                loss += -(w as f64) * (*qk as f64) * (pk.max(1e-12) as f64).ln();
+                                g[[r, first + k]] = w * (pk - qk) / n;
+                            }
+                        } else if tv.is_finite() && (tv as usize) < *classes {
                             let c = tv as usize;
                             let p = softmax_row(y, r, *first, *classes);
                             let w = weights[c];
@@ -397,6 +421,38 @@ impl Task {
             }
         }
         (loss / n as f64, g)
+    }
+}
+
+impl Task {
+    /// This task with its first softmax head learning the distributions in target columns
+    /// `first..first + classes` of the training targets (appended after [`Task::targets`]'s,
+    /// see [`Head::Softmax`]'s `soft`).
+    pub fn with_soft_classes(mut self, first: usize) -> Task {
+        if let Some(Head::Softmax { soft, .. }) = self
+            .heads
+            .iter_mut()
+            .find(|h| matches!(h, Head::Softmax { .. }))
+        {
+            *soft = Some(first);
+        }
+        self
+    }
+
+    /// The class probabilities of the first softmax head for every row of network outputs
+    /// `y` (`None` without such a head).
+    pub fn class_probabilities(&self, y: ArrayView2<f32>) -> Option<Array2<f32>> {
+        let (first, classes) = self.heads.iter().find_map(|h| match h {
+            Head::Softmax { first, classes, .. } => Some((*first, *classes)),
+            _ => None,
+        })?;
+        let mut out = Array2::zeros((y.nrows(), classes));
+        for r in 0..y.nrows() {
+            for (k, p) in softmax_row(y, r, first, classes).into_iter().enumerate() {
+                out[[r, k]] = p;
+            }
+        }
+        Some(out)
     }
 }
 
