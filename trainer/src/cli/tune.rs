@@ -34,6 +34,10 @@ pub struct TuneArgs {
     /// Seed of the draws and of every fit.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Fits per fold (seeds `seed`, `seed + 1`, …), a fold scored by their mean: for small
+    /// data, where one fit's score moves with the seed more than with the parameters.
+    #[arg(long, default_value_t = 1)]
+    seeds: usize,
     /// Most multiply-accumulates a candidate may have [default: the default network's, so the
     /// measured prediction latency holds].
     #[arg(long)]
@@ -67,15 +71,17 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         seed: a.seed,
         max_macs: a.max_macs,
         val_split: trainer::pipeline::DEFAULT_VAL_SPLIT,
+        seeds: a.seeds,
     };
     let name = tune::score_name(kind);
     println!(
-        "tuning {} on {} ({} samples): {} folds by group, up to {} trials or {:?}; score {name} \
-         of the int8 model on the held-out fold",
+        "tuning {} on {} ({} samples): {} folds by group, {} fit(s) per fold, up to {} trials \
+         or {:?}; score {name} of the int8 model on the held-out fold",
         kind.name(),
         data.source,
         data.len(),
         a.folds,
+        a.seeds.max(1),
         a.trials,
         time_budget
     );
@@ -155,6 +161,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         "folds": a.folds,
         "data": data.source,
         "seed": a.seed,
+        "seeds": a.seeds,
     });
     write_atomic(
         &params,

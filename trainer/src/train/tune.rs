@@ -52,6 +52,10 @@ pub struct TuneOptions {
     pub max_macs: Option<usize>,
     /// Validation share inside each training fold (picks the best epoch).
     pub val_split: f64,
+    /// Fits per fold, with seeds `seed`, `seed + 1`, …; a fold's score is their mean. On data
+    /// of a few dozen incidents or attack sessions one fit's score moves more with the seed
+    /// than with the parameters (docs/EVALUATION.md, "Tuning").
+    pub seeds: usize,
 }
 
 /// The parameters a search sets: what `train --params FILE` reads.
@@ -294,8 +298,15 @@ fn run_trial(
             .map(|(fit, held)| {
                 let p = p.clone();
                 s.spawn(move || -> Result<(f64, usize)> {
-                    let t = pipeline::train(fit, &p, opts.val_split, 1, 0, |_| {})?;
-                    Ok((held_out_score(&t.blob, held)?, t.blob.len()))
+                    // the fold's score: the mean over `opts.seeds` fits with seeds seed, seed+1, …
+                    let (mut sum, mut bytes) = (0.0, 0);
+                    for k in 0..opts.seeds.max(1) {
+                        let p = p.clone().with_seed(opts.seed.wrapping_add(k as u64));
+                        let t = pipeline::train(fit, &p, opts.val_split, 1, 0, |_| {})?;
+                        sum += held_out_score(&t.blob, held)?;
+                        bytes = bytes.max(t.blob.len());
+                    }
+                    Ok((sum / opts.seeds.max(1) as f64, bytes))
                 })
             })
             .collect();
@@ -408,6 +419,7 @@ mod tests {
             seed: 5,
             max_macs: None,
             val_split: 0.2,
+            seeds: 1,
         };
         let mut seen = 0;
         let trials = tune(&data, &opts, |_| seen += 1).unwrap();
@@ -482,6 +494,7 @@ mod tests {
             seed: 1,
             max_macs: None,
             val_split: 0.2,
+            seeds: 1,
         };
         let e = tune(&data, &opts, |_| {}).unwrap_err().to_string();
         assert!(e.contains("at least 3 groups"), "{e}");
