@@ -443,6 +443,17 @@ mod tests {
         assert_eq!(chosen(&t, 0.001).unwrap().id, 1);
         t[1].fold_scores[0] = t[0].fold_scores[0] - 1.0;
         assert_eq!(chosen(&t, 0.001).unwrap().id, 0);
+        // two fits per fold: the defaults again, scored by the mean of seeds 5 and 6, which
+        // is not the seed-5 fit's score alone
+        let two = TuneOptions {
+            trials: 1,
+            seeds: 2,
+            ..opts
+        };
+        let d2 = tune(&data, &two, |_| {}).unwrap();
+        assert_eq!(d2[0].fold_scores.len(), 2);
+        assert!(d2[0].score.is_finite());
+        assert_ne!(d2[0].fold_scores, trials[0].fold_scores);
     }
 
     #[test]
