@@ -217,6 +217,21 @@ pub fn threshold_for_false_alarms(d: &Dataset, p: &[f64], per_day: f64) -> f64 {
     sorted.get(lo).copied().unwrap_or(f64::INFINITY)
 }
 
+/// A test fixture: one machine, one day of failure samples a minute apart (from 00:00 to
+/// 23:59, so 1439 minutes of machine time), an incident at 12:00.
+#[cfg(test)]
+pub(crate) fn one_day_with_incident_at_noon() -> (Dataset, i64) {
+    let mut d = Dataset::new(inference_core::ModelKind::Failure, "t");
+    let onset = 12 * 3600;
+    for k in 0..1440i64 {
+        d.push(&[0; 33], &[0.0, f32::NAN, f32::NAN], 0, 60 * k);
+        if 60 * k < onset {
+            *d.event_time.last_mut().unwrap() = onset;
+        }
+    }
+    (d, onset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,15 +239,7 @@ mod tests {
 
     #[test]
     fn warned_and_false_alarms() {
-        let mut d = Dataset::new(ModelKind::Failure, "t");
-        // one machine, one day of minutes, an incident at 12:00
-        let onset = 12 * 3600;
-        for k in 0..1440i64 {
-            d.push(&[0; 33], &[0.0, f32::NAN, f32::NAN], 0, 60 * k);
-            if 60 * k < onset {
-                *d.event_time.last_mut().unwrap() = onset;
-            }
-        }
+        let (d, onset) = one_day_with_incident_at_noon();
         let mut p = vec![0.0; d.len()];
         // a false alarm at 02:00, a warning 20 minutes ahead
         for k in [120, 121, 122, 700, 701, 702, 703] {

@@ -458,16 +458,8 @@ mod tests {
 
     #[test]
     fn failure_trials_are_scored_by_warned_incidents_within_the_alarm_budget() {
-        let mut d = Dataset::new(ModelKind::Failure, "t");
-        // one machine, one day of minutes (the day the alarms are counted over is its span),
-        // an incident at 12:00
-        let onset = 12 * 3600;
-        for k in 0..1440i64 {
-            d.push(&[0; 33], &[0.0, f32::NAN, f32::NAN], 0, 60 * k);
-            if 60 * k < onset {
-                *d.event_time.last_mut().unwrap() = onset;
-            }
-        }
+        // one machine, one day of minutes (the day the alarms are counted over is its span)
+        let (mut d, _) = events::one_day_with_incident_at_noon();
         let mut p = vec![0.0; d.len()];
         assert_eq!(failure_score(&d, &p, 0.5), 0.0, "nothing warned");
         // a warning 20 minutes ahead, no false alarm
