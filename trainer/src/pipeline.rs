@@ -195,11 +195,7 @@ pub fn distil_ensemble(
     let nt = train.n_targets();
     let mut sum = ndarray::Array2::<f64>::zeros((train.len(), 3));
     for k in 0..members {
-        let p = Params {
-            seed: params.seed.wrapping_add(1 + k as u64),
-            ensemble: Some(1),
-            ..params.clone()
-        };
+        let p = member_params(params, k);
         let member = fit(&augment_levels(train, p.seed), val, &p, |_| {})?;
         let x = member.input.network_input(train);
         let y = member.task.to_fixed(member.mlp.forward(x.view()).view());
@@ -217,6 +213,16 @@ pub fn distil_ensemble(
     Ok(())
 }
 
+/// The parameters of seed-ensemble member `k`: `params` with seed `seed + 1 + k`, itself no
+/// ensemble.
+fn member_params(params: &Params, k: usize) -> Params {
+    Params {
+        seed: params.seed.wrapping_add(1 + k as u64),
+        ensemble: Some(1),
+        ..params.clone()
+    }
+}
+
 /// The mean class probabilities of `members` threat networks trained on `train` with seeds
 /// `seed + 1 …` (each as the published one), one row per training sample: the soft targets
 /// the published network then learns ([`fit_soft`]).
@@ -232,12 +238,7 @@ pub fn ensemble_classes(
     }
     let mut sum: Option<ndarray::Array2<f32>> = None;
     for k in 0..members {
-        let p = Params {
-            seed: params.seed.wrapping_add(1 + k as u64),
-            ensemble: Some(1),
-            ..params.clone()
-        };
-        let member = fit(train, val, &p, |_| {})?;
+        let member = fit(train, val, &member_params(params, k), |_| {})?;
         let x = member.input.network_input(train);
         let probs = member
             .task

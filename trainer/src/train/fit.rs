@@ -65,17 +65,9 @@ pub fn fit(
             message: "no training samples".into(),
         });
     }
-    let kind = train.kind;
-    let task = Task::new(kind, train);
-    let (input, init) = match &params.init {
-        Some(init) => {
-            let (input, mlp) = super::warm::network(init, kind, &task)?;
-            (input, Some(mlp))
-        }
-        None => (InputQuant::fit(train), None),
-    };
-    let encoded = Encoded::new(&input, &task, train);
-    fit_encoded(Start { task, input, init }, &encoded, val, params, on_epoch)
+    let task = Task::new(train.kind, train);
+    let targets = task.targets(train);
+    fit_targets(train, val, params, task, &targets, on_epoch)
 }
 
 /// [`fit`] with the first softmax head (the threat classes) learning the distributions in
@@ -99,21 +91,33 @@ pub fn fit_soft(
             ),
         });
     }
-    let kind = train.kind;
-    let task = Task::new(kind, train);
+    let task = Task::new(train.kind, train);
     let hard = task.targets(train);
     let task = task.with_soft_classes(hard.ncols());
     let targets = ndarray::concatenate(ndarray::Axis(1), &[hard.view(), soft])
         .map_err(|e| Error::param("soft targets", e.to_string()))?;
+    fit_targets(train, val, params, task, &targets, on_epoch)
+}
+
+/// [`fit`] and [`fit_soft`] once the task and its training targets are set: the input
+/// quantization (or the warm start's network), the encoding, the epochs.
+fn fit_targets(
+    train: &Dataset,
+    val: &Dataset,
+    params: &Params,
+    task: Task,
+    targets: &Array2<f32>,
+    on_epoch: impl FnMut(&EpochLog),
+) -> Result<Fit, Error> {
     let (input, init) = match &params.init {
         Some(init) => {
-            let (input, mlp) = super::warm::network(init, kind, &task)?;
+            let (input, mlp) = super::warm::network(init, train.kind, &task)?;
             (input, Some(mlp))
         }
         None => (InputQuant::fit(train), None),
     };
     let mut encoded = Encoded::empty(train.n_features(), targets.ncols());
-    encoded.push(&input, train, &targets);
+    encoded.push(&input, train, targets);
     fit_encoded(Start { task, input, init }, &encoded, val, params, on_epoch)
 }
 

@@ -376,29 +376,25 @@ impl Task {
                         soft,
                     } => {
                         let tv = t[[r, *target]];
-                        let q = soft
-                            .filter(|&s| s + classes <= t.ncols() && t[[r, s]].is_finite())
-                            .map(|s| (s..s + classes).map(|c| t[[r, c]]).collect::<Vec<_>>());
-                        if let Some(q) = q {
-                            // cross-entropy against the distribution, weighted by the class
+                        let class =
+                            (tv.is_finite() && (tv as usize) < *classes).then_some(tv as usize);
+                        // the target distribution: the soft columns where given, else the
+                        // class as a one-hot; cross-entropy against it, weighted by the class
+                        let soft =
+                            soft.filter(|&s| s + classes <= t.ncols() && t[[r, s]].is_finite());
+                        let q = |k: usize| match soft {
+                            Some(s) => t[[r, s + k]],
+                            None => (class == Some(k)) as u8 as f32,
+                        };
+                        if soft.is_some() || class.is_some() {
+                            let w = class.map_or(1.0, |c| weights[c]);
                             let p = softmax_row(y, r, *first, *classes);
-                            let w = if tv.is_finite() && (tv as usize) < *classes {
-                                weights[tv as usize]
-                            } else {
-                                1.0
-                            };
-                            for (k, (pk, qk)) in p.iter().zip(&q).enumerate() {
-                                loss += -(w as f64) * (*qk as f64) * (pk.max(1e-12) as f64).ln();
-                                g[[r, first + k]] = w * (pk - qk) / n;
-                            }
-                        } else if tv.is_finite() && (tv as usize) < *classes {
-                            let c = tv as usize;
-                            let p = softmax_row(y, r, *first, *classes);
-                            let w = weights[c];
-                            loss += -(w as f64) * (p[c].max(1e-12) as f64).ln();
                             for (k, pk) in p.iter().enumerate() {
-                                let onehot = if k == c { 1.0 } else { 0.0 };
-                                g[[r, first + k]] = w * (pk - onehot) / n;
+                                let qk = q(k);
+                                if qk != 0.0 {
+                                    loss += -(w as f64) * (qk as f64) * (pk.max(1e-12) as f64).ln();
+                                }
+                                g[[r, first + k]] = w * (pk - qk) / n;
                             }
                         }
                     }
@@ -422,9 +418,7 @@ impl Task {
         }
         (loss / n as f64, g)
     }
-}
 
-impl Task {
     /// This task with its first softmax head learning the distributions in target columns
     /// `first..first + classes` of the training targets (appended after [`Task::targets`]'s,
     /// see [`Head::Softmax`]'s `soft`).
