@@ -16,31 +16,18 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use inference_core::blob::Layout;
 use inference_core::features::failure::{FailureHistory, HealthSample};
-use inference_core::features::memory::{AccessKind, MemoryAccess, MemoryHistory};
-use inference_core::features::threat::{ProcessWindow, ThreatHistory};
+use inference_core::features::memory::MemoryHistory;
+use inference_core::features::threat::ThreatHistory;
 use inference_core::features::workload::WorkloadSample;
 use inference_core::{
     FailurePredictor, MemoryPredictor, Model, Predictor, ThreatDetector, WorkloadPredictor,
 };
 use std::hint::black_box;
 
-/// 256 workload feature vectors of the shared varied series (`aios_benches::varied_load`),
-/// one per five-minute step after a full history.
-fn workload_features() -> Vec<[i32; inference_core::features::workload::N_FEATURES]> {
-    let mut h = aios_benches::workload_history();
-    aios_benches::varied_load(256)
-        .into_iter()
-        .map(|s| {
-            h.push(s);
-            h.features()
-        })
-        .collect()
-}
-
 fn workload(c: &mut Criterion) {
     let p = WorkloadPredictor::new(None);
     let mut h = aios_benches::workload_history();
-    let feats = workload_features();
+    let feats = aios_benches::workload_features(256);
     let mut g = c.benchmark_group("workload");
     g.throughput(Throughput::Elements(
         p.model().map_or(0, |m| m.macs()) as u64
@@ -98,61 +85,12 @@ fn layouts(c: &mut Criterion, name: &str, m: &Model<'_>, feats: &[&[i32]]) {
     g.finish();
 }
 
-/// A process's calls: loops over a small i386 vocabulary with a rarer call now and then, the
-/// shape of real traces (the benchmark must not run one constant input through branchy code).
-fn call_stream(n: usize) -> Vec<u32> {
-    const VOCAB: [u32; 16] = [
-        3, 4, 5, 6, 102, 192, 91, 125, 197, 54, 142, 168, 120, 11, 45, 252,
-    ];
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let r = (x >> 32) as u32;
-            if r.is_multiple_of(17) {
-                r % 340
-            } else {
-                VOCAB[(r % 16) as usize]
-            }
-        })
-        .collect()
-}
-
-/// Varied windows (counts of a quiet shell to a busy server).
-fn windows(n: usize) -> Vec<ProcessWindow> {
-    (0..n as u32)
-        .map(|k| ProcessWindow {
-            syscalls: 50 + (k * 7919) % 20_000,
-            network_connections: (k * 31) % 40,
-            file_accesses: (k * 131) % 3000,
-            privilege_attempts: (k % 23 == 0) as u32,
-            failed_syscalls: (k * 17) % 200,
-            memory_allocs: (k * 13) % 100,
-            alloc_kib: (k * 977) % 50_000,
-            spawns: k % 5,
-            end_ms: 1000 * (k as u64 + 1),
-        })
-        .collect()
-}
-
 fn threat(c: &mut Criterion) {
     let d = ThreatDetector::new(None);
-    let calls = call_stream(1 << 16);
-    let ws = windows(256);
-    // features of varied processes: each window after a different stretch of calls
+    let calls = aios_benches::call_stream(1 << 16);
+    let ws = aios_benches::windows(256);
     let mut h = ThreatHistory::new();
-    let feats: Vec<_> = ws
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            for &nr in &calls[i * 200..(i + 1) * 200] {
-                h.observe_call(nr);
-            }
-            h.features(w)
-        })
-        .collect();
+    let feats = aios_benches::threat_features();
     let mut g = c.benchmark_group("threat");
     g.throughput(Throughput::Elements(
         d.model().map_or(0, |m| m.macs()) as u64
@@ -197,21 +135,7 @@ fn failure(c: &mut Criterion) {
         });
     }
     h.record_failure(100);
-    // 256 feature vectors of a component whose health wanders, dips and fails now and then
-    let mut fh = h.clone();
-    let feats: Vec<_> = (0..256u64)
-        .map(|k| {
-            let dip = if k % 37 < 5 { 400 } else { 0 };
-            fh.push(HealthSample {
-                health: (1000 - (k * 7919 % 300) - dip) as u16,
-                unix_s: 60 * (25 + k),
-            });
-            if k % 61 == 60 {
-                fh.record_failure(60 * (25 + k) + 30);
-            }
-            fh.features()
-        })
-        .collect();
+    let feats = aios_benches::failure_features();
     let mut g = c.benchmark_group("failure");
     g.throughput(Throughput::Elements(
         p.model().map_or(0, |m| m.macs()) as u64
@@ -239,51 +163,10 @@ fn failure(c: &mut Criterion) {
     layouts(c, "failure", p.model().unwrap(), &f);
 }
 
-/// A varied access stream: strided walks of several strides, a byte-wise scan, hash-table
-/// probes and stack accesses, interleaved (deterministic).
-fn memory_stream(n: usize) -> Vec<MemoryAccess> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut cursors = [0x7000_0000u64, 0x9000_0000, 0xA000_0000];
-    let strides = [64u64, 1, 448];
-    (0..n as u64)
-        .map(|k| {
-            let r = rnd();
-            let (addr, pc) = match r % 10 {
-                0..=5 => {
-                    let s = (r >> 8) as usize % 3;
-                    cursors[s] = cursors[s].wrapping_add(strides[s]);
-                    (cursors[s], 0x40_1000 + 16 * s as u64)
-                }
-                6 | 7 => (0xB000_0000 + ((r >> 16) & 0xF_FFF8), 0x40_2000),
-                _ => (0x7ffd_0000_0000 + ((r >> 20) & 0x1F8), 0x40_3000),
-            };
-            MemoryAccess {
-                addr,
-                pc,
-                kind: AccessKind::from_code((r >> 40) as usize % 2),
-                time_ns: 7 * k,
-            }
-        })
-        .collect()
-}
-
 fn memory(c: &mut Criterion) {
     let p = MemoryPredictor::new(None);
-    let stream = memory_stream(8192);
-    // 256 states taken at block changes, each with its own features
-    let mut h = MemoryHistory::new();
-    let mut states = Vec::new();
-    for a in &stream {
-        if h.push(*a) && states.len() < 256 {
-            states.push((h.clone(), h.features()));
-        }
-    }
+    let stream = aios_benches::memory_stream(8192);
+    let states = aios_benches::memory_states(&stream);
     let mut g = c.benchmark_group("memory");
     g.throughput(Throughput::Elements(
         p.model().map_or(0, |m| m.macs()) as u64
