@@ -15,7 +15,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use inference_core::blob::Layout;
-use inference_core::features::failure::{FailureHistory, HealthSample};
+use inference_core::features::failure::HealthSample;
 use inference_core::features::memory::MemoryHistory;
 use inference_core::features::threat::ThreatHistory;
 use inference_core::features::workload::WorkloadSample;
@@ -127,14 +127,7 @@ fn threat(c: &mut Criterion) {
 
 fn failure(c: &mut Criterion) {
     let p = FailurePredictor::new(None);
-    let mut h = FailureHistory::new();
-    for k in 0..25u64 {
-        h.push(HealthSample {
-            health: (950 - 3 * k) as u16,
-            unix_s: 60 * k,
-        });
-    }
-    h.record_failure(100);
+    let mut h = aios_benches::failure_history();
     let feats = aios_benches::failure_features();
     let mut g = c.benchmark_group("failure");
     g.throughput(Throughput::Elements(

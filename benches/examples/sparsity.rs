@@ -61,24 +61,31 @@ fn main() {
     let tf = aios_benches::threat_features();
     let ff = aios_benches::failure_features();
     let mf = aios_benches::memory_states(&aios_benches::memory_stream(8192));
-    report(
-        "workload",
-        w.model().unwrap(),
-        &wf.iter().map(|f| &f[..]).collect::<Vec<_>>(),
-    );
-    report(
-        "threat",
-        t.model().unwrap(),
-        &tf.iter().map(|f| &f[..]).collect::<Vec<_>>(),
-    );
-    report(
-        "failure",
-        f.model().unwrap(),
-        &ff.iter().map(|f| &f[..]).collect::<Vec<_>>(),
-    );
-    report(
-        "memory",
-        m.model().unwrap(),
-        &mf.iter().map(|(_, f)| &f[..]).collect::<Vec<_>>(),
-    );
+    let models = [
+        (
+            "workload",
+            w.model(),
+            wf.iter().map(|f| &f[..]).collect::<Vec<_>>(),
+        ),
+        (
+            "threat",
+            t.model(),
+            tf.iter().map(|f| &f[..]).collect::<Vec<_>>(),
+        ),
+        (
+            "failure",
+            f.model(),
+            ff.iter().map(|f| &f[..]).collect::<Vec<_>>(),
+        ),
+        (
+            "memory",
+            m.model(),
+            mf.iter().map(|(_, f)| &f[..]).collect::<Vec<_>>(),
+        ),
+    ];
+    for (name, model, feats) in models {
+        if let Some(model) = model {
+            report(name, model, &feats);
+        }
+    }
 }

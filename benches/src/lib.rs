@@ -112,9 +112,8 @@ pub fn threat_features() -> Vec<[i32; threat::N_FEATURES]> {
         .collect()
 }
 
-/// 256 failure feature vectors of a component whose health wanders, dips and fails now and
-/// then, after 25 minutes of slowly falling health and one failure.
-pub fn failure_features() -> Vec<[i32; failure::N_FEATURES]> {
+/// A failure history: 25 minutes of slowly falling health and one failure.
+pub fn failure_history() -> FailureHistory {
     let mut h = FailureHistory::new();
     for k in 0..25u64 {
         h.push(HealthSample {
@@ -123,6 +122,13 @@ pub fn failure_features() -> Vec<[i32; failure::N_FEATURES]> {
         });
     }
     h.record_failure(100);
+    h
+}
+
+/// 256 failure feature vectors of a component whose health wanders, dips and fails now and
+/// then, after [`failure_history`].
+pub fn failure_features() -> Vec<[i32; failure::N_FEATURES]> {
+    let mut h = failure_history();
     (0..256u64)
         .map(|k| {
             let dip = if k % 37 < 5 { 400 } else { 0 };
