@@ -17,14 +17,7 @@ fn main() {
         let words = p.model().map_or(0, |m| m.prepared_words());
         assert!(p.prepare(Box::leak(vec![0i64; words].into_boxed_slice())));
     }
-    let mut h = aios_benches::workload_history();
-    let feats: Vec<_> = aios_benches::varied_load(256)
-        .into_iter()
-        .map(|s| {
-            h.push(s);
-            h.features()
-        })
-        .collect();
+    let feats = aios_benches::workload_features(256);
     let mut s = 0u64;
     let t = Instant::now();
     for k in 0..calls {

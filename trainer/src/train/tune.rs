@@ -299,14 +299,15 @@ fn run_trial(
                 let p = p.clone();
                 s.spawn(move || -> Result<(f64, usize)> {
                     // the fold's score: the mean over `opts.seeds` fits with seeds seed, seed+1, …
+                    let fits = opts.seeds.max(1);
                     let (mut sum, mut bytes) = (0.0, 0);
-                    for k in 0..opts.seeds.max(1) {
+                    for k in 0..fits {
                         let p = p.clone().with_seed(opts.seed.wrapping_add(k as u64));
                         let t = pipeline::train(fit, &p, opts.val_split, 1, 0, |_| {})?;
                         sum += held_out_score(&t.blob, held)?;
                         bytes = bytes.max(t.blob.len());
                     }
-                    Ok((sum / opts.seeds.max(1) as f64, bytes))
+                    Ok((sum / fits as f64, bytes))
                 })
             })
             .collect();
