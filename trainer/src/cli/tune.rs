@@ -31,6 +31,11 @@ pub struct TuneArgs {
     /// and dealt to them, so no group is in training and validation at once.
     #[arg(long, default_value_t = 3)]
     folds: usize,
+    /// Partitions into folds (the groups shuffled anew for each, with seeds `seed`, `seed +
+    /// 1`, …); a trial is scored on every fold of every partition. For data of a few dozen
+    /// incidents or sessions, where which groups a fold holds moves its score.
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
     /// Seed of the draws and of every fit.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -46,7 +51,8 @@ pub struct TuneArgs {
     #[arg(long)]
     samples: Option<usize>,
     /// Smallest gain over the defaults, relative to their score, for a trial to replace them
-    /// (it must also be no worse on any fold); otherwise the defaults are written.
+    /// (it must also be no worse on any fold, or with `--repeats` on any partition's mean);
+    /// otherwise the defaults are written.
     #[arg(long, default_value_t = 0.01)]
     min_gain: f64,
     /// Folder for `tune-MODEL.csv` (every trial) and `params-MODEL.json` (the chosen, for
@@ -72,15 +78,17 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         max_macs: a.max_macs,
         val_split: trainer::pipeline::DEFAULT_VAL_SPLIT,
         seeds: a.seeds,
+        repeats: a.repeats,
     };
     let name = tune::score_name(kind);
     println!(
-        "tuning {} on {} ({} samples): {} folds by group, {} fit(s) per fold, up to {} trials \
-         or {:?}; score {name} of the int8 model on the held-out fold",
+        "tuning {} on {} ({} samples): {} folds by group x {} partition(s), {} fit(s) per fold, \
+         up to {} trials or {:?}; score {name} of the int8 model on the held-out fold",
         kind.name(),
         data.source,
         data.len(),
         a.folds,
+        a.repeats.max(1),
         a.seeds.max(1),
         a.trials,
         time_budget
@@ -110,7 +118,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
     let mut csv = format!(
         "trial,hidden,epochs,batch_size,learning_rate,weight_decay,macs,blob_bytes,{name},{}\n",
-        (0..a.folds)
+        (0..a.folds * a.repeats.max(1))
             .map(|f| format!("fold{f}"))
             .collect::<Vec<_>>()
             .join(",")
@@ -142,7 +150,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
     }
     let table = a.out.join(format!("tune-{}.csv", kind.name()));
     write_atomic(&table, csv.as_bytes(), false)?;
-    let best = tune::chosen(&trials, a.min_gain).ok_or_else(|| {
+    let best = tune::chosen(&trials, a.min_gain, a.folds).ok_or_else(|| {
         Error::Usage("no trial completed on every fold (see the table)".to_string())
     })?;
     let defaults = &trials[0];
@@ -159,6 +167,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         "cv_score": best.score,
         "defaults_cv_score": defaults.score,
         "folds": a.folds,
+        "repeats": a.repeats.max(1),
         "data": data.source,
         "seed": a.seed,
         "seeds": a.seeds,
@@ -172,11 +181,12 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
     )?;
     println!(
         "chosen: trial {} ({name} {:.4}; defaults {:.4}; a trial must gain {:.1} % on the \
-         mean and lose on no fold) -> {}; all trials -> {}",
+         mean and lose on no {}) -> {}; all trials -> {}",
         best.id,
         best.score,
         defaults.score,
         a.min_gain * 100.0,
+        if a.repeats > 1 { "partition" } else { "fold" },
         params.display(),
         table.display()
     );
