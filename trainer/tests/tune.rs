@@ -59,6 +59,51 @@ fn tune_writes_its_trials_and_train_uses_the_best() {
     assert_eq!(best["model"], "workload");
     assert!(best["cv_score"].as_f64().unwrap() >= best["defaults_cv_score"].as_f64().unwrap());
 
+    // two partitions into two folds: four fold columns, the first two as above
+    let out2 = dir.join("tune2");
+    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args([
+            "tune",
+            "--model",
+            "workload",
+            "--samples",
+            "4000",
+            "--trials",
+            "1",
+            "--folds",
+            "2",
+            "--repeats",
+            "2",
+            "--seed",
+            "9",
+            "--out",
+        ])
+        .arg(&out2)
+        .output()
+        .unwrap();
+    let text = ok(&o);
+    assert!(text.contains("2 partition(s)"), "{text}");
+    let table2 = std::fs::read_to_string(out2.join("tune-workload.csv")).unwrap();
+    let rows2: Vec<&str> = table2.lines().collect();
+    assert!(rows2[0].ends_with("fold0,fold1,fold2,fold3"), "{table2}");
+    let folds = |row: &str| -> Vec<String> {
+        row.split(',')
+            .skip(9)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let (once, twice) = (folds(lines[1]), folds(rows2[1]));
+    assert_eq!((once.len(), twice.len()), (2, 4));
+    assert_eq!(
+        twice[..2],
+        once[..],
+        "the first partition is the one-partition run's"
+    );
+    let p2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out2.join("params-workload.json")).unwrap())
+            .unwrap();
+    assert_eq!(p2["repeats"], 2);
+
     // a file with other widths: train builds exactly them
     let params = dir.join("p.json");
     let mut p = best.clone();
