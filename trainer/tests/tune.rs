@@ -21,30 +21,33 @@ fn train_with(args: &[&str], params: &Path, out: &Path) -> std::process::Output 
         .unwrap()
 }
 
-#[test]
-fn tune_writes_its_trials_and_train_uses_the_best() {
-    let dir = temp_dir("tune", "cli");
-    let out = dir.join("tune");
-    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
+/// Runs `trainer tune --model workload` on 4000 synthetic samples, two folds, seed 9, with
+/// `extra` arguments, writing to `out`.
+fn tune_workload(extra: &[&str], out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
         .args([
             "tune",
             "--model",
             "workload",
             "--samples",
             "4000",
-            "--trials",
-            "3",
             "--folds",
             "2",
             "--seed",
             "9",
-            "--time-budget",
-            "5m",
-            "--out",
         ])
-        .arg(&out)
+        .args(extra)
+        .arg("--out")
+        .arg(out)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn tune_writes_its_trials_and_train_uses_the_best() {
+    let dir = temp_dir("tune", "cli");
+    let out = dir.join("tune");
+    let o = tune_workload(&["--trials", "3", "--time-budget", "5m"], &out);
     let text = ok(&o);
     assert!(text.contains("trial   0"), "{text}");
     let table = std::fs::read_to_string(out.join("tune-workload.csv")).unwrap();
@@ -61,26 +64,7 @@ fn tune_writes_its_trials_and_train_uses_the_best() {
 
     // two partitions into two folds: four fold columns, the first two as above
     let out2 = dir.join("tune2");
-    let o = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args([
-            "tune",
-            "--model",
-            "workload",
-            "--samples",
-            "4000",
-            "--trials",
-            "1",
-            "--folds",
-            "2",
-            "--repeats",
-            "2",
-            "--seed",
-            "9",
-            "--out",
-        ])
-        .arg(&out2)
-        .output()
-        .unwrap();
+    let o = tune_workload(&["--trials", "1", "--repeats", "2"], &out2);
     let text = ok(&o);
     assert!(text.contains("2 partition(s)"), "{text}");
     let table2 = std::fs::read_to_string(out2.join("tune-workload.csv")).unwrap();

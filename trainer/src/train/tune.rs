@@ -205,7 +205,7 @@ pub fn best(trials: &[Trial]) -> Option<&Trial> {
 /// `min_gain` of the defaults' score (relative) on the mean and in every unit, else the
 /// defaults. A unit is a fold when the trials were scored on one partition into `folds` folds,
 /// and a partition (the mean of its folds) when on several ([`TuneOptions::repeats`]): a fold
-/// holds a third of a few dozen groups and its score moves with which ones, the noise the
+/// holds a share of a few dozen groups and its score moves with which ones, the noise the
 /// partitions are there to average out. Fold scores of a few groups are noisy: on NAB's five
 /// training series the best of 30 trials beat the defaults by 0.4 % on every fold and was
 /// worse on the held-out series (docs/EVALUATION.md), so a gain that small is not taken.
