@@ -86,10 +86,9 @@ fn synthetic_tasks_reach_their_targets() {
         t.int8
     );
 
-    // failures: the validation side of one run holds only a component or two that fail, so
-    // the built-in blob is judged at its own operating point on components of another seed.
-    // (A model trained the same way on seed 1's data does not transfer: ROC AUC 0.51 here,
-    // docs/EVALUATION.md, "Failure".)
+    // failures: the built-in blob is judged at its own operating point on components of
+    // another seed (about 140 components, 20-odd failures), per sample and per incident as
+    // `evaluate` judges it
     let f_blob = default_blob(ModelKind::Failure).unwrap();
     let model = Model::from_blob(&f_blob).unwrap();
     let unseen = synth::generate(
@@ -100,11 +99,19 @@ fn synthetic_tasks_reach_their_targets() {
     let p = trainer::eval::int8::int8_failure_probabilities(&model, &unseen);
     let t = model.header().threshold_permille as f64 / 1000.0;
     let m = trainer::eval::metrics::failure_metrics(&unseen, &p, t);
-    assert!(m.events.unwrap() >= 3, "failure {m:?}");
-    // at most ~1 % false alarms on healthy samples, most failing samples caught in time
+    // at most ~1 % false alarms on healthy samples
     assert!(m.false_alarm_rate.unwrap() <= 0.02, "failure {m:?}");
-    assert!(m.detection_rate.unwrap() >= 0.5, "failure {m:?}");
-    assert!(m.share_warned_10min.unwrap() >= 0.6, "failure {m:?}");
+    assert!(m.detection_rate.unwrap() >= 0.4, "failure {m:?}");
+    let e = trainer::eval::events::event_stats_with_chance(&unseen, &p, t);
+    assert!(e.incidents >= 15, "failure {e:?}");
+    // most failures warned before they happen, within the alarm budget, far above the same
+    // alarms at random times
+    assert!(e.detection_rate >= 0.5, "failure {e:?}");
+    assert!(e.false_alarms_per_day <= 1.0, "failure {e:?}");
+    assert!(
+        e.detection_rate >= 1.5 * e.chance_detection_rate.unwrap(),
+        "failure {e:?}"
+    );
 
     let mut rng = trainer::rng::Rng::new(1);
     let m = run(&synth::memory(

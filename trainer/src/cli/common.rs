@@ -25,7 +25,7 @@ pub struct FitArgs {
     /// `retrain` judges champion and challenger on it.
     #[arg(long, default_value_t = DEFAULT_VAL_SPLIT)]
     pub val_split: f64,
-    /// Samples per model (synthetic data: default per model, at least 12000); for real data a
+    /// Samples per model (synthetic data: default per model, 12000 to 50000); for real data a
     /// cap per source, the samples kept evenly spaced over it.
     #[arg(long)]
     pub samples: Option<usize>,
