@@ -64,6 +64,7 @@ pub struct TuneArgs {
 /// Runs `trainer tune`.
 pub fn run(a: TuneArgs) -> Result<(), Error> {
     let kind = common::kind(&a.model)?;
+    let repeats = a.repeats.max(1);
     let time_budget = parse_duration(&a.time_budget)?;
     let ro = ReadOptions {
         max_samples: a.samples,
@@ -78,7 +79,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         max_macs: a.max_macs,
         val_split: trainer::pipeline::DEFAULT_VAL_SPLIT,
         seeds: a.seeds,
-        repeats: a.repeats,
+        repeats,
     };
     let name = tune::score_name(kind);
     println!(
@@ -88,7 +89,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         data.source,
         data.len(),
         a.folds,
-        a.repeats.max(1),
+        repeats,
         a.seeds.max(1),
         a.trials,
         time_budget
@@ -118,7 +119,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
     let mut csv = format!(
         "trial,hidden,epochs,batch_size,learning_rate,weight_decay,macs,blob_bytes,{name},{}\n",
-        (0..a.folds * a.repeats.max(1))
+        (0..a.folds * repeats)
             .map(|f| format!("fold{f}"))
             .collect::<Vec<_>>()
             .join(",")
@@ -167,7 +168,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         "cv_score": best.score,
         "defaults_cv_score": defaults.score,
         "folds": a.folds,
-        "repeats": a.repeats.max(1),
+        "repeats": repeats,
         "data": data.source,
         "seed": a.seed,
         "seeds": a.seeds,
@@ -186,7 +187,7 @@ pub fn run(a: TuneArgs) -> Result<(), Error> {
         best.score,
         defaults.score,
         a.min_gain * 100.0,
-        if a.repeats > 1 { "partition" } else { "fold" },
+        if repeats > 1 { "partition" } else { "fold" },
         params.display(),
         table.display()
     );

@@ -164,13 +164,10 @@ pub fn tune(
             ),
         ));
     }
-    let mut folds = Vec::new();
+    // every partition's folds, one after the other (what `chosen` groups by `opts.folds`)
+    let mut all_folds = Vec::new();
     for r in 0..opts.repeats.max(1) {
-        folds.extend(self::folds(
-            data,
-            opts.folds,
-            opts.seed.wrapping_add(r as u64),
-        )?);
+        all_folds.extend(folds(data, opts.folds, opts.seed.wrapping_add(r as u64))?);
     }
     let defaults = Tuned::defaults(kind);
     let max_macs = opts.max_macs.unwrap_or_else(|| defaults.macs(kind));
@@ -186,7 +183,7 @@ pub fn tune(
         } else {
             draw(kind, max_macs, &mut rng)
         };
-        let t = run_trial(id, params, data, &folds, opts)?;
+        let t = run_trial(id, params, data, &all_folds, opts)?;
         on_trial(&t);
         trials.push(t);
     }
